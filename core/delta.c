@@ -1,0 +1,1 @@
+/* delta: not written yet. */

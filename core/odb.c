@@ -1,0 +1,1 @@
+/* odb: not written yet. */

@@ -1,0 +1,1 @@
+/* odb_loose: not written yet. */

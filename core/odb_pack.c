@@ -1,0 +1,1 @@
+/* odb_pack: not written yet. */

@@ -1,0 +1,1 @@
+/* odb_ugit: not written yet. */

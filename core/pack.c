@@ -1,0 +1,1 @@
+/* pack: not written yet. */

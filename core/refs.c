@@ -1,0 +1,1 @@
+/* refs: not written yet. */

@@ -1,0 +1,77 @@
+/* References: loose, packed (with peeled lines) and symbolic refs, and their compare-and-swap update. */
+#ifndef UG_REFS_H
+#define UG_REFS_H
+
+#include "oid.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ug_refdb ug_refdb;
+
+typedef struct {
+	char *name;    /* "refs/heads/main", "HEAD" */
+	char *target;  /* for a symbolic ref the ref it names, else NULL */
+	ug_oid oid;    /* a direct ref's value (zero for a symbolic one) */
+	bool peeled_known; /* packed-refs gave a "^" line or "fully-peeled" says none */
+	ug_oid peeled; /* the object an annotated tag peels to, when peeled_known */
+} ug_ref;
+
+typedef struct {
+	ug_ref *refs; /* sorted by name (byte order) */
+	size_t count;
+} ug_ref_list;
+
+void ug_ref_release(ug_ref *ref);
+void ug_ref_list_release(ug_ref_list *list);
+
+/* The git files layout: HEAD in gitdir, other refs and packed-refs in commondir
+ * (the same directory except in worktrees). */
+int ug_refdb_open_git(ug_refdb **out, const char *gitdir, const char *commondir, ug_hash_algo algo);
+/* The ugit layout: HEAD and refs/ under .ugit, values without newline. */
+int ug_refdb_open_ugit(ug_refdb **out, const char *ugitdir);
+void ug_refdb_free(ug_refdb *db);
+
+/* Read one ref without following a symbolic one. name is a full ref name or
+ * HEAD. A loose ref overrides a packed one. UG_ENOTFOUND when absent. */
+int ug_refs_read(ug_refdb *db, const char *name, ug_ref *out);
+
+/* Follow symbolic refs (at most 5 levels; deeper or looping is UG_ECORRUPT) to
+ * an id. *final (may be NULL) gets the malloc'ed name of the last ref in the
+ * chain, also when that ref does not exist (an unborn branch: UG_ENOTFOUND). */
+int ug_refs_resolve(ug_refdb *db, const char *name, ug_oid *out, char **final);
+
+/* Every ref whose name starts with prefix ("refs/heads/", "" for all refs under
+ * refs/), loose overriding packed, sorted by name. HEAD is not included.
+ * Malformed entries are skipped, each with one log line. */
+int ug_refs_list(ug_refdb *db, const char *prefix, ug_ref_list *out);
+
+/*
+ * Move ref name to new_oid as git does, safe beside a running git: create
+ * NAME.lock (O_EXCL; UG_ECONFLICT if held), check the current value equals
+ * old_oid (NULL: don't check; zero id: the ref must not exist) else
+ * UG_ECONFLICT, write and fsync the lock, append "OLD NEW IDENT TIME TZ\tMSG"
+ * to logs/NAME (git only; ugit keeps no reflog), rename over NAME, fsync the
+ * directory. A packed-only ref is overridden by the new loose one. ident is
+ * "Name <email>"; the time is now.
+ */
+int ug_refs_update(ug_refdb *db, const char *name, const ug_oid *new_oid,
+		   const ug_oid *old_oid, const char *ident, const char *reflog_msg);
+
+/* Point a symbolic ref (HEAD) at target, under the same lock protocol. */
+int ug_refs_set_symbolic(ug_refdb *db, const char *name, const char *target);
+
+/* Remove a loose ref (and its packed entry is left alone: ugitfs never deletes
+ * shared history; used for ugit's branch-less cases and tests). */
+int ug_refs_delete(ug_refdb *db, const char *name, const ug_oid *old_oid);
+
+/* git check-ref-format rules for a full name (refs/...) or HEAD. */
+bool ug_refname_valid(const char *name);
+
+/* Directories a watcher must observe for ref changes (HEAD's dir, refs/ and its
+ * subdirectories are found by walking; packed-refs' dir). NULL-terminated array
+ * of malloc'ed strings; free with ug_strv_free. */
+char **ug_refdb_watch_roots(ug_refdb *db);
+void ug_strv_free(char **v);
+
+#endif

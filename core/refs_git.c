@@ -1,0 +1,1 @@
+/* refs_git: not written yet. */

@@ -1,0 +1,1 @@
+/* refs_ugit: not written yet. */

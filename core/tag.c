@@ -1,0 +1,1 @@
+/* tag: not written yet. */

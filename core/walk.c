@@ -1,0 +1,1 @@
+/* walk: not written yet. */

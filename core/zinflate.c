@@ -1,0 +1,1 @@
+/* zinflate: not written yet. */
