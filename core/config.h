@@ -3,6 +3,7 @@
 #define UG_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ug_config ug_config;

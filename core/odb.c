@@ -1,1 +1,659 @@
-/* odb: not written yet. */
+/* The object database: backends asked in order, an object cache and a delta-base cache, alternates, verify. */
+#include "odb.h"
+
+#include "cache.h"
+#include "error.h"
+#include "log.h"
+#include "odb_backend.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_LIMIT ((size_t)256 << 20)
+/* ug_odb_read_nested depth: REF_DELTA bases fetched across backends. */
+#define MAX_NESTING 16
+#define MAX_ALTERNATE_DEPTH 5
+#define MAX_ALTERNATES_FILE (1 << 20)
+/* Blob ids seen once recently (see admit()); a power of two. */
+#define GHOSTS 16384
+
+struct ug_odb {
+	ug_hash_algo algo;
+	ug_odb_backend **backends;
+	size_t nbackends;
+	ug_cache *objects; /* whole objects by id */
+	ug_cache *bases;   /* delta bases by pack and offset */
+	size_t limit;
+	bool verify;
+	char **dirs; /* real paths of the git object directories added, against alternate cycles */
+	char *write_dir; /* where ug_odb_write puts objects (the first directory added) */
+	size_t ndirs;
+	_Atomic uint64_t ghosts[GHOSTS]; /* fingerprints of blobs read once, not cached */
+};
+
+static _Thread_local int nesting;
+
+int ug_odb_nesting(void)
+{
+	return nesting;
+}
+
+/* The cap is split: a quarter for delta bases (git's default is 96 MiB), the
+ * rest for whole objects. One object may take a quarter of its share. */
+static void split_limit(size_t limit, size_t *objects, size_t *objmax, size_t *bases,
+			size_t *basemax)
+{
+	*bases = limit / 4;
+	*objects = limit - *bases;
+	*objmax = *objects / 4;
+	*basemax = *bases / 2;
+}
+
+int ug_odb_new(ug_odb **out, ug_hash_algo algo)
+{
+	size_t ol, om, bl, bm;
+	ug_odb *odb;
+
+	*out = NULL;
+	if (algo != UG_HASH_SHA1 && algo != UG_HASH_SHA256)
+		return ug_error(UG_EINVALID, "unknown hash algorithm %d", (int)algo);
+	odb = calloc(1, sizeof(*odb));
+	if (!odb)
+		return ug_error(UG_ENOMEM, "cannot allocate an object database");
+	odb->algo = algo;
+	odb->limit = DEFAULT_LIMIT;
+	split_limit(odb->limit, &ol, &om, &bl, &bm);
+	if (ug_cache_new(&odb->objects, ol, om) || ug_cache_new(&odb->bases, bl, bm)) {
+		ug_odb_free(odb);
+		return UG_ENOMEM;
+	}
+	*out = odb;
+	return 0;
+}
+
+void ug_odb_free(ug_odb *odb)
+{
+	if (!odb)
+		return;
+	for (size_t i = 0; i < odb->nbackends; i++)
+		odb->backends[i]->free(odb->backends[i]);
+	free(odb->backends);
+	for (size_t i = 0; i < odb->ndirs; i++)
+		free(odb->dirs[i]);
+	free(odb->dirs);
+	ug_cache_free(odb->objects);
+	ug_cache_free(odb->bases);
+	free(odb->write_dir);
+	free(odb);
+}
+
+ug_hash_algo ug_odb_algo(const ug_odb *odb)
+{
+	return odb->algo;
+}
+
+ug_cache *ug_odb_bases(ug_odb *odb)
+{
+	return odb ? odb->bases : NULL;
+}
+
+int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
+{
+	ug_odb_backend **n = realloc(odb->backends, (odb->nbackends + 1) * sizeof(*n));
+
+	if (!n) {
+		backend->free(backend);
+		return ug_error(UG_ENOMEM, "cannot add a backend");
+	}
+	odb->backends = n;
+	backend->odb = odb;
+	odb->backends[odb->nbackends++] = backend;
+	return 0;
+}
+
+void ug_odb_set_cache_limit(ug_odb *odb, size_t bytes)
+{
+	size_t ol, om, bl, bm;
+
+	odb->limit = bytes;
+	split_limit(bytes, &ol, &om, &bl, &bm);
+	ug_cache_set_limit(odb->objects, ol, om);
+	ug_cache_set_limit(odb->bases, bl, bm);
+}
+
+void ug_odb_set_verify(ug_odb *odb, bool verify)
+{
+	odb->verify = verify;
+}
+
+int ug_odb_error_prefix(int code, const char *fmt, ...)
+{
+	char prefix[512], msg[1024];
+	va_list ap;
+
+	snprintf(msg, sizeof(msg), "%s", ug_error_last());
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	if (!msg[0])
+		return ug_error(code, "%s", prefix);
+	return ug_error(code, "%s: %s", prefix, msg);
+}
+
+void ug_odb_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate)
+{
+	if (*count == 0) {
+		*found = *candidate;
+		*count = 1;
+	} else if (*count == 1 && !ug_oid_equal(found, candidate)) {
+		*count = 2;
+	}
+}
+
+static int not_found(ug_odb *odb, const ug_oid *oid)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	return ug_error(UG_ENOTFOUND, "object %s not found", ug_oid_tohex(hex, oid, odb->algo));
+}
+
+int ug_odb_refresh(ug_odb *odb)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < odb->nbackends; i++) {
+		ug_odb_backend *b = odb->backends[i];
+		int err = b->refresh ? b->refresh(b) : 0;
+
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+/* Ask each backend in order; on a total miss refresh them all (new packs) and ask again. */
+static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,
+			 size_t *size, ug_odb_backend **from)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < odb->nbackends; i++) {
+			ug_odb_backend *b = odb->backends[i];
+			int err = b->read(b, oid, type, data, size);
+
+			if (err != UG_ENOTFOUND) {
+				*from = b;
+				return err;
+			}
+		}
+		if (pass == 0)
+			ug_odb_refresh(odb);
+	}
+	return not_found(odb, oid);
+}
+
+static int header_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < odb->nbackends; i++) {
+			ug_odb_backend *b = odb->backends[i];
+			int err = b->read_header(b, oid, type, size);
+
+			if (err != UG_ENOTFOUND)
+				return err;
+		}
+		if (pass == 0)
+			ug_odb_refresh(odb);
+	}
+	return not_found(odb, oid);
+}
+
+static int hash_with(ug_odb *odb, ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data,
+		     size_t len)
+{
+	if (b && b->hash)
+		return b->hash(b, out, type, data, len);
+	return ug_hash_object(out, odb->algo, type, data, len);
+}
+
+static int verify(ug_odb *odb, ug_odb_backend *b, const ug_oid *oid, ug_otype type,
+		  const unsigned char *data, size_t size)
+{
+	char want[UG_OID_MAXHEX + 1], got[UG_OID_MAXHEX + 1];
+	ug_oid actual;
+	int err = hash_with(odb, b, &actual, type, data, size);
+
+	if (err)
+		return err;
+	if (ug_oid_equal(&actual, oid))
+		return 0;
+	return ug_error(UG_ECORRUPT, "object %s is corrupt: its content hashes to %s",
+			ug_oid_tohex(want, oid, odb->algo), ug_oid_tohex(got, &actual, odb->algo));
+}
+
+/*
+ * Whether a freshly read object goes into the cache. Trees, commits and tags
+ * always do. A blob does on its second read while its id is still in a small
+ * table of blobs read once: a scan reading many blobs once (a copy, a grep,
+ * cat-file --batch) then does not flush the trees and the blobs that are
+ * actually reused, nor pay for filling memory it will never read again. The
+ * table races benignly: a lost update only changes one admission.
+ */
+static bool admit(ug_odb *odb, const ug_oid *oid, ug_otype type)
+{
+	uint64_t fp, slot;
+	_Atomic uint64_t *g;
+
+	if (type != UG_OBJ_BLOB)
+		return true;
+	memcpy(&fp, oid->id, 8);
+	memcpy(&slot, oid->id + 8, 8);
+	fp |= 1; /* 0 marks an empty slot */
+	g = &odb->ghosts[slot & (GHOSTS - 1)];
+	if (atomic_load_explicit(g, memory_order_relaxed) == fp)
+		return true;
+	atomic_store_explicit(g, fp, memory_order_relaxed);
+	return false;
+}
+
+int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid)
+{
+	ug_odb_backend *from = NULL;
+	unsigned char *data;
+	ug_otype type;
+	size_t size;
+	ug_object *obj;
+	int err;
+
+	*out = ug_cache_get(odb->objects, oid);
+	if (*out)
+		return 0;
+	err = read_backends(odb, oid, &type, &data, &size, &from);
+	if (!err && odb->verify && (err = verify(odb, from, oid, type, data, size)))
+		free(data);
+	if (err)
+		return err; /* the message names the object; the caller logs it, once */
+	obj = ug_object_new(oid, type, data, size);
+	if (!obj)
+		return ug_error(UG_ENOMEM, "cannot allocate an object");
+	if (admit(odb, oid, type))
+		ug_cache_put(odb->objects, oid, obj);
+	*out = obj;
+	return 0;
+}
+
+int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	ug_object *obj = ug_cache_peek(odb->objects, oid);
+
+	if (obj) {
+		*type = obj->type;
+		*size = obj->size;
+		ug_object_free(obj);
+		return 0;
+	}
+	return header_backends(odb, oid, type, size);
+}
+
+int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,
+		       size_t *size)
+{
+	ug_odb_backend *from;
+	char hex[UG_OID_MAXHEX + 1];
+	int err;
+
+	if (nesting >= MAX_NESTING)
+		return ug_error(UG_ECORRUPT, "delta bases of %s nest deeper than %d (a loop?)",
+				ug_oid_tohex(hex, oid, odb->algo), MAX_NESTING);
+	nesting++;
+	err = read_backends(odb, oid, type, data, size, &from);
+	nesting--;
+	return err;
+}
+
+int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	int err;
+
+	if (nesting >= MAX_NESTING)
+		return ug_error(UG_ECORRUPT, "delta bases of %s nest deeper than %d (a loop?)",
+				ug_oid_tohex(hex, oid, odb->algo), MAX_NESTING);
+	nesting++;
+	err = header_backends(odb, oid, type, size);
+	nesting--;
+	return err;
+}
+
+/* Present in some backend; a damaged copy counts as present. */
+static bool exists(ug_odb *odb, const ug_oid *oid, bool refresh)
+{
+	ug_object *obj = ug_cache_peek(odb->objects, oid);
+
+	if (obj) {
+		ug_object_free(obj);
+		return true;
+	}
+	for (int pass = 0; pass < (refresh ? 2 : 1); pass++) {
+		for (size_t i = 0; i < odb->nbackends; i++) {
+			ug_odb_backend *b = odb->backends[i];
+			ug_otype type;
+			size_t size;
+
+			if (b->read_header(b, oid, &type, &size) != UG_ENOTFOUND)
+				return true;
+		}
+		if (pass == 0 && refresh)
+			ug_odb_refresh(odb);
+	}
+	return false;
+}
+
+bool ug_odb_exists(ug_odb *odb, const ug_oid *oid)
+{
+	return exists(odb, oid, true);
+}
+
+int ug_odb_resolve_prefix(ug_odb *odb, const char *hex, size_t len, ug_oid *out)
+{
+	ug_oid prefix, found;
+	int count = 0, err;
+
+	if (len < 4 || len > ug_hash_hexsz(odb->algo) || !ug_is_hex(hex, len))
+		return ug_error(UG_EINVALID, "not an abbreviated object id: %.*s",
+				(int)(len > 80 ? 80 : len), hex);
+	if ((err = ug_oid_prefix_fromhex(&prefix, hex, len, odb->algo)))
+		return err;
+	memset(&found, 0, sizeof(found));
+	for (int pass = 0; pass < 2 && count == 0; pass++) {
+		if (pass == 1)
+			ug_odb_refresh(odb);
+		for (size_t i = 0; i < odb->nbackends && count < 2; i++) {
+			ug_odb_backend *b = odb->backends[i];
+
+			if (!b->find_prefix)
+				continue;
+			err = b->find_prefix(b, &prefix, len, &found, &count);
+			if (err && err != UG_ENOTFOUND)
+				return err;
+		}
+	}
+	if (count == 0)
+		return ug_error(UG_ENOTFOUND, "no object matches %.*s", (int)len, hex);
+	if (count > 1)
+		return ug_error(UG_EAMBIGUOUS, "%.*s matches several objects", (int)len, hex);
+	*out = found;
+	return 0;
+}
+
+static ug_odb_backend *writer(ug_odb *odb)
+{
+	for (size_t i = 0; i < odb->nbackends; i++)
+		if (odb->backends[i]->write)
+			return odb->backends[i];
+	return NULL;
+}
+
+int ug_odb_hash(ug_odb *odb, ug_oid *out, ug_otype type, const void *data, size_t len)
+{
+	ug_odb_backend *b = writer(odb);
+
+	if (!ug_otype_name(type))
+		return ug_error(UG_EINVALID, "cannot hash an object of type %d", (int)type);
+	if (!b && odb->nbackends)
+		b = odb->backends[0];
+	return hash_with(odb, b, out, type, data, len);
+}
+
+int ug_odb_write(ug_odb *odb, ug_oid *out, ug_otype type, const void *data, size_t len)
+{
+	ug_odb_backend *b = writer(odb);
+	int err;
+
+	if (!ug_otype_name(type))
+		return ug_error(UG_EINVALID, "cannot write an object of type %d", (int)type);
+	if (!b)
+		return ug_error(UG_ERROR, "no writable object store");
+	if ((err = hash_with(odb, b, out, type, data, len)))
+		return err;
+	/* Already stored (anywhere, even in a pack): nothing to do. No refresh:
+	 * a miss is the usual case here. */
+	if (exists(odb, out, false))
+		return 0;
+	return b->write(b, out, type, data, len);
+}
+
+void ug_odb_get_stats(ug_odb *odb, ug_odb_stats *out)
+{
+	ug_cache_stats o, b;
+
+	ug_cache_get_stats(odb->objects, &o);
+	ug_cache_get_stats(odb->bases, &b);
+	out->cache_bytes = o.bytes + b.bytes;
+	out->cache_limit = odb->limit;
+	out->cache_objects = o.count;
+	out->hits = o.hits;
+	out->misses = o.misses;
+}
+
+/* A growing queue of object directories to add, breadth first. */
+struct dirq {
+	struct {
+		char *path;
+		int depth;
+	} *v;
+	size_t n, cap;
+};
+
+static int dirq_push(struct dirq *q, char *path, int depth)
+{
+	if (!path)
+		return ug_error(UG_ENOMEM, "cannot allocate a path");
+	if (q->n == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 8;
+		void *n = realloc(q->v, ncap * sizeof(*q->v));
+
+		if (!n) {
+			free(path);
+			return ug_error(UG_ENOMEM, "cannot allocate a path");
+		}
+		q->v = n;
+		q->cap = ncap;
+	}
+	q->v[q->n].path = path;
+	q->v[q->n].depth = depth;
+	q->n++;
+	return 0;
+}
+
+static bool isoct(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* One line of objects/info/alternates: a path, or a C-quoted path. */
+static char *alternate_path(const char *base, const char *line, size_t len)
+{
+	char *raw = malloc(len + 1), *out;
+	size_t n = 0;
+
+	if (!raw)
+		return NULL;
+	if (len >= 2 && line[0] == '"' && line[len - 1] == '"') {
+		for (size_t i = 1; i + 1 < len; i++) {
+			char c = line[i];
+
+			if (c == '\\' && i + 2 < len) {
+				c = line[++i];
+				if (c >= '0' && c <= '3' && i + 3 < len && isoct(line[i + 1]) &&
+				    isoct(line[i + 2])) {
+					c = (char)((c - '0') * 64 + (line[i + 1] - '0') * 8 + (line[i + 2] - '0'));
+					i += 2;
+				} else if (c == 'n') {
+					c = '\n';
+				} else if (c == 't') {
+					c = '\t';
+				}
+			}
+			raw[n++] = c;
+		}
+	} else {
+		memcpy(raw, line, len);
+		n = len;
+	}
+	raw[n] = '\0';
+	if (raw[0] == '/' || !raw[0])
+		return raw;
+	out = malloc(strlen(base) + n + 2);
+	if (out)
+		sprintf(out, "%s/%s", base, raw);
+	free(raw);
+	return out;
+}
+
+static int read_alternates(struct dirq *q, const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	char *buf;
+	FILE *f;
+	size_t len;
+	int err = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/info/alternates", dir) >= sizeof(path))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	buf = malloc(MAX_ALTERNATES_FILE);
+	if (!buf) {
+		fclose(f);
+		return ug_error(UG_ENOMEM, "cannot read %s", path);
+	}
+	len = fread(buf, 1, MAX_ALTERNATES_FILE, f);
+	fclose(f);
+	if (depth >= MAX_ALTERNATE_DEPTH) {
+		if (len)
+			ug_log(UG_LOG_WARNING, "%s: alternates nest deeper than %d, ignored", path,
+			       MAX_ALTERNATE_DEPTH);
+		free(buf);
+		return 0;
+	}
+	for (size_t i = 0; i < len && !err;) {
+		const char *line = buf + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - line) : len - i;
+
+		i += n + 1;
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n == 0 || line[0] == '#')
+			continue;
+		err = dirq_push(q, alternate_path(dir, line, n), depth + 1);
+	}
+	free(buf);
+	return err;
+}
+
+static int add_dir(ug_odb *odb, const char *real)
+{
+	ug_odb_backend *b;
+	char **n;
+	int err;
+
+	n = realloc(odb->dirs, (odb->ndirs + 1) * sizeof(*n));
+	if (!n)
+		return ug_error(UG_ENOMEM, "cannot add %s", real);
+	odb->dirs = n;
+	if (!(odb->dirs[odb->ndirs] = strdup(real)))
+		return ug_error(UG_ENOMEM, "cannot add %s", real);
+	odb->ndirs++;
+	if ((err = ug_odb_pack_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
+		return err;
+	if ((err = ug_odb_loose_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
+		return err;
+	return 0;
+}
+
+int ug_odb_add_git(ug_odb *odb, const char *objects_dir)
+{
+	struct dirq q = {0};
+	struct stat st;
+	int err;
+
+	if (stat(objects_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ug_error(UG_ENOTFOUND, "%s: not an objects directory", objects_dir);
+	err = dirq_push(&q, strdup(objects_dir), 0);
+	for (size_t i = 0; i < q.n && !err; i++) {
+		char *real = realpath(q.v[i].path, NULL);
+		bool seen = false;
+
+		if (!real) {
+			/* git warns about a missing alternate and goes on; so do we. */
+			ug_log(UG_LOG_WARNING, "alternate object directory %s: %s", q.v[i].path,
+			       strerror(errno));
+			continue;
+		}
+		for (size_t k = 0; k < odb->ndirs && !seen; k++)
+			seen = !strcmp(odb->dirs[k], real);
+		if (!seen && !(err = add_dir(odb, real)))
+			err = read_alternates(&q, real, q.v[i].depth);
+		free(real);
+	}
+	for (size_t i = 0; i < q.n; i++)
+		free(q.v[i].path);
+	free(q.v);
+	if (!err && !odb->write_dir && !(odb->write_dir = strdup(objects_dir)))
+		err = ug_error(UG_ENOMEM, "out of memory");
+	return err;
+}
+
+int ug_odb_add_ugit(ug_odb *odb, const char *objects_dir)
+{
+	ug_odb_backend *b;
+	int err;
+
+	if (odb->algo != UG_HASH_SHA1)
+		return ug_error(UG_EINVALID, "ugit objects are SHA-1 only");
+	if ((err = ug_odb_ugit_new(&b, objects_dir)))
+		return err;
+	if (!odb->write_dir && !(odb->write_dir = strdup(objects_dir))) {
+		b->free(b);
+		return ug_error(UG_ENOMEM, "out of memory");
+	}
+	return ug_odb_add_backend(odb, b);
+}
+
+int ug_odb_batch_begin(ug_odb *odb)
+{
+	int fd;
+
+	assert(ug_odb_loose_batch_fd() < 0);
+	if (!odb->write_dir)
+		return ug_error(UG_EINVALID, "no writable object directory");
+	fd = open(odb->write_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ug_error_os(UG_ERROR, "cannot open %s", odb->write_dir);
+	ug_odb_loose_batch(fd);
+	return 0;
+}
+
+int ug_odb_batch_end(ug_odb *odb)
+{
+	int fd = ug_odb_loose_batch_fd(), err = 0;
+
+	if (fd < 0)
+		return 0;
+	ug_odb_loose_batch(-1);
+	if (syncfs(fd) < 0)
+		err = ug_error_os(UG_ERROR, "cannot sync the objects written to %s", odb->write_dir);
+	close(fd);
+	return err;
+}

@@ -67,6 +67,17 @@ int ug_odb_resolve_prefix(ug_odb *odb, const char *hex, size_t len, ug_oid *out)
  * Writing an object that already exists is a no-op. */
 int ug_odb_write(ug_odb *odb, ug_oid *out, ug_otype type, const void *data, size_t len);
 
+/*
+ * Durability in bulk, for writing many objects at once: between begin and end,
+ * ug_odb_write on this thread does not fsync each object and folder; end makes
+ * everything written durable with one syncfs() of the file system holding the
+ * objects, and returns its error (a write that failed on the way to the disk
+ * since begin). Batches do not nest. Objects must not be published (a ref
+ * pointing at them) before end returns 0.
+ */
+int ug_odb_batch_begin(ug_odb *odb);
+int ug_odb_batch_end(ug_odb *odb);
+
 /* Compute the id the odb would give to this content, without writing. */
 int ug_odb_hash(ug_odb *odb, ug_oid *out, ug_otype type, const void *data, size_t len);
 

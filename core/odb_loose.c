@@ -1,1 +1,384 @@
-/* odb_loose: not written yet. */
+/* The loose backend: objects/xx/yyyy files holding zlib "TYPE SIZE\0CONTENT", read and written durably. */
+#include "odb_backend.h"
+
+#include "error.h"
+#include "zinflate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* git's core.looseCompression default: loose objects favour speed. */
+#define LOOSE_LEVEL 1
+/* "commit 18446744073709551615\0" fits. */
+#define MAX_HEADER 32
+/* Enough compressed bytes for the header in any sane stream; else read it all. */
+#define HEAD_READ 4096
+
+struct loose_backend {
+	ug_odb_backend base;
+	char *dir;
+	ug_hash_algo algo;
+};
+
+static int obj_path(const struct loose_backend *lb, const ug_oid *oid, char *buf, size_t size)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	ug_oid_tohex(hex, oid, lb->algo);
+	if ((size_t)snprintf(buf, size, "%s/%.2s/%s", lb->dir, hex, hex + 2) >= size)
+		return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
+	return 0;
+}
+
+/* Read up to max bytes (all of the file when max is 0); *buf is malloc'ed.
+ * Messages leave the path to the caller's prefix. */
+static int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, size_t *filesize)
+{
+	struct stat st;
+	unsigned char *b;
+	size_t want, got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*buf = NULL;
+	if (fd < 0)
+		return errno == ENOENT ? UG_ENOTFOUND : ug_error_os(UG_ERROR, "cannot open it");
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return ug_error_os(UG_ERROR, "cannot stat it");
+	}
+	if (st.st_size <= 0 || (uint64_t)st.st_size >= SIZE_MAX) {
+		close(fd);
+		return ug_error(UG_ECORRUPT, "empty file");
+	}
+	*filesize = (size_t)st.st_size;
+	want = max && max < *filesize ? max : *filesize;
+	b = malloc(want);
+	if (!b) {
+		close(fd);
+		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes", want);
+	}
+	while (got < want) {
+		ssize_t n = read(fd, b + got, want - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? ug_error_os(UG_ERROR, "cannot read it")
+				      : ug_error(UG_ECORRUPT, "file shrank while read");
+			free(b);
+			close(fd);
+			return e;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+/*
+ * Parse "TYPE SIZE\0" strictly, as git does: a known type, one space, a
+ * canonical decimal size (no sign, no leading zero, no junk). UG_ENOTFOUND
+ * when the bytes stop before the NUL (the caller may have more).
+ */
+static int parse_header(const unsigned char *h, size_t n, ug_otype *type, size_t *size,
+			size_t *hdrlen)
+{
+	const unsigned char *sp = memchr(h, ' ', n < MAX_HEADER ? n : MAX_HEADER), *p, *end = h + n;
+	size_t v = 0;
+
+	if (!sp)
+		return n < MAX_HEADER ? UG_ENOTFOUND : ug_error(UG_ECORRUPT, "bad loose object header");
+	*type = ug_otype_parse((const char *)h, (size_t)(sp - h));
+	if (*type == UG_OBJ_BAD)
+		return ug_error(UG_ECORRUPT, "unknown type in loose object header");
+	p = sp + 1;
+	if (p < end && *p == '0' && p + 1 < end && p[1] != '\0')
+		return ug_error(UG_ECORRUPT, "loose object size has a leading zero");
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (SIZE_MAX - 9) / 10)
+			return ug_error(UG_ECORRUPT, "loose object size overflows");
+		v = v * 10 + (size_t)(*p - '0');
+	}
+	if (p == end)
+		return n < MAX_HEADER ? UG_ENOTFOUND : ug_error(UG_ECORRUPT, "bad loose object header");
+	if (*p != '\0' || p == sp + 1)
+		return ug_error(UG_ECORRUPT, "bad size in loose object header");
+	*size = v;
+	*hdrlen = (size_t)(p + 1 - h);
+	return 0;
+}
+
+/* The header from the first bytes of the compressed file. */
+static int inflate_header(const unsigned char *z, size_t zlen, bool whole, ug_otype *type,
+			  size_t *size, size_t *hdrlen)
+{
+	unsigned char head[MAX_HEADER];
+	size_t got;
+	int err;
+
+	if ((err = ug_zinflate_head(z, zlen, head, sizeof(head), &got)))
+		return err;
+	err = parse_header(head, got, type, size, hdrlen);
+	if (err == UG_ENOTFOUND && whole)
+		return ug_error(UG_ECORRUPT, "loose object header is truncated");
+	return err;
+}
+
+static int blame(int err, const struct loose_backend *lb, const ug_oid *oid, const char *path)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	return ug_odb_error_prefix(err, "loose object %s (%s)", ug_oid_tohex(hex, oid, lb->algo), path);
+}
+
+static int loose_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsigned char **data,
+		      size_t *size)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	char path[PATH_MAX];
+	unsigned char *z, *buf;
+	size_t zlen, filesize, hdrlen, used;
+	int err;
+
+	*data = NULL;
+	if ((err = obj_path(lb, oid, path, sizeof(path))))
+		return err;
+	if ((err = read_file(path, 0, &z, &zlen, &filesize)))
+		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
+	if ((err = inflate_header(z, zlen, true, type, size, &hdrlen)) ||
+	    (err = ug_zinflate_check_size(*size, zlen))) {
+		free(z);
+		return blame(err, lb, oid, path);
+	}
+	buf = malloc(hdrlen + *size + 1);
+	if (!buf) {
+		free(z);
+		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes for %s", *size, path);
+	}
+	/* libdeflate wants the whole output at once: inflate the header too, then slide. */
+	err = ug_zinflate(z, zlen, buf, hdrlen + *size, &used);
+	free(z);
+	if (!err && used != zlen)
+		err = ug_error(UG_ECORRUPT, "garbage after the zlib stream");
+	if (err) {
+		free(buf);
+		return blame(err, lb, oid, path);
+	}
+	memmove(buf, buf + hdrlen, *size);
+	buf[*size] = '\0';
+	*data = buf;
+	return 0;
+}
+
+static int loose_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	char path[PATH_MAX];
+	unsigned char *z;
+	size_t zlen, filesize, hdrlen;
+	int err;
+
+	if ((err = obj_path(lb, oid, path, sizeof(path))))
+		return err;
+	if ((err = read_file(path, HEAD_READ, &z, &zlen, &filesize)))
+		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
+	err = inflate_header(z, zlen, zlen == filesize, type, size, &hdrlen);
+	free(z);
+	if (err == UG_ENOTFOUND) {
+		/* A header deep in a strange stream: read it all. */
+		if ((err = read_file(path, 0, &z, &zlen, &filesize)))
+			return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
+		err = inflate_header(z, zlen, true, type, size, &hdrlen);
+		free(z);
+	}
+	if (!err)
+		err = ug_zinflate_check_size(*size, filesize);
+	return err ? blame(err, lb, oid, path) : 0;
+}
+
+static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
+			     int *count)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	size_t hexsz = ug_hash_hexsz(lb->algo);
+	char path[PATH_MAX], hex[UG_OID_MAXHEX + 1];
+	unsigned first = prefix->id[0], lo = first, hi = first;
+
+	/* Only the fan-out directories the first digits allow. */
+	if (len < 2) {
+		lo = first & 0xf0;
+		hi = lo | 0x0f;
+	}
+	for (unsigned xx = lo; xx <= hi && *count < 2; xx++) {
+		struct dirent *de;
+		DIR *d;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, xx) >= sizeof(path))
+			return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
+		if (!(d = opendir(path)))
+			continue;
+		while ((de = readdir(d)) && *count < 2) {
+			ug_oid cand;
+
+			if (strlen(de->d_name) != hexsz - 2)
+				continue;
+			snprintf(hex, sizeof(hex), "%02x", xx);
+			memcpy(hex + 2, de->d_name, hexsz - 2);
+			if (ug_oid_fromhex(&cand, hex, hexsz, lb->algo))
+				continue;
+			if (ug_oid_prefix_match(&cand, prefix, len))
+				ug_odb_prefix_merge(found, count, &cand);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static int loose_hash(ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data, size_t len)
+{
+	return ug_hash_object(out, ((struct loose_backend *)b)->algo, type, data, len);
+}
+
+/* A batch on this thread (ug_odb_batch_begin): writes skip their own fsyncs,
+ * and batch_fd, opened before the first write, gets one syncfs at the end. */
+static _Thread_local int batch_fd = -1;
+
+void ug_odb_loose_batch(int fd)
+{
+	batch_fd = fd;
+}
+
+int ug_odb_loose_batch_fd(void)
+{
+	return batch_fd;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd, err = 0;
+
+	if (batch_fd >= 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ug_error_os(UG_ERROR, "cannot open %s", path);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		err = ug_error_os(UG_ERROR, "cannot fsync %s", path);
+	close(fd);
+	return err;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,
+		      mode_t mode)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int fd, err = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir) >= sizeof(tmp) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return ug_error(UG_EINVALID, "%s: path too long", dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return ug_error_os(UG_ERROR, "cannot create a temporary file in %s", dir);
+	if (write_all(fd, bytes, len) < 0)
+		err = ug_error_os(UG_ERROR, "cannot write %s", tmp);
+	else if (fchmod(fd, mode) < 0)
+		err = ug_error_os(UG_ERROR, "cannot chmod %s", tmp);
+	else if (batch_fd < 0 && fsync(fd) < 0)
+		err = ug_error_os(UG_ERROR, "cannot fsync %s", tmp);
+	if (close(fd) < 0 && !err)
+		err = ug_error_os(UG_ERROR, "cannot close %s", tmp);
+	if (!err && link(tmp, path) < 0 && errno != EEXIST) {
+		/* Filesystems without hard links: rename (replacing an identical file is harmless). */
+		if (rename(tmp, path) < 0)
+			err = ug_error_os(UG_ERROR, "cannot move %s to %s", tmp, path);
+	}
+	unlink(tmp); /* after a link, or after a failure; fails harmlessly after a rename */
+	if (!err)
+		err = fsync_dir(dir);
+	return err;
+}
+
+static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const void *data,
+		       size_t len)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	char hex[UG_OID_MAXHEX + 1], sub[PATH_MAX], hdr[32];
+	size_t hdrlen = ug_object_header(hdr, type, len), zlen;
+	unsigned char *z;
+	bool made_dir = false;
+	struct stat st;
+	int err;
+
+	ug_oid_tohex(hex, oid, lb->algo);
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/%.2s", lb->dir, hex) >= sizeof(sub))
+		return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
+	if ((err = ug_zdeflate(&z, &zlen, hdr, hdrlen, data, len, LOOSE_LEVEL)))
+		return err;
+	if (mkdir(sub, 0777) == 0)
+		made_dir = true;
+	else if (errno != EEXIST || stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+		err = ug_error_os(UG_ERROR, "cannot create %s", sub);
+	if (!err)
+		err = ug_odb_write_file(sub, hex + 2, z, zlen, 0444);
+	free(z);
+	/* A new fan-out directory is only durable once objects/ is synced too. */
+	if (!err && made_dir)
+		err = fsync_dir(lb->dir);
+	if (err)
+		return ug_odb_error_prefix(err, "cannot write object %s", hex);
+	return 0;
+}
+
+static void loose_free(ug_odb_backend *b)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+
+	free(lb->dir);
+	free(lb);
+}
+
+int ug_odb_loose_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo algo)
+{
+	struct loose_backend *lb = calloc(1, sizeof(*lb));
+
+	*out = NULL;
+	if (!lb || !(lb->dir = strdup(objects_dir))) {
+		free(lb);
+		return ug_error(UG_ENOMEM, "cannot allocate a loose backend");
+	}
+	lb->algo = algo;
+	lb->base.read = loose_read;
+	lb->base.read_header = loose_read_header;
+	lb->base.find_prefix = loose_find_prefix;
+	lb->base.write = loose_write;
+	lb->base.hash = loose_hash;
+	lb->base.free = loose_free;
+	*out = &lb->base;
+	return 0;
+}

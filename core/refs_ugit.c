@@ -1,1 +1,176 @@
-/* refs_ugit: not written yet. */
+/* The ugit refs backend: .ugit/HEAD and .ugit/refs/..., values without a newline, no packed refs, no reflog. */
+#include "refs.h"
+
+#include "error.h"
+#include "refs_backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+	ug_refdb base;
+	char *dir; /* .ugit */
+} ugit_refdb;
+
+static char *path_of(const ugit_refdb *db, const char *name)
+{
+	char *p = NULL;
+
+	return asprintf(&p, "%s/%s", db->dir, name) < 0 ? NULL : p;
+}
+
+static int ugit_read(ug_refdb *base, const char *name, ug_ref *out)
+{
+	char *path = path_of((ugit_refdb *)base, name), *buf;
+	size_t len;
+	int err;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__read_file(path, &buf, &len);
+	if (!err) {
+		/* ugit writes no newline; parse_loose tolerates one anyway */
+		err = ug_refs__parse_loose(path, name, buf, len, base->algo, out);
+		free(buf);
+	} else if (err == UG_ENOTFOUND) {
+		err = ug_error(UG_ENOTFOUND, "ref %s not found", name);
+	}
+	free(path);
+	return err;
+}
+
+static int ugit_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
+{
+	int err = ug_refs__walk(((ugit_refdb *)base)->dir, prefix, base->algo, out);
+
+	if (err) {
+		ug_ref_list_release(out);
+		return err;
+	}
+	ug_refs__list_sort(out);
+	return 0;
+}
+
+static int ugit_write(ug_refdb *base, const char *name, const ug_oid *oid, const char *target,
+		      const ug_oid *old_oid, const char *ident, const char *msg)
+{
+	char hex[UG_OID_MAXHEX + 1], *path, *content = NULL;
+	ug_reflock lk;
+	ug_ref cur;
+	int err, cur_err, len;
+
+	(void)ident; /* ugit keeps no reflog */
+	(void)msg;
+	path = path_of((ugit_refdb *)base, name);
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__lock(&lk, path);
+	free(path);
+	if (err)
+		return err;
+	memset(&cur, 0, sizeof(cur));
+	cur_err = ugit_read(base, name, &cur);
+	if ((err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo)))
+		goto out;
+	if (target)
+		len = asprintf(&content, "ref: %s", target);
+	else
+		len = asprintf(&content, "%s", ug_oid_tohex(hex, oid, base->algo));
+	if (len < 0) {
+		content = NULL;
+		err = ug_error(UG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(err = ug_refs__lock_write(&lk, content, (size_t)len)))
+		err = ug_refs__lock_commit(&lk);
+out:
+	free(content);
+	if (!cur_err)
+		ug_ref_release(&cur);
+	ug_refs__lock_release(&lk);
+	return err;
+}
+
+static int ugit_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
+{
+	char *path = path_of((ugit_refdb *)base, name);
+	ug_reflock lk;
+	ug_ref cur;
+	int err, cur_err;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	if ((err = ug_refs__lock(&lk, path))) {
+		free(path);
+		return err;
+	}
+	memset(&cur, 0, sizeof(cur));
+	cur_err = ugit_read(base, name, &cur);
+	err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo);
+	if (!cur_err)
+		ug_ref_release(&cur);
+	if (!err && unlink(path) < 0 && errno != ENOENT)
+		err = ug_error_os(UG_ERROR, "unlink %s", path);
+	if (!err) {
+		*strrchr(path, '/') = '\0';
+		err = ug_refs__fsync_dir(path);
+	}
+	free(path);
+	ug_refs__lock_release(&lk);
+	return err;
+}
+
+static char **ugit_watch_roots(ug_refdb *base)
+{
+	ugit_refdb *db = (ugit_refdb *)base;
+	char **v = calloc(3, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v[0] = strdup(db->dir);
+	v[1] = path_of(db, "refs");
+	if (!v[0] || !v[1]) {
+		ug_strv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static void ugit_free(ug_refdb *base)
+{
+	ugit_refdb *db = (ugit_refdb *)base;
+
+	free(db->dir);
+	free(db);
+}
+
+static const ug_refdb_ops ugit_ops = {
+	.kind = "ugit",
+	.read = ugit_read,
+	.list = ugit_list,
+	.write = ugit_write,
+	.remove = ugit_remove,
+	.watch_roots = ugit_watch_roots,
+	.free = ugit_free,
+};
+
+int ug_refdb_open_ugit(ug_refdb **out, const char *ugitdir)
+{
+	ugit_refdb *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (!db)
+		return ug_error(UG_ENOMEM, "out of memory");
+	db->base.ops = &ugit_ops;
+	db->base.algo = UG_HASH_SHA1; /* ugit knows only SHA-1 */
+	db->dir = strdup(ugitdir);
+	if (!db->dir) {
+		free(db);
+		return ug_error(UG_ENOMEM, "out of memory");
+	}
+	*out = &db->base;
+	return 0;
+}

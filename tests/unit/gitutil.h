@@ -1,0 +1,165 @@
+/* Small helpers for unit tests that use real git as the oracle: temp dirs, shell commands, files. */
+#ifndef UG_TEST_GITUTIL_H
+#define UG_TEST_GITUTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+/* Keep git away from the user's and the system's config; fixed identities and
+ * dates so that ids are reproducible. home becomes $HOME. */
+static inline void git_env_isolate(const char *home)
+{
+	setenv("HOME", home, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	unsetenv("GIT_CONFIG_GLOBAL");
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("GIT_DIR");
+	unsetenv("GIT_WORK_TREE");
+	unsetenv("GIT_INDEX_FILE");
+	unsetenv("GIT_OBJECT_DIRECTORY");
+	setenv("GIT_AUTHOR_NAME", "A U Thor", 1);
+	setenv("GIT_AUTHOR_EMAIL", "author@example.com", 1);
+	setenv("GIT_COMMITTER_NAME", "C O Mitter", 1);
+	setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
+	setenv("GIT_AUTHOR_DATE", "1700000000 +0000", 1);
+	setenv("GIT_COMMITTER_DATE", "1700000000 +0000", 1);
+}
+
+/* A new directory under $TMPDIR or /tmp; malloc'ed path, or NULL. */
+static inline char *tmpdir_new(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char *p = NULL;
+
+	if (!base || base[0] != '/' || strchr(base, '\''))
+		base = "/tmp";
+	if (asprintf(&p, "%s/ugitfs-%s-XXXXXX", base, tag) < 0)
+		return NULL;
+	if (!mkdtemp(p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Run a shell command (printf format); its exit status, or -1. */
+static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int sh(const char *fmt, ...)
+{
+	char *cmd = NULL;
+	va_list ap;
+	int st, n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	st = system(cmd);
+	free(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Run a shell command and return its whole standard output (NUL-terminated,
+ * *len bytes without the NUL), malloc'ed; NULL when it fails or exits non-zero. */
+static inline char *sh_out(size_t *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline char *sh_out(size_t *len, const char *fmt, ...)
+{
+	char *cmd = NULL, *buf = NULL;
+	size_t used = 0, alloc = 0;
+	va_list ap;
+	FILE *p;
+	int n, st;
+
+	va_start(ap, fmt);
+	n = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	p = popen(cmd, "r");
+	free(cmd);
+	if (!p)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		if (alloc - used < 4096) {
+			char *nb = realloc(buf, alloc ? alloc * 2 : 8192);
+
+			if (!nb) {
+				free(buf);
+				pclose(p);
+				return NULL;
+			}
+			buf = nb;
+			alloc = alloc ? alloc * 2 : 8192;
+		}
+		got = fread(buf + used, 1, alloc - used - 1, p);
+		used += got;
+		if (got == 0)
+			break;
+	}
+	st = pclose(p);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		free(buf);
+		return NULL;
+	}
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	return buf;
+}
+
+/* mkdir -p of every folder of path (the last component too when is_dir). */
+static inline int mkdirs(const char *path, int is_dir)
+{
+	char *p = strdup(path);
+	int err = 0;
+
+	if (!p)
+		return -1;
+	for (char *s = p + 1; *s && !err; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			err = -1;
+		*s = '/';
+	}
+	if (!err && is_dir && mkdir(p, 0755) < 0 && errno != EEXIST)
+		err = -1;
+	free(p);
+	return err;
+}
+
+/* Write a file, creating its folders. 0 or -1. */
+static inline int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f;
+	size_t n;
+
+	if (mkdirs(path, 0))
+		return -1;
+	f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	n = fwrite(data, 1, len, f);
+	if (fclose(f) || n != len)
+		return -1;
+	return 0;
+}
+
+static inline void rm_rf(const char *dir)
+{
+	if (dir && strstr(dir, "/ugitfs-") && !strchr(dir, '\''))
+		sh("rm -rf '%s'", dir);
+}
+
+#endif

@@ -1,0 +1,210 @@
+/* Unit tests of the git config reader: syntax vectors, booleans, integers, errors, and git config as the oracle. */
+#include "config.h"
+#include "error.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ug_config *parse(const char *text, int *err)
+{
+	ug_config *cfg;
+
+	ug_config_new(&cfg);
+	*err = ug_config_add_buf(cfg, text, strlen(text), "test.cfg");
+	return cfg;
+}
+
+/* Is key's value exactly want (NULL: set without "=")? */
+static int value_is(ug_config *cfg, const char *key, const char *want)
+{
+	const char *v = "unset";
+
+	if (ug_config_get(cfg, key, &v))
+		return 0;
+	if (!want || !v)
+		return !want && !v;
+	return !strcmp(v, want);
+}
+
+static const char vectors[] =
+	"# a comment\n"
+	"; another\n"
+	"[core]\n"
+	"\trepositoryformatversion = 0\n"
+	"\tBare = false\n"
+	"[remote \"Origin\"]\n"
+	"\turl = https://example.com/x.git ; trailing comment\n"
+	"[branch.Main]\n"
+	"\tremote = origin\n"
+	"[quote]\n"
+	"\ta = \"  spaced  \"\n"
+	"\tb = x \"y # z\" ; comment\n"
+	"\tc = one   two   \n"
+	"\td = tab\\there\n"
+	"\te = back\\\\slash\n"
+	"\tf = say \\\"hi\\\"\n"
+	"\tg = one \\\n"
+	"  two\n"
+	"\th = \"semi;colon\"#c\n"
+	"\tempty =\n"
+	"\tflag\n"
+	"[sec \"sub \\\"q\\\" \\\\x\"]\n"
+	"\tkey = v\n"
+	"[dup]\n"
+	"\tk = first\n"
+	"[DUP]\n"
+	"\tK = last\n"
+	"[include]\n"
+	"\tpath = elsewhere\n";
+
+/* Compare our value of key with `git config -f FILE --get KEY`. */
+static int git_agrees(ug_config *cfg, const char *file, const char *key)
+{
+	char cmd[512], out[512];
+	const char *v;
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "git config -f '%s' --get '%s'", file, key);
+	p = popen(cmd, "r");
+	if (!p)
+		return 0;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	pclose(p);
+	out[n] = '\0';
+	if (n > 0 && out[n - 1] == '\n')
+		out[n - 1] = '\0'; /* git prints one newline after the value */
+	if (ug_config_get(cfg, key, &v))
+		return 0;
+	return !strcmp(v ? v : "", out);
+}
+
+int main(void)
+{
+	ug_config *cfg;
+	const char *v;
+	bool b;
+	int64_t n;
+	int err;
+
+	cfg = parse(vectors, &err);
+	is_int(err, 0, "the vectors parse");
+	ok(value_is(cfg, "core.repositoryformatversion", "0"), "plain value");
+	ok(value_is(cfg, "core.bare", "false") && value_is(cfg, "CORE.BARE", "false"),
+	   "section and key names are case-insensitive");
+	ok(value_is(cfg, "remote.Origin.url", "https://example.com/x.git"), "subsection, comment stripped");
+	is_int(ug_config_get(cfg, "remote.origin.url", &v), UG_ENOTFOUND, "subsections compare exactly");
+	ok(value_is(cfg, "branch.main.remote", "origin"), "old [a.B] syntax lowercases the subsection");
+	ok(value_is(cfg, "quote.a", "  spaced  "), "spaces inside quotes kept");
+	ok(value_is(cfg, "quote.b", "x y # z"), "comment characters inside quotes kept");
+	ok(value_is(cfg, "quote.c", "one   two"), "inner spaces kept, trailing ones dropped");
+	ok(value_is(cfg, "quote.d", "tab\there"), "\\t escape");
+	ok(value_is(cfg, "quote.e", "back\\slash"), "\\\\ escape");
+	ok(value_is(cfg, "quote.f", "say \"hi\""), "\\\" escape");
+	ok(value_is(cfg, "quote.g", "one   two"), "backslash-newline continues the value");
+	ok(value_is(cfg, "quote.h", "semi;colon"), "quoted ; then a comment");
+	ok(value_is(cfg, "quote.empty", ""), "empty value");
+	ok(value_is(cfg, "quote.flag", NULL), "key without = has no value");
+	ok(value_is(cfg, "sec.sub \"q\" \\x.key", "v"), "escapes in a subsection");
+	ok(value_is(cfg, "dup.k", "last"), "the last value wins");
+	ok(value_is(cfg, "include.path", "elsewhere"), "includes are kept as plain keys, not followed");
+	is_int(ug_config_get(cfg, "nodot", &v), UG_EINVALID, "a key without a section is refused");
+
+	is_int(ug_config_get_bool(cfg, "quote.flag", &b), 0, "bool of a bare key");
+	ok(b, "a bare key is true");
+	ug_config_get_bool(cfg, "quote.empty", &b);
+	ok(!b, "an empty value is false");
+	ug_config_get_bool(cfg, "core.bare", &b);
+	ok(!b, "false is false");
+
+	/* the same file through git */
+	{
+		char path[] = "/tmp/ugcfg-XXXXXX";
+		int fd = mkstemp(path);
+		static const char *const keys[] = { "core.bare", "remote.Origin.url", "branch.main.remote",
+			"quote.a", "quote.b", "quote.c", "quote.d", "quote.e", "quote.f", "quote.g",
+			"quote.h", "quote.empty", "sec.sub \"q\" \\x.key", "dup.k" };
+
+		ok(fd >= 0 && write(fd, vectors, sizeof(vectors) - 1) == (ssize_t)sizeof(vectors) - 1,
+		   "wrote the vectors to a file");
+		close(fd);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+			ok(git_agrees(cfg, path, keys[i]), "git config agrees on %s", keys[i]);
+		ug_config_free(cfg);
+		ug_config_new(&cfg);
+		is_int(ug_config_add_file(cfg, path), 0, "the same text parses from a file");
+		ok(value_is(cfg, "quote.g", "one   two"), "file values match");
+		unlink(path);
+		is_int(ug_config_add_file(cfg, "/nonexistent/ugitfs/config"), 0, "a missing file adds nothing");
+		ug_config_free(cfg);
+	}
+
+	/* booleans and integers */
+	cfg = parse("[b]\n t1 = yes\n t2 = On\n t3 = 1\n t4 = TRUE\n t5 = 2\n"
+		    " f1 = no\n f2 = off\n f3 = 0\n f4 = False\n bad = maybe\n"
+		    "[i]\n k = 10k\n m = 2m\n g = 1g\n neg = -5\n hex = 0x10\n bad = 12q\n", &err);
+	is_int(err, 0, "bool and int vectors parse");
+	for (int i = 1; i <= 5; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "b.t%d", i);
+		b = false;
+		ok(!ug_config_get_bool(cfg, key, &b) && b, "%s is true", key);
+	}
+	for (int i = 1; i <= 4; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "b.f%d", i);
+		b = true;
+		ok(!ug_config_get_bool(cfg, key, &b) && !b, "%s is false", key);
+	}
+	is_int(ug_config_get_bool(cfg, "b.bad", &b), UG_EINVALID, "a non-boolean is refused");
+	is_int(ug_config_get_bool(cfg, "b.missing", &b), UG_ENOTFOUND, "a missing bool");
+	ok(!ug_config_get_int(cfg, "i.k", &n) && n == 10240, "k suffix");
+	ok(!ug_config_get_int(cfg, "i.m", &n) && n == 2 * 1024 * 1024, "m suffix");
+	ok(!ug_config_get_int(cfg, "i.g", &n) && n == 1024LL * 1024 * 1024, "g suffix");
+	ok(!ug_config_get_int(cfg, "i.neg", &n) && n == -5, "negative");
+	ok(!ug_config_get_int(cfg, "i.hex", &n) && n == 16, "hex");
+	is_int(ug_config_get_int(cfg, "i.bad", &n), UG_EINVALID, "a bad integer is refused");
+	ug_config_free(cfg);
+
+	/* CRLF line ends and a missing final newline */
+	cfg = parse("[a]\r\n\tx = 1\r\n\ty = \"two\"\r\n\tz = 3", &err);
+	is_int(err, 0, "CRLF text parses");
+	ok(value_is(cfg, "a.x", "1") && value_is(cfg, "a.y", "two") && value_is(cfg, "a.z", "3"),
+	   "CRLF values have no CR, and the last line needs no newline");
+	ug_config_free(cfg);
+	cfg = parse("[a]\nk = v\\", &err);
+	ok(!err && value_is(cfg, "a.k", "v"), "a backslash at the very end continues to nothing, as in git");
+	ug_config_free(cfg);
+
+	/* malformed: ECORRUPT naming the origin and line */
+	{
+		static const struct {
+			const char *text, *where, *what;
+		} bad[] = {
+			{ "[core\n", "test.cfg:1", "unterminated section" },
+			{ "[ok]\n\n[sec \"sub\n", "test.cfg:3", "unterminated subsection" },
+			{ "[sec \"sub\" ]\n", "test.cfg:1", "junk after a subsection" },
+			{ "[a]\nk = \"open\n", "test.cfg:2", "unterminated quote" },
+			{ "[a]\nx = 1\nk = bad\\q\n", "test.cfg:3", "unknown escape" },
+			{ "k = v\n", "test.cfg:1", "key before any section" },
+			{ "[a]\n1k = v\n", "test.cfg:2", "key starting with a digit" },
+			{ "[a]\nk_x = v\n", "test.cfg:2", "bad character in a key" },
+			{ "[a b]\n", "test.cfg:1", "subsection without quotes" },
+			{ "[]\n", "test.cfg:1", "empty section" },
+			{ "[a]\nflag ; c\n", "test.cfg:2", "a comment after a key without =" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			cfg = parse(bad[i].text, &err);
+			ok(err == UG_ECORRUPT && strstr(ug_error_last(), bad[i].where),
+			   "%s: corrupt at %s (%s)", bad[i].what, bad[i].where, ug_error_last());
+			ug_config_free(cfg);
+		}
+	}
+	return done_testing();
+}

@@ -1,0 +1,114 @@
+/* Unit tests of zinflate: good, corrupt and truncated zlib streams, size limits, deflate round trips. */
+#include "error.h"
+#include "tap.h"
+#include "zinflate.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* zlib.compress(b"hello\n") */
+static const unsigned char hello_z[] = {
+	0x78, 0x9c, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xe7, 0x02, 0x00, 0x08, 0x4b, 0x02, 0x1f,
+};
+
+static void *thread_inflate(void *arg)
+{
+	int *fails = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		unsigned char out[6];
+
+		if (ug_zinflate(hello_z, sizeof(hello_z), out, 6, NULL) || memcmp(out, "hello\n", 6))
+			(*fails)++;
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	unsigned char out[64], bad[sizeof(hello_z)], *z;
+	size_t used = 0, got, zlen;
+	int err;
+
+	/* good stream, with trailing bytes after it */
+	unsigned char padded[sizeof(hello_z) + 5];
+	memcpy(padded, hello_z, sizeof(hello_z));
+	memset(padded + sizeof(hello_z), 0xee, 5);
+	err = ug_zinflate(padded, sizeof(padded), out, 6, &used);
+	is_int(err, 0, "good stream inflates");
+	ok(!memcmp(out, "hello\n", 6), "good stream content");
+	is_int((long long)used, sizeof(hello_z), "consumed is the stream's own length");
+
+	/* wrong expected sizes */
+	is_int(ug_zinflate(hello_z, sizeof(hello_z), out, 5, NULL), UG_ECORRUPT,
+	       "stream longer than expected is corrupt");
+	is_int(ug_zinflate(hello_z, sizeof(hello_z), out, 7, NULL), UG_ECORRUPT,
+	       "stream shorter than expected is corrupt");
+	ok(strstr(ug_error_last(), "less than") != NULL, "message says why: %s", ug_error_last());
+
+	/* corrupt: a flipped bit in the deflate data, then a bad adler32 */
+	memcpy(bad, hello_z, sizeof(bad));
+	bad[3] ^= 0x40;
+	is_int(ug_zinflate(bad, sizeof(bad), out, 6, NULL), UG_ECORRUPT, "flipped data is corrupt");
+	memcpy(bad, hello_z, sizeof(bad));
+	bad[sizeof(bad) - 1] ^= 1;
+	is_int(ug_zinflate(bad, sizeof(bad), out, 6, NULL), UG_ECORRUPT, "bad checksum is corrupt");
+	memcpy(bad, hello_z, sizeof(bad));
+	bad[0] = 0x79;
+	is_int(ug_zinflate(bad, sizeof(bad), out, 6, NULL), UG_ECORRUPT, "bad zlib header is corrupt");
+
+	/* truncated */
+	int accepted = 0;
+	for (size_t n = 0; n < sizeof(hello_z); n++)
+		accepted += ug_zinflate(hello_z, n, out, 6, NULL) != UG_ECORRUPT;
+	is_int(accepted, 0, "every truncation of the stream is corrupt");
+
+	/* head: just the first bytes */
+	is_int(ug_zinflate_head(hello_z, sizeof(hello_z), out, 3, &got), 0, "head inflates");
+	ok(got == 3 && !memcmp(out, "hel", 3), "head gives the first 3 bytes");
+	is_int(ug_zinflate_head(hello_z, sizeof(hello_z), out, 64, &got), 0, "head of a short stream");
+	is_int((long long)got, 6, "head stops at the stream's end");
+	is_int(ug_zinflate_head(hello_z, 6, out, 64, &got), 0, "head of truncated input is no error");
+	ok(got < 6, "and gives what the input had (%zu bytes)", got);
+	memcpy(bad, hello_z, sizeof(bad));
+	bad[0] = 0x79;
+	is_int(ug_zinflate_head(bad, sizeof(bad), out, 3, &got), UG_ECORRUPT, "head of a bad stream");
+
+	/* sizes: terabytes from a few bytes are refused before any allocation */
+	is_int(ug_zinflate_check_size((size_t)1 << 40, 14), UG_ECORRUPT, "1 TiB from 14 bytes refused");
+	is_int(ug_zinflate_check_size(6, 14), 0, "6 bytes from 14 is fine");
+	is_int(ug_zinflate_check_size(1000000, 1000), 0, "1000:1 is possible");
+	is_int(ug_zinflate_check_size(10000000, 1000), UG_ECORRUPT, "10000:1 is not");
+	is_int(ug_zinflate_check_size(SIZE_MAX, SIZE_MAX / 2), UG_ECORRUPT, "SIZE_MAX over the limit");
+	size_t old = ug_zinflate_max_size();
+	ug_zinflate_set_max_size(100);
+	is_int(ug_zinflate_check_size(101, 1000), UG_ECORRUPT, "configured max size applies");
+	ug_zinflate_set_max_size(old);
+
+	/* deflate round trip, header and data as one stream */
+	static unsigned char big[300000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7 / 13);
+	is_int(ug_zdeflate(&z, &zlen, "blob 300000", 12, big, sizeof(big), 1), 0, "deflate");
+	unsigned char *back = malloc(12 + sizeof(big));
+	is_int(ug_zinflate(z, zlen, back, 12 + sizeof(big), &used), 0, "deflated stream inflates");
+	ok(!memcmp(back, "blob 300000", 12) && !memcmp(back + 12, big, sizeof(big)), "round trip");
+	is_int((long long)used, (long long)zlen, "whole stream consumed");
+	free(back);
+	free(z);
+	is_int(ug_zdeflate(&z, &zlen, "", 0, "", 0, 6), 0, "deflate of nothing");
+	is_int(ug_zinflate(z, zlen, out, 0, NULL), 0, "empty stream inflates to 0 bytes");
+	free(z);
+
+	/* one decompressor per thread */
+	pthread_t t[4];
+	int fails[4] = {0};
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, thread_inflate, &fails[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	is_int(fails[0] + fails[1] + fails[2] + fails[3], 0, "concurrent inflates all succeed");
+	return done_testing();
+}

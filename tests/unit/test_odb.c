@@ -1,0 +1,569 @@
+/* Unit tests of the object database: loose and ugit objects, packs appearing and vanishing, prefixes, cache, verify. */
+#include "error.h"
+#include "log.h"
+#include "odb.h"
+#include "packgen.h"
+#include "tap.h"
+#include "zinflate.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[64];
+static int log_lines;
+static char last_log[1024];
+
+static void sink(ug_log_level level, const char *line)
+{
+	(void)level;
+	log_lines++;
+	snprintf(last_log, sizeof(last_log), "%s", line);
+}
+
+static void path_of(char *out, size_t size, const char *rel)
+{
+	snprintf(out, size, "%s/%s", tmp, rel);
+}
+
+static void run(const char *fmt, const char *arg)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), fmt, arg, arg, arg);
+	if (system(cmd))
+		tap_diag("command failed: %s", cmd);
+}
+
+/* Write a loose file by hand: zlib of raw bytes, under the given hex name. */
+static void put_loose(const char *objects, const char *hex, const void *raw, size_t len)
+{
+	char path[512];
+	unsigned char *z;
+	size_t zlen;
+
+	snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
+	mkdir(path, 0777);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", objects, hex, hex + 2);
+	unlink(path);
+	ug_zdeflate(&z, &zlen, "", 0, raw, len, 6);
+	pg_write_file(path, z, zlen);
+	free(z);
+}
+
+static int count_tmp(const char *d)
+{
+	DIR *dir = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)))
+		n += !strncmp(de->d_name, "tmp_obj_", 8);
+	closedir(dir);
+	return n;
+}
+
+static int read_str(ug_odb *odb, const ug_oid *oid, const char *want, size_t len)
+{
+	ug_object *obj;
+	int err = ug_odb_read(&obj, odb, oid);
+
+	if (err)
+		return err;
+	err = obj->size == len && !memcmp(obj->data, want, len) && obj->data[len] == 0 ? 0 : 99;
+	ug_object_free(obj);
+	return err;
+}
+
+struct reader_arg {
+	ug_odb *odb;
+	ug_oid *oids;
+	int n;
+	int fails;
+};
+
+static void *reader(void *p)
+{
+	struct reader_arg *a = p;
+
+	for (int round = 0; round < 200; round++)
+		for (int i = 0; i < a->n; i++) {
+			ug_object *o;
+
+			if (ug_odb_read(&o, a->odb, &a->oids[i]) && a->fails++ == 0)
+				tap_diag("read %d: %s", i, ug_error_last());
+			ug_object_free(o);
+		}
+	return NULL;
+}
+
+static void *refresher(void *p)
+{
+	for (int i = 0; i < 300; i++)
+		ug_odb_refresh(p);
+	return NULL;
+}
+
+int main(void)
+{
+	char objects[256], path[512], hex[UG_OID_MAXHEX + 1], idx[512];
+	ug_odb *odb;
+	ug_oid oid, oid2;
+	ug_object *obj;
+	ug_otype type;
+	size_t size;
+	struct stat st;
+	int err;
+
+	ug_log_set_sink(sink);
+	strcpy(tmp, "/tmp/ugtest-odb-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	run("git init -q --bare %s/repo.git", tmp);
+	path_of(objects, sizeof(objects), "repo.git/objects");
+
+	/* loose: write, read back, the file is git's */
+	is_int(ug_odb_new(&odb, UG_HASH_SHA1), 0, "new odb");
+	is_int(ug_odb_add_git(odb, objects), 0, "add git objects dir");
+	is_int(ug_odb_write(odb, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "write a blob");
+	ok(!strcmp(ug_oid_tohex(hex, &oid, UG_HASH_SHA1), "ce013625030ba8dba906f756967f9e9ca394464a"),
+	   "its id is git's");
+	snprintf(path, sizeof(path), "%s/ce/013625030ba8dba906f756967f9e9ca394464a", objects);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0444, "loose file exists with mode 0444");
+	is_int(read_str(odb, &oid, "hello\n", 6), 0, "read it back");
+	snprintf(path, sizeof(path),
+		 "test \"$(git --git-dir=%s/repo.git cat-file blob ce013625030ba8dba906f756967f9e9ca394464a)\" = hello",
+		 tmp);
+	ok(system(path) == 0, "git reads our loose object");
+	snprintf(path, sizeof(path), "%s/ce", objects);
+	is_int(count_tmp(path), 0, "no temp file left behind");
+	ino_t ino = st.st_ino;
+	is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "writing it again succeeds");
+	snprintf(path, sizeof(path), "%s/ce/013625030ba8dba906f756967f9e9ca394464a", objects);
+	ok(ug_oid_equal(&oid, &oid2) && stat(path, &st) == 0 && st.st_ino == ino,
+	   "second write is a no-op");
+	is_int(ug_odb_read_header(odb, &oid, &type, &size), 0, "header of a loose object");
+	ok(type == UG_OBJ_BLOB && size == 6, "header gives blob, 6");
+	ok(ug_odb_exists(odb, &oid), "exists");
+	ug_odb_hash(odb, &oid2, UG_OBJ_BLOB, "other", 5);
+	ok(!ug_odb_exists(odb, &oid2), "absent object does not exist");
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ENOTFOUND, "reading it is not found");
+	ok(strstr(ug_error_last(), ug_oid_tohex(hex, &oid2, UG_HASH_SHA1)) != NULL,
+	   "message names it: %s", ug_error_last());
+	is_int(ug_odb_write(odb, &oid2, (ug_otype)5, "x", 1), UG_EINVALID, "bad type refused");
+	/* a larger object, and an empty one */
+	size_t biglen = 1 << 20;
+	unsigned char *big = malloc(biglen);
+	for (size_t i = 0; i < biglen; i++)
+		big[i] = (unsigned char)(i % 251);
+	is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "write 1 MiB");
+	is_int(read_str(odb, &oid2, (const char *)big, biglen), 0, "1 MiB reads back");
+	is_int(ug_odb_write(odb, &oid2, UG_OBJ_TREE, "", 0), 0, "write the empty tree");
+	ok(!strcmp(ug_oid_tohex(hex, &oid2, UG_HASH_SHA1), "4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+	   "empty tree id");
+	is_int(read_str(odb, &oid2, "", 0), 0, "empty tree reads back");
+	/* a write that fails midway (file size limit) leaves no temp file */
+	{
+		struct rlimit old, small;
+		uint32_t x = 12345;
+		ug_oid noise;
+
+		for (size_t i = 0; i < biglen; i++)
+			big[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
+		ug_odb_hash(odb, &noise, UG_OBJ_BLOB, big, biglen);
+		signal(SIGXFSZ, SIG_IGN);
+		getrlimit(RLIMIT_FSIZE, &old);
+		small = (struct rlimit){ 4096, old.rlim_max }; /* the soft limit only: it can go back up */
+		setrlimit(RLIMIT_FSIZE, &small);
+		err = ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen);
+		setrlimit(RLIMIT_FSIZE, &old);
+		ok(err < 0, "write over the file size limit fails: %s", ug_error_last());
+		ok(strstr(ug_error_last(), ug_oid_tohex(hex, &noise, UG_HASH_SHA1)) != NULL,
+		   "message names the object");
+		snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
+		is_int(count_tmp(path), 0, "no temp file left after the failure");
+		ok(!ug_odb_exists(odb, &noise), "and no object");
+		is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "the same write then works");
+		is_int(read_str(odb, &oid2, (const char *)big, biglen), 0, "and reads back");
+	}
+	snprintf(path, sizeof(path), "git --git-dir=%s/repo.git fsck --strict 2>/dev/null >/dev/null", tmp);
+	ok(system(path) == 0, "git fsck --strict accepts what we wrote");
+
+	/* hostile loose objects */
+	static const struct {
+		const char *raw;
+		size_t len;
+		const char *what;
+	} bad[] = {
+		{ "blob 06\0hello\n", 14, "leading zero in the size" },
+		{ "blob  6\0hello\n", 14, "two spaces" },
+		{ "blub 6\0hello\n", 13, "unknown type" },
+		{ "blob 7\0hello\n", 13, "size larger than the content" },
+		{ "blob 5\0hello\n", 13, "size smaller than the content" },
+		{ "blob 6hello\n", 12, "no NUL" },
+		{ "blob 1099511627776\0hello\n", 25, "a size of terabytes" },
+		{ "blob -6\0hello\n", 14, "negative size" },
+		{ "blob\0hello\n", 11, "no size" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ug_hash_buf(&oid2, UG_HASH_SHA1, bad[i].raw, bad[i].len);
+		ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
+		put_loose(objects, hex, bad[i].raw, bad[i].len);
+		err = ug_odb_read(&obj, odb, &oid2);
+		is_int(err, UG_ECORRUPT, "loose object with %s is corrupt", bad[i].what);
+		if (i == 0)
+			ok(strstr(ug_error_last(), hex) != NULL, "message names it: %s", ug_error_last());
+	}
+	/* The core returns the message; the caller logs it once (fs/errors.c). */
+	is_int(log_lines, 0, "corrupt reads are not logged by the core (%s)", last_log);
+	int before = log_lines;
+	/* garbage after the stream, and a truncated file */
+	{
+		unsigned char *z;
+		size_t zlen;
+		char h[64];
+		size_t hl = ug_object_header(h, UG_OBJ_BLOB, 3);
+
+		ug_zdeflate(&z, &zlen, h, hl, "abc", 3, 6);
+		ug_hash_object(&oid2, UG_HASH_SHA1, UG_OBJ_BLOB, "abc", 3);
+		ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
+		snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
+		mkdir(path, 0777);
+		snprintf(path, sizeof(path), "%s/%.2s/%s", objects, hex, hex + 2);
+		z = realloc(z, zlen + 3);
+		memcpy(z + zlen, "xyz", 3);
+		pg_write_file(path, z, zlen + 3);
+		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "garbage after the zlib stream");
+		pg_write_file(path, z, zlen - 3);
+		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "truncated loose file");
+		pg_write_file(path, z, zlen);
+		is_int(ug_odb_read(&obj, odb, &oid2), 0, "the intact file reads");
+		ug_object_free(obj);
+		free(z);
+	}
+
+	/* verify: a loose file whose content is another object's */
+	ug_hash_object(&oid2, UG_HASH_SHA1, UG_OBJ_BLOB, "impostor", 8);
+	ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
+	put_loose(objects, hex, "blob 6\0hello\n", 13);
+	is_int(read_str(odb, &oid2, "hello\n", 6), 0, "without verify, a mismatch goes unseen");
+	ug_odb_free(odb);
+	ug_odb_new(&odb, UG_HASH_SHA1);
+	ug_odb_add_git(odb, objects);
+	ug_odb_set_verify(odb, true);
+	before = log_lines;
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "verify catches the mismatch");
+	ok(strstr(ug_error_last(), hex) && strstr(ug_error_last(), "hashes to"), "message: %s",
+	   ug_error_last());
+	is_int(log_lines - before, 0, "no log line from the core: the message is the caller's to log");
+	is_int(read_str(odb, &oid, "hello\n", 6), 0, "verify passes a good object");
+	ug_odb_set_verify(odb, false);
+
+	/* prefixes */
+	is_int(ug_odb_resolve_prefix(odb, "ce013625", 8, &oid2), 0, "8-digit prefix resolves");
+	ok(ug_oid_equal(&oid, &oid2), "to the object");
+	is_int(ug_odb_resolve_prefix(odb, "ce013", 5, &oid2), 0, "odd 5-digit prefix resolves");
+	is_int(ug_odb_resolve_prefix(odb, "ce0", 3, &oid2), UG_EINVALID, "3 digits are too few");
+	is_int(ug_odb_resolve_prefix(odb, "ce0g", 4, &oid2), UG_EINVALID, "not hex");
+	is_int(ug_odb_resolve_prefix(odb, "ce013625030ba8dba906f756967f9e9ca394464a", 40, &oid2), 0,
+	       "a full id resolves");
+	is_int(ug_odb_resolve_prefix(odb, "ce013625030ba8dba906f756967f9e9ca394464a0", 41, &oid2),
+	       UG_EINVALID, "41 digits refused");
+	is_int(ug_odb_resolve_prefix(odb, "ffff", 4, &oid2), UG_ENOTFOUND, "no match is not found");
+	/* find two contents whose ids share 5 digits */
+	char pa[32], pb[32];
+	{
+		static ug_oid ids[5000];
+		bool done = false;
+
+		for (int i = 0; i < 5000 && !done; i++) {
+			snprintf(pa, sizeof(pa), "content %d\n", i);
+			ug_hash_object(&ids[i], UG_HASH_SHA1, UG_OBJ_BLOB, pa, strlen(pa));
+			for (int k = 0; k < i && !done; k++)
+				if (ug_oid_prefix_match(&ids[i], &ids[k], 5)) {
+					snprintf(pb, sizeof(pb), "content %d\n", k);
+					done = true;
+				}
+		}
+		ok(done, "two blobs share 5 digits");
+	}
+	ug_odb_write(odb, &oid, UG_OBJ_BLOB, pa, strlen(pa));
+	ug_oid_tohex(hex, &oid, UG_HASH_SHA1);
+	is_int(ug_odb_resolve_prefix(odb, hex, 5, &oid2), 0, "unique while one is stored");
+	/* the second one in a pack: ambiguity across backends */
+	struct pg_entry pe[4];
+	struct pg_pack pk;
+	pe[0] = pg_plain(UG_OBJ_BLOB, pb, strlen(pb), UG_HASH_SHA1);
+	pe[1] = pg_plain(UG_OBJ_BLOB, "packed one\n", 11, UG_HASH_SHA1);
+	pe[2] = pg_plain(UG_OBJ_BLOB, "hello\n", 6, UG_HASH_SHA1); /* also loose */
+	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
+	pg_write(&pk, path, "pack-one", idx, sizeof(idx));
+	pg_free(&pk);
+	/* the odb was opened before the pack existed: a miss refreshes */
+	is_int(read_str(odb, &pe[1].oid, "packed one\n", 11), 0, "a pack added later is found");
+	is_int(ug_odb_resolve_prefix(odb, hex, 5, &oid2), UG_EAMBIGUOUS, "loose and packed: ambiguous");
+	is_int(ug_odb_resolve_prefix(odb, hex, 40, &oid2), 0, "the full id is not");
+	is_int(ug_odb_resolve_prefix(odb, "ce01", 4, &oid2), 0,
+	       "one object both loose and packed is not ambiguous");
+
+	/* packs vanishing: an opened pack keeps working until refresh drops it */
+	pe[0] = pg_plain(UG_OBJ_BLOB, "gc one\n", 7, UG_HASH_SHA1);
+	pe[1] = pg_plain(UG_OBJ_BLOB, "gc two\n", 7, UG_HASH_SHA1);
+	pe[2] = pg_plain(UG_OBJ_BLOB, "gc three\n", 9, UG_HASH_SHA1);
+	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
+	pg_write(&pk, path, "pack-gc", idx, sizeof(idx));
+	pg_free(&pk);
+	is_int(ug_odb_refresh(odb), 0, "refresh");
+	is_int(read_str(odb, &pe[0].oid, "gc one\n", 7), 0, "object of the new pack");
+	unlink(idx);
+	snprintf(idx, sizeof(idx), "%s/pack/pack-gc.pack", objects);
+	unlink(idx);
+	is_int(read_str(odb, &pe[1].oid, "gc two\n", 7), 0, "deleted pack still reads through its map");
+	read_str(odb, &pe[1].oid, "gc two\n", 7); /* a blob's second read puts it in the cache */
+	is_int(ug_odb_refresh(odb), 0, "refresh after the deletion");
+	is_int(ug_odb_read(&obj, odb, &pe[2].oid), UG_ENOTFOUND, "then its objects are gone");
+	is_int(read_str(odb, &pe[1].oid, "gc two\n", 7), 0, "except what the cache holds");
+
+	/* REF_DELTA against a loose base, and a REF_DELTA loop across two packs */
+	unsigned char dl[32];
+	size_t dlen = pg_delta(dl, 6, 9, "\x90\x06\x03" "abc", 6);
+	ug_hash_object(&oid, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
+	pe[0] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen, .base_oid = oid };
+	ug_hash_object(&pe[0].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\nabc", 9);
+	pg_build(pe, 1, UG_HASH_SHA1, 2, &pk);
+	pg_write(&pk, path, "pack-thin", idx, sizeof(idx));
+	pg_free(&pk);
+	is_int(read_str(odb, &pe[0].oid, "hello\nabc", 9), 0, "REF_DELTA on a base in another pack or loose");
+	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "and its header");
+	ok(type == UG_OBJ_BLOB && size == 9, "blob, 9");
+	struct pg_entry la, lb;
+	la = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen };
+	lb = la;
+	ug_hash_object(&la.oid, UG_HASH_SHA1, UG_OBJ_BLOB, "loop a", 6);
+	ug_hash_object(&lb.oid, UG_HASH_SHA1, UG_OBJ_BLOB, "loop b", 6);
+	la.base_oid = lb.oid;
+	lb.base_oid = la.oid;
+	pg_build(&la, 1, UG_HASH_SHA1, 2, &pk);
+	pg_write(&pk, path, "pack-loopa", idx, sizeof(idx));
+	pg_free(&pk);
+	pg_build(&lb, 1, UG_HASH_SHA1, 2, &pk);
+	pg_write(&pk, path, "pack-loopb", idx, sizeof(idx));
+	pg_free(&pk);
+	ug_odb_refresh(odb);
+	is_int(ug_odb_read(&obj, odb, &la.oid), UG_ECORRUPT, "REF_DELTA loop across packs is corrupt");
+	ok(strstr(ug_error_last(), "loop") != NULL, "message: %s", ug_error_last());
+	is_int(ug_odb_read_header(odb, &lb.oid, &type, &size), UG_ECORRUPT, "and so is its header");
+	ug_odb_free(odb);
+
+	/* alternates: relative, with comments, cycles */
+	run("mkdir -p %s/alt1/objects/info %s/alt2/objects/info", tmp);
+	{
+		ug_odb *a;
+		ug_oid o1, o2;
+
+		ug_odb_new(&a, UG_HASH_SHA1);
+		snprintf(path, sizeof(path), "%s/alt2/objects", tmp);
+		ug_odb_add_git(a, path);
+		ug_odb_write(a, &o2, UG_OBJ_BLOB, "in alt2\n", 8);
+		ug_odb_free(a);
+		snprintf(path, sizeof(path), "%s/alt1/objects/info/alternates", tmp);
+		snprintf(idx, sizeof(idx), "# a comment\n\n../../alt2/objects\n%s\n%s/alt1/objects\n", objects, tmp);
+		pg_write_file(path, idx, strlen(idx));
+		snprintf(path, sizeof(path), "%s/alt2/objects/info/alternates", tmp);
+		snprintf(idx, sizeof(idx), "%s/alt1/objects\n/nonexistent/objects\n", tmp);
+		pg_write_file(path, idx, strlen(idx));
+		snprintf(path, sizeof(path), "%s/alt1/objects", tmp);
+		ug_odb_new(&a, UG_HASH_SHA1);
+		is_int(ug_odb_add_git(a, path), 0, "alternates with a cycle and a missing entry load");
+		is_int(read_str(a, &o2, "in alt2\n", 8), 0, "object of a relative alternate");
+		ug_hash_object(&o1, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
+		is_int(read_str(a, &o1, "hello\n", 6), 0, "object of an absolute alternate");
+		is_int(ug_odb_write(a, &o1, UG_OBJ_BLOB, "hello\n", 6), 0, "write of an alternate's object");
+		snprintf(path, sizeof(path), "%s/alt1/objects/ce", tmp);
+		ok(stat(path, &st) != 0, "is a no-op");
+		ug_odb_free(a);
+	}
+
+	/* the cache: capped, counts hits, large objects not kept */
+	{
+		ug_odb *c;
+		ug_oid ids[100];
+		ug_odb_stats s;
+		char buf[4096];
+		bool capped = true;
+
+		ug_odb_new(&c, UG_HASH_SHA1);
+		ug_odb_add_git(c, objects);
+		ug_odb_set_cache_limit(c, 64 * 1024);
+		for (int i = 0; i < 100; i++) {
+			memset(buf, 'a' + i % 26, sizeof(buf));
+			snprintf(buf, 16, "%d", i);
+			ug_odb_write(c, &ids[i], UG_OBJ_BLOB, buf, 2000);
+		}
+		ug_odb_read(&obj, c, &ids[0]);
+		ug_object_free(obj);
+		ug_odb_get_stats(c, &s);
+		is_int((long long)s.cache_objects, 0, "a blob read once is not kept");
+		for (int i = 0; i < 100; i++) {
+			for (int twice = 0; twice < 2; twice++) {
+				ug_odb_read(&obj, c, &ids[i]);
+				ug_object_free(obj);
+			}
+			ug_odb_get_stats(c, &s);
+			capped &= s.cache_bytes <= s.cache_limit;
+		}
+		ok(capped, "cache bytes never over the limit (%zu <= %zu)", s.cache_bytes, s.cache_limit);
+		is_int((long long)s.cache_limit, 64 * 1024, "limit reported");
+		ok(s.cache_objects > 5 && s.cache_objects < 40, "some objects kept (%zu)", s.cache_objects);
+		uint64_t hits = s.hits;
+		ug_odb_read(&obj, c, &ids[99]);
+		ug_object_free(obj);
+		ug_odb_get_stats(c, &s);
+		is_int((long long)(s.hits - hits), 1, "rereading the last object is a hit");
+		ug_odb_read(&obj, c, &ids[0]);
+		ug_object_free(obj);
+		ug_odb_get_stats(c, &s);
+		is_int((long long)(s.hits - hits), 1, "the first one was evicted");
+		size_t count = s.cache_objects;
+		ug_odb_write(c, &oid, UG_OBJ_BLOB, big, 40000);
+		ug_odb_read(&obj, c, &oid);
+		ug_object_free(obj);
+		ug_odb_read(&obj, c, &oid);
+		ug_odb_get_stats(c, &s);
+		ok(obj && obj->size == 40000, "a large object is returned");
+		is_int((long long)s.cache_objects, (long long)count, "but not kept");
+		ug_object_free(obj);
+		ug_odb_write(c, &oid, UG_OBJ_TREE, "", 0);
+		ug_odb_read(&obj, c, &oid);
+		ug_object_free(obj);
+		ug_odb_get_stats(c, &s);
+		is_int((long long)s.cache_objects, (long long)count + 1, "a tree read once is kept");
+		/* an object outlives its eviction while a reader holds it */
+		ug_odb_read(&obj, c, &ids[5]);
+		ug_odb_set_cache_limit(c, 0);
+		ug_odb_get_stats(c, &s);
+		ok(s.cache_bytes == 0 && obj->data[0] == '5', "held object survives a cache flush");
+		ug_object_free(obj);
+		ug_odb_free(c);
+	}
+
+	/* threads reading while another refreshes */
+	{
+		ug_odb *c;
+		ug_oid ids[3];
+		struct reader_arg ra[3];
+		pthread_t t[4];
+
+		ug_odb_new(&c, UG_HASH_SHA1);
+		ug_odb_add_git(c, objects);
+		ug_odb_set_cache_limit(c, 0); /* every read goes to the backends */
+		pe[0] = pg_plain(UG_OBJ_BLOB, "thread one\n", 11, UG_HASH_SHA1);
+		pe[1] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = dl, .base = 0,
+					   .len = pg_delta(dl, 11, 14, "\x90\x0b\x03xyz", 6) };
+		ug_hash_object(&pe[1].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "thread one\nxyz", 14);
+		pg_build(pe, 2, UG_HASH_SHA1, 2, &pk);
+		snprintf(path, sizeof(path), "%s/pack", objects);
+		pg_write(&pk, path, "pack-threads", idx, sizeof(idx));
+		pg_free(&pk);
+		ids[0] = pe[0].oid;
+		ids[1] = pe[1].oid;
+		ug_hash_object(&ids[2], UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
+		for (int i = 0; i < 3; i++) {
+			ra[i] = (struct reader_arg){ c, ids, 3, 0 };
+			pthread_create(&t[i], NULL, reader, &ra[i]);
+		}
+		pthread_create(&t[3], NULL, refresher, c);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		is_int(ra[0].fails + ra[1].fails + ra[2].fails, 0, "concurrent reads during refreshes");
+		ug_odb_free(c);
+	}
+
+	/* ugit objects */
+	{
+		ug_odb *u;
+		char ud[256];
+		FILE *f;
+		char raw[64];
+
+		snprintf(ud, sizeof(ud), "%s/ugit/.ugit/objects", tmp);
+		run("mkdir -p %s/ugit/.ugit/objects", tmp);
+		is_int(ug_odb_new(&u, UG_HASH_SHA1), 0, "ugit odb");
+		is_int(ug_odb_add_ugit(u, ud), 0, "add ugit objects dir");
+		is_int(ug_odb_write(u, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "write a ugit blob");
+		ug_hash_buf(&oid2, UG_HASH_SHA1, "blob\0hello\n", 11);
+		ok(ug_oid_equal(&oid, &oid2), "id is SHA-1 of \"blob\\0hello\\n\"");
+		snprintf(path, sizeof(path), "%s/%s", ud, ug_oid_tohex(hex, &oid, UG_HASH_SHA1));
+		f = fopen(path, "rb");
+		size_t got = f ? fread(raw, 1, sizeof(raw), f) : 0;
+		if (f)
+			fclose(f);
+		ok(got == 11 && !memcmp(raw, "blob\0hello\n", 11), "file holds exactly TYPE\\0CONTENT");
+		is_int(read_str(u, &oid, "hello\n", 6), 0, "read it back");
+		is_int(ug_odb_read_header(u, &oid, &type, &size), 0, "header");
+		ok(type == UG_OBJ_BLOB && size == 6, "blob, 6");
+		is_int(ug_odb_write(u, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "write again: no-op");
+		is_int(ug_odb_resolve_prefix(u, hex, 6, &oid2), 0, "prefix resolves");
+		ok(ug_oid_equal(&oid, &oid2), "to it");
+		is_int(ug_odb_hash(u, &oid2, UG_OBJ_TREE, "", 0), 0, "hash");
+		ug_hash_buf(&oid, UG_HASH_SHA1, "tree", 5);
+		ok(ug_oid_equal(&oid, &oid2), "the empty ugit tree is SHA-1 of \"tree\\0\"");
+		/* tampered and hostile files */
+		ug_hash_buf(&oid2, UG_HASH_SHA1, "blob\0original", 13);
+		snprintf(path, sizeof(path), "%s/%s", ud, ug_oid_tohex(hex, &oid2, UG_HASH_SHA1));
+		pg_write_file(path, "blob\0tampered", 13);
+		is_int(read_str(u, &oid2, "tampered", 8), 0, "tampered object reads without verify");
+		ug_odb_free(u);
+		ug_odb_new(&u, UG_HASH_SHA1);
+		ug_odb_add_ugit(u, ud);
+		ug_odb_set_verify(u, true);
+		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "verify catches it (ugit hash)");
+		is_int(ug_odb_write(u, &oid, UG_OBJ_COMMIT, "tree x\n\nm\n", 10), 0, "verified odb writes");
+		is_int(read_str(u, &oid, "tree x\n\nm\n", 10), 0, "and verifies its own writes");
+		pg_write_file(path, "blub\0x", 6);
+		ug_odb_set_verify(u, false);
+		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "unknown ugit type is corrupt");
+		pg_write_file(path, "blobxxxxxxxxxxx", 15);
+		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "no NUL is corrupt");
+		is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT, "its header too");
+		ug_odb_free(u);
+		ug_odb_new(&u, UG_HASH_SHA256);
+		is_int(ug_odb_add_ugit(u, ud), UG_EINVALID, "ugit is SHA-1 only");
+		ug_odb_free(u);
+	}
+
+	/* SHA-256 loose round trip */
+	{
+		ug_odb *s;
+
+		run("git init -q --bare --object-format=sha256 %s/repo256.git", tmp);
+		snprintf(path, sizeof(path), "%s/repo256.git/objects", tmp);
+		ug_odb_new(&s, UG_HASH_SHA256);
+		is_int(ug_odb_add_git(s, path), 0, "sha256 objects dir");
+		is_int(ug_odb_write(s, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "sha256 write");
+		ok(!strcmp(ug_oid_tohex(hex, &oid, UG_HASH_SHA256),
+			   "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4"),
+		   "sha256 id is git's");
+		is_int(read_str(s, &oid, "hello\n", 6), 0, "sha256 read back");
+		is_int(ug_odb_resolve_prefix(s, "2cf8d83", 7, &oid2), 0, "sha256 prefix");
+		snprintf(path, sizeof(path),
+			 "test \"$(git --git-dir=%s/repo256.git cat-file blob %s)\" = hello", tmp, hex);
+		ok(system(path) == 0, "git reads our sha256 loose object");
+		ug_odb_free(s);
+	}
+
+	is_int(ug_odb_new(&odb, UG_HASH_SHA1), 0, "new odb");
+	is_int(ug_odb_add_git(odb, "/nonexistent/objects"), UG_ENOTFOUND, "missing objects dir");
+	ug_odb_free(odb);
+	free(big);
+	run("rm -rf %s", tmp);
+	return done_testing();
+}

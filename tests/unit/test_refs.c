@@ -1,0 +1,710 @@
+/* Unit tests of refs: loose and packed refs, symbolic chains, compare-and-swap updates, reflogs, and name rules against git. */
+#include "error.h"
+#include "log.h"
+#include "oid.h"
+#include "odb.h"
+#include "refs.h"
+#include "repo.h"
+#include "tap.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char logbuf[16384];
+static int loglines;
+
+static void capture(ug_log_level level, const char *line)
+{
+	size_t l = strlen(logbuf);
+
+	(void)level;
+	loglines++;
+	snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", line);
+}
+
+static char dir[64];
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static const char *output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *output(const char *fmt, ...)
+{
+	static char out[8192];
+	char cmd[4096];
+	va_list ap;
+	size_t n;
+	FILE *p;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	p = popen(cmd, "r");
+	if (!p)
+		return out;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	pclose(p);
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	return out;
+}
+
+/* Write a file under dir, creating its directories. */
+static void put(const char *rel, const char *content)
+{
+	char path[512], *slash;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(path, 0777);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	if (f) {
+		fputs(content, f);
+		fclose(f);
+	}
+}
+
+static const char *get(const char *rel)
+{
+	static char buf[4096];
+	char path[512];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	buf[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return f ? buf : NULL;
+}
+
+static bool exists(const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+static ug_oid id(char c)
+{
+	char hex[41];
+	ug_oid o;
+
+	memset(hex, c, 40);
+	hex[40] = '\0';
+	ug_oid_fromhex(&o, hex, 40, UG_HASH_SHA1);
+	return o;
+}
+
+#define A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define C "cccccccccccccccccccccccccccccccccccccccc"
+#define D "dddddddddddddddddddddddddddddddddddddddd"
+#define E "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define T "1111111111111111111111111111111111111111"
+
+static bool is_ref(ug_refdb *db, const char *name, char want)
+{
+	ug_ref r;
+	bool same;
+
+	if (ug_refs_read(db, name, &r))
+		return false;
+	same = !r.target && ug_oid_equal(&r.oid, &(ug_oid){ 0 }) == false;
+	same = same && ug_oid_equal(&r.oid, &(ug_oid[]){ id(want) }[0]);
+	ug_ref_release(&r);
+	return same;
+}
+
+static void test_read_and_list(ug_refdb *db)
+{
+	ug_ref_list l;
+	ug_ref r;
+	ug_oid o;
+	char *final;
+
+	ok(is_ref(db, "refs/heads/main", 'd'), "a loose ref overrides the packed one");
+	ok(is_ref(db, "refs/heads/old", 'b'), "a packed-only ref");
+	ok(!ug_refs_read(db, "refs/tags/v1", &r) && r.peeled_known && ug_oid_equal(&r.peeled, &(ug_oid[]){ id('c') }[0]),
+	   "a peeled line gives the tag's target");
+	ug_ref_release(&r);
+	ok(!ug_refs_read(db, "refs/tags/light", &r) && r.peeled_known && ug_oid_equal(&r.peeled, &r.oid),
+	   "fully-peeled: a ref without a peeled line peels to itself");
+	ug_ref_release(&r);
+	ok(!ug_refs_read(db, "HEAD", &r) && r.target && !strcmp(r.target, "refs/heads/main"), "HEAD is symbolic");
+	ug_ref_release(&r);
+	is_int(ug_refs_read(db, "refs/heads/nope", &r), UG_ENOTFOUND, "a missing ref");
+	is_int(ug_refs_read(db, "refs/heads/../../config", &r), UG_EINVALID, "a name with .. is refused");
+	is_int(ug_refs_read(db, "config", &r), UG_EINVALID, "a lowercase one-level name is refused");
+	is_int(ug_refs_read(db, "refs/heads", &r), UG_ENOTFOUND, "a directory is not a ref");
+
+	ok(!ug_refs_resolve(db, "HEAD", &o, &final) && ug_oid_equal(&o, &(ug_oid[]){ id('d') }[0]) &&
+		   !strcmp(final, "refs/heads/main"),
+	   "HEAD resolves through main");
+	free(final);
+
+	loglines = 0;
+	logbuf[0] = '\0';
+	is_int(ug_refs_list(db, "", &l), 0, "list all");
+	{
+		static const char *const want[] = { "refs/heads/chain1", "refs/heads/chain2", "refs/heads/chain3",
+			"refs/heads/chain4", "refs/heads/chain5", "refs/heads/chain6", "refs/heads/deep/er/x",
+			"refs/heads/l1", "refs/heads/l2", "refs/heads/main", "refs/heads/old",
+			"refs/remotes/origin/HEAD", "refs/tags/light", "refs/tags/v1" };
+		size_t n = sizeof(want) / sizeof(*want);
+		bool same = l.count == n;
+
+		for (size_t i = 0; same && i < n; i++)
+			same = !strcmp(l.refs[i].name, want[i]);
+		ok(same, "every ref once, sorted, no lock files, no invalid names (%zu refs)", l.count);
+		if (!same)
+			for (size_t i = 0; i < l.count; i++)
+				tap_diag("%s", l.refs[i].name);
+	}
+	ok(loglines >= 2 && strstr(logbuf, "bad..name") && strstr(logbuf, "refs/heads/junk"),
+	   "the invalid name and the corrupt ref were logged");
+	ug_ref_list_release(&l);
+	is_int(ug_refs_list(db, "refs/heads/", &l), 0, "list branches");
+	is_int((long long)l.count, 11, "eleven branches");
+	ug_ref_list_release(&l);
+	is_int(ug_refs_list(db, "refs/tags/v", &l), 0, "list a partial prefix");
+	ok(l.count == 1 && !strcmp(l.refs[0].name, "refs/tags/v1") && l.refs[0].peeled_known,
+	   "only refs/tags/v1, with its peeled id");
+	ug_ref_list_release(&l);
+	is_int(ug_refs_list(db, "refs/heads/ma", &l), 0, "list refs/heads/ma");
+	ok(l.count == 1 && !strcmp(l.refs[0].name, "refs/heads/main") &&
+		   ug_oid_equal(&l.refs[0].oid, &(ug_oid[]){ id('d') }[0]),
+	   "the loose main, once");
+	ug_ref_list_release(&l);
+	is_int(ug_refs_list(db, "nothing/", &l), 0, "list a prefix outside refs/");
+	ok(l.count == 0, "empty");
+	ug_ref_list_release(&l);
+
+	/* symbolic chains */
+	ok(!ug_refs_resolve(db, "refs/heads/chain1", &o, &final) && !strcmp(final, "refs/heads/chain6") &&
+		   ug_oid_equal(&o, &(ug_oid[]){ id('a') }[0]),
+	   "five symbolic hops resolve");
+	free(final);
+	is_int(ug_refs_resolve(db, "refs/remotes/origin/HEAD", &o, NULL), UG_ECORRUPT,
+	       "six symbolic hops are too deep");
+	is_int(ug_refs_resolve(db, "refs/heads/l1", &o, NULL), UG_ECORRUPT, "a symbolic loop is corrupt");
+	ok(strstr(ug_error_last(), "refs/heads/l1") != NULL, "the message names the ref");
+}
+
+/* The reflog line: "OLD NEW Name <email> EPOCH +HHMM\tMSG\n" */
+static bool reflog_line_ok(const char *line, const char *old, const char *new, const char *msg)
+{
+	char want[256];
+	const char *p;
+	size_t wl;
+
+	snprintf(want, sizeof(want), "%s %s Tester <t@example.com> ", old, new);
+	wl = strlen(want);
+	if (strncmp(line, want, wl))
+		return false;
+	p = line + wl;
+	if (strspn(p, "0123456789") < 9)
+		return false;
+	p += strspn(p, "0123456789");
+	if (p[0] != ' ' || (p[1] != '+' && p[1] != '-') || strspn(p + 2, "0123456789") != 4 || p[6] != '\t')
+		return false;
+	p += 7;
+	return !strncmp(p, msg, strlen(msg)) && p[strlen(msg)] == '\n' && p[strlen(msg) + 1] == '\0';
+}
+
+static void test_update(ug_refdb *db)
+{
+	ug_oid a = id('a'), b = id('b'), d = id('d'), e = id('e'), zero = { { 0 } };
+	const char *s;
+
+	is_int(ug_refs_update(db, "refs/heads/main", &e, &d, "Tester <t@example.com>", "commit: two\nlines"), 0,
+	       "update main d -> e");
+	s = get("refs/heads/main");
+	ok(s && !strcmp(s, E "\n"), "the loose file holds e and a newline");
+	s = get("logs/refs/heads/main");
+	ok(s && reflog_line_ok(s, D, E, "commit: two lines"),
+	   "the reflog line has git's format");
+	s = get("logs/HEAD");
+	ok(s && reflog_line_ok(s, D, E, "commit: two lines"),
+	   "HEAD names main, so logs/HEAD has the line too");
+	ok(!exists("refs/heads/main.lock"), "no lock left");
+
+	is_int(ug_refs_update(db, "refs/heads/main", &a, &d, "Tester <t@example.com>", "stale"), UG_ECONFLICT,
+	       "a stale old value is refused");
+	ok(strstr(ug_error_last(), "refs/heads/main") != NULL, "the conflict names the ref");
+	ok(is_ref(db, "refs/heads/main", 'e') && !exists("refs/heads/main.lock"), "value kept, lock removed");
+	is_int(ug_refs_update(db, "refs/heads/main", &a, &zero, "Tester <t@example.com>", "x"), UG_ECONFLICT,
+	       "a zero old value means the ref must not exist");
+	is_int(ug_refs_update(db, "refs/heads/new/branch", &a, &zero, "Tester <t@example.com>", "create"), 0,
+	       "creating a ref in a new directory");
+	ok(is_ref(db, "refs/heads/new/branch", 'a') && exists("logs/refs/heads/new/branch"), "created, with a reflog");
+	s = get("logs/HEAD");
+	ok(s && !strstr(s, "create"), "logs/HEAD untouched for another branch");
+
+	put("refs/heads/main.lock", "");
+	is_int(ug_refs_update(db, "refs/heads/main", &a, NULL, "Tester <t@example.com>", "locked"), UG_ECONFLICT,
+	       "a held lock is a conflict");
+	ok(exists("refs/heads/main.lock") && is_ref(db, "refs/heads/main", 'e'),
+	   "someone else's lock is left alone, value kept");
+	run("rm -f '%s/refs/heads/main.lock'", dir);
+
+	is_int(ug_refs_update(db, "refs/heads/old", &a, &b, "Tester <t@example.com>", "over packed"), 0,
+	       "updating a packed-only ref");
+	ok(is_ref(db, "refs/heads/old", 'a') && exists("refs/heads/old"), "the new loose ref overrides");
+	s = get("logs/refs/heads/old");
+	ok(s && reflog_line_ok(s, B, A, "over packed"), "old value from packed-refs");
+
+	is_int(ug_refs_update(db, "refs/heads/main/sub", &a, NULL, "Tester <t@example.com>", "df"), UG_ECONFLICT,
+	       "a ref under an existing ref is refused");
+	is_int(ug_refs_update(db, "refs/heads/new", &a, NULL, "Tester <t@example.com>", "df"), UG_ECONFLICT,
+	       "a ref over a directory of refs is refused");
+	is_int(ug_refs_update(db, "refs/tags/v1/x", &a, NULL, "Tester <t@example.com>", "df"), UG_ECONFLICT,
+	       "a ref under a packed ref is refused");
+	ok(!exists("refs/heads/new.lock") && !exists("refs/tags/v1/x.lock"), "no lock left by refusals");
+	is_int(ug_refs_update(db, "refs/heads/bad..name", &a, NULL, "T <t@e>", "x"), UG_EINVALID, "invalid name");
+	is_int(ug_refs_update(db, "refs/heads/z", &zero, NULL, "T <t@e>", "x"), UG_EINVALID, "zero new value");
+
+	is_int(ug_refs_update(db, "refs/heads/nomsg", &a, &zero, "Tester <t@example.com>", NULL), 0, "no message");
+	s = get("logs/refs/heads/nomsg");
+	ok(s && strchr(s, '\t') == NULL && s[strlen(s) - 1] == '\n',
+	   "no message: no tab");
+
+	is_int(ug_refs_delete(db, "refs/heads/nomsg", &b), UG_ECONFLICT, "delete with a stale value");
+	is_int(ug_refs_delete(db, "refs/heads/nomsg", &a), 0, "delete");
+	ok(!exists("refs/heads/nomsg") && !exists("refs/heads/nomsg.lock"), "deleted");
+
+	is_int(ug_refs_set_symbolic(db, "HEAD", "refs/heads/old"), 0, "point HEAD elsewhere");
+	s = get("HEAD");
+	ok(s && !strcmp(s, "ref: refs/heads/old\n"), "HEAD file as git writes it");
+	is_int(ug_refs_set_symbolic(db, "HEAD", "../x"), UG_EINVALID, "a bad target is refused");
+	ug_refs_set_symbolic(db, "HEAD", "refs/heads/main");
+}
+
+static void test_names(void)
+{
+	static const char *const names[] = {
+		"refs/heads/main", "refs/heads/feature/x", "HEAD", "main", "refs/heads/a..b", "refs/heads/.hidden",
+		"refs/heads/x.lock", "refs/heads/x.lock/y", "refs/heads/a/", "refs//heads", "/refs/heads/a",
+		"refs/heads/a.", "refs/heads/a@{1}", "@", "refs/heads/@", "refs/heads/a b", "refs/heads/a~1",
+		"refs/heads/a^", "refs/heads/a:b", "refs/heads/a?", "refs/heads/a*", "refs/heads/a[", "refs/heads/a\\b",
+		"refs/heads/\x01", "refs/heads/\x7f", "refs/heads/caf\xc3\xa9", "refs/heads/a.b", "refs/heads/-dash",
+		"refs/heads/a@b", "refs/heads/.", "refs/heads/..", "foo/bar", "refs/heads/a/.b", "refs/tags/v1.0",
+		"refs/heads/x.lockx", "refs/heads/@{", "refs/heads/a{", "",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		bool git_ok;
+
+		if (!strcmp(names[i], "HEAD")) {
+			ok(ug_refname_valid("HEAD"), "HEAD is valid");
+			continue;
+		}
+		git_ok = run("git check-ref-format '%s' 2>/dev/null", names[i]) == 0;
+		ok(ug_refname_valid(names[i]) == git_ok, "check-ref-format agrees on '%s' (git: %s)", names[i],
+		   git_ok ? "valid" : "invalid");
+	}
+	ok(!ug_refname_valid(NULL), "NULL is invalid");
+}
+
+typedef struct {
+	ug_refdb *db;
+	int errors;
+} reader_arg;
+
+static void *reader(void *p)
+{
+	reader_arg *a = p;
+
+	for (int i = 0; i < 300; i++) {
+		ug_ref_list l;
+		ug_ref r;
+
+		if (ug_refs_list(a->db, "refs/tags/", &l) || l.count < 1)
+			a->errors++;
+		else
+			ug_ref_list_release(&l);
+		if (ug_refs_read(a->db, "refs/tags/v1", &r))
+			a->errors++;
+		else
+			ug_ref_release(&r);
+	}
+	return NULL;
+}
+
+static void test_packed_cache(ug_refdb *db)
+{
+	pthread_t th[4];
+	reader_arg args[4];
+	ug_ref r;
+	int errors = 0;
+
+	/* replaced by rename, as git does: a new inode */
+	put("packed-refs.new", "# pack-refs with: peeled fully-peeled sorted \n" C " refs/tags/v1\n");
+	run("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
+	ok(!ug_refs_read(db, "refs/tags/v1", &r) && ug_oid_equal(&r.oid, &(ug_oid[]){ id('c') }[0]) &&
+		   r.peeled_known && ug_oid_equal(&r.peeled, &r.oid),
+	   "a rewritten packed-refs is read again");
+	ug_ref_release(&r);
+	ok(ug_refs_read(db, "refs/tags/light", &r) == UG_ENOTFOUND, "and its dropped refs are gone");
+
+	for (int i = 0; i < 4; i++) {
+		args[i] = (reader_arg){ db, 0 };
+		pthread_create(&th[i], NULL, reader, &args[i]);
+	}
+	for (int i = 0; i < 50; i++) {
+		put("packed-refs.new", i % 2 ? "# pack-refs with: peeled \n" A " refs/tags/v1\n^" B "\n"
+					     : C " refs/tags/v1\n" A " refs/tags/zz\n");
+		run("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		errors += args[i].errors;
+	}
+	is_int(errors, 0, "four threads read while packed-refs is replaced 50 times");
+
+	/* malformed lines are skipped, not fatal */
+	loglines = 0;
+	put("packed-refs", "# pack-refs with: peeled \n"
+			   "nothex refs/heads/x\n"
+			   A " refs/heads/ok\n"
+			   "^" B "\n"
+			   "^" C "\n"
+			   A " refs/heads/bad..name\n"
+			   A "\n"
+			   B " refs/tags/t\n");
+	run("touch -d '2001-01-01' '%s/packed-refs'", dir);
+	ok(!ug_refs_read(db, "refs/heads/ok", &r) && r.peeled_known && ug_oid_equal(&r.peeled, &(ug_oid[]){ id('b') }[0]),
+	   "good lines of a damaged packed-refs are read");
+	ug_ref_release(&r);
+	ok(!ug_refs_read(db, "refs/tags/t", &r) && r.peeled_known, "peeled trait covers tags");
+	ug_ref_release(&r);
+	is_int(loglines, 4, "one log line per bad line");
+}
+
+/* A repository made by git: our listing equals git show-ref -d. */
+static void test_against_git(void)
+{
+	char repo[128], gitdir[160], line[256], *ours = NULL;
+	size_t ourslen = 0;
+	ug_refdb *db;
+	ug_ref_list l;
+	ug_oid head, zero = { { 0 } };
+	FILE *f;
+
+	snprintf(repo, sizeof(repo), "%s/gitrepo", dir);
+	snprintf(gitdir, sizeof(gitdir), "%s/.git", repo);
+	if (run("git init -q '%s' && cd '%s' && git commit -q --allow-empty -m one && git tag -a -m t v1 && "
+		"git tag light && git branch side && git pack-refs --all && git commit -q --allow-empty -m two && "
+		"git tag -a -m t2 v2 && git -c advice.nestedTag=false tag -a -m nested nested v2",
+		repo, repo)) {
+		ok(0, "git made a repository");
+		return;
+	}
+	is_int(ug_refdb_open_git(&db, gitdir, gitdir, UG_HASH_SHA1), 0, "open git's refs");
+	is_int(ug_refs_list(db, "", &l), 0, "list git's refs");
+	f = open_memstream(&ours, &ourslen);
+	for (size_t i = 0; i < l.count; i++) {
+		char hex[41];
+
+		fprintf(f, "%s %s\n", ug_oid_tohex(hex, &l.refs[i].oid, UG_HASH_SHA1), l.refs[i].name);
+		if (l.refs[i].peeled_known && !ug_oid_equal(&l.refs[i].peeled, &l.refs[i].oid))
+			fprintf(f, "%s %s^{}\n", ug_oid_tohex(hex, &l.refs[i].peeled, UG_HASH_SHA1), l.refs[i].name);
+	}
+	fclose(f);
+	if (ourslen && ours[ourslen - 1] == '\n')
+		ours[--ourslen] = '\0';
+	/* loose tags (v2, nested) have no peeled line from us; compare the packed ones fully */
+	snprintf(line, sizeof(line), "cd '%s' && git show-ref -d | grep -v -e 'v2^{}' -e 'nested^{}'", repo);
+	ok(!strcmp(ours, output("%s", line)) || (tap_diag("ours:\n%s", ours), 0),
+	   "ug_refs_list equals git show-ref -d");
+	free(ours);
+	ug_ref_list_release(&l);
+
+	ok(!ug_refs_resolve(db, "HEAD", &head, NULL), "resolve HEAD");
+	is_int(ug_refs_update(db, "refs/heads/feature", &head, &zero, "Tester <t@example.com>", "branch: from ugitfs"),
+	       0, "create a branch beside git");
+	{
+		char hex[41];
+
+		ok(!strcmp(output("cd '%s' && git rev-parse feature", repo), ug_oid_tohex(hex, &head, UG_HASH_SHA1)),
+		   "git sees the branch");
+	}
+	ok(!strcmp(output("cd '%s' && git reflog show --format=%%gs feature", repo), "branch: from ugitfs"),
+	   "git reads our reflog");
+	is_int(ug_refs_update(db, "refs/heads/side", &head, NULL, "Tester <t@example.com>", "move packed side"), 0,
+	       "move a packed branch");
+	ok(!strcmp(output("cd '%s' && git rev-parse side", repo), output("cd '%s' && git rev-parse HEAD", repo)),
+	   "git sees the moved packed branch");
+	is_int(run("cd '%s' && git fsck --strict --no-dangling >../fsck.out 2>&1 || { cat ../fsck.out >&2; false; }",
+		   repo),
+	       0, "git fsck --strict after our updates");
+	ug_refdb_free(db);
+}
+
+static void test_ugit(void)
+{
+	char ud[128];
+	ug_refdb *db;
+	ug_oid a = id('a'), o;
+	char *final;
+	const char *s;
+	char **roots;
+
+	snprintf(ud, sizeof(ud), "%s/u/.ugit", dir);
+	put("u/.ugit/HEAD", "ref: refs/heads/master");
+	put("u/.ugit/refs/heads/master", B);
+	put("u/.ugit/refs/tags/nl", C "\n");
+	is_int(ug_refdb_open_ugit(&db, ud), 0, "open a ugit refdb");
+	ok(!ug_refs_resolve(db, "HEAD", &o, &final) && !strcmp(final, "refs/heads/master") &&
+		   ug_oid_equal(&o, &(ug_oid[]){ id('b') }[0]),
+	   "symbolic HEAD without a newline");
+	free(final);
+	ok(is_ref(db, "refs/tags/nl", 'c'), "a value with a newline is tolerated");
+	is_int(ug_refs_update(db, "refs/heads/master", &a, &(ug_oid[]){ id('b') }[0], "T <t@e>", "m"), 0,
+	       "update a ugit ref");
+	s = get("u/.ugit/refs/heads/master");
+	ok(s && !strcmp(s, A), "written without a newline");
+	ok(!exists("u/.ugit/logs"), "no reflog in ugit");
+	is_int(ug_refs_set_symbolic(db, "HEAD", "refs/heads/other"), 0, "set HEAD");
+	s = get("u/.ugit/HEAD");
+	ok(s && !strcmp(s, "ref: refs/heads/other"), "HEAD without a newline");
+	roots = ug_refdb_watch_roots(db);
+	ok(roots && roots[0] && strstr(roots[0], "/u/.ugit") && roots[1] && strstr(roots[1], "/u/.ugit/refs") &&
+		   !roots[2],
+	   "ugit watch roots");
+	ug_strv_free(roots);
+	ug_refdb_free(db);
+}
+
+/* ug_repo_open on every git layout, and revparse as git does it. */
+static void test_repo_layouts(void)
+{
+	char base[128], path[256], hex[UG_OID_MAXHEX + 1];
+	ug_repo *repo;
+	ug_oid o;
+	int err;
+
+	snprintf(base, sizeof(base), "%s/layouts", dir);
+	if (run("mkdir -p '%s' && cd '%s' && git init -q wt && cd wt && git commit -q --allow-empty -m one && "
+		"git branch -M main && git tag v1 && git branch feature && git worktree add -q ../linked feature && "
+		"git clone -q --bare . ../bare.git && cp -r ../bare.git ../noconfig.git && "
+		"rm ../noconfig.git/config && git init -q --bare --object-format=sha256 ../sha256.git",
+		base, base)) {
+		ok(0, "git made the layouts");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/wt", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a working tree (%s)", err ? ug_error_last() : "");
+	if (!err) {
+		ok(strstr(ug_repo_gitdir(repo), "/wt/.git") && !strcmp(ug_repo_gitdir(repo), ug_repo_commondir(repo)) &&
+			   strstr(ug_repo_workdir(repo), "/wt") && ug_repo_gitdir(repo)[0] == '/',
+		   "gitdir wt/.git, workdir wt, absolute");
+		ok(!ug_repo_revparse(repo, "main", &o) &&
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+		   "revparse main");
+		ug_repo_free(repo);
+	}
+	snprintf(path, sizeof(path), "%s/wt/.git", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a .git directory");
+	if (!err) {
+		ok(ug_repo_workdir(repo) && strstr(ug_repo_workdir(repo), "/wt") && !strstr(ug_repo_workdir(repo), ".git"),
+		   "its working tree is the parent");
+		ug_repo_free(repo);
+	}
+	snprintf(path, sizeof(path), "%s/linked", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a linked worktree (.git file) (%s)", err ? ug_error_last() : "");
+	if (!err) {
+		char *final = NULL;
+
+		ok(strstr(ug_repo_gitdir(repo), "/wt/.git/worktrees/linked") &&
+			   strstr(ug_repo_commondir(repo), "/wt/.git") && !strstr(ug_repo_commondir(repo), "worktrees"),
+		   "gitdir in worktrees/, commondir the main .git");
+		ok(!ug_refs_resolve(ug_repo_refdb(repo), "HEAD", &o, &final) && !strcmp(final, "refs/heads/feature"),
+		   "the worktree's own HEAD");
+		free(final);
+		ok(!ug_repo_revparse(repo, "v1", &o) && ug_odb_exists(ug_repo_odb(repo), &o),
+		   "shared refs and objects from the commondir");
+		ug_repo_free(repo);
+	}
+	snprintf(path, sizeof(path), "%s/bare.git", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a bare repository");
+	if (!err) {
+		ok(!ug_repo_workdir(repo) && !ug_repo_revparse(repo, "HEAD", &o), "no working tree, HEAD resolves");
+		ok(!ug_repo_revparse(repo, "refs/tags/v1", &o) && !ug_repo_revparse(repo, "tags/v1", &o),
+		   "refs/tags/v1 and tags/v1 (packed by clone)");
+		ug_repo_free(repo);
+	}
+	snprintf(path, sizeof(path), "%s/noconfig.git", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a bare repository without config");
+	if (!err)
+		ug_repo_free(repo);
+	snprintf(path, sizeof(path), "%s/sha256.git", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a sha256 repository");
+	if (!err) {
+		is_int(ug_repo_algo(repo), UG_HASH_SHA256, "extensions.objectFormat = sha256");
+		ug_repo_free(repo);
+	}
+	run("cd '%s' && mkdir rel && printf 'gitdir: ../wt/.git\\n' > rel/.git", base);
+	snprintf(path, sizeof(path), "%s/rel", base);
+	err = ug_repo_open(&repo, path);
+	is_int(err, 0, "a .git file with a relative gitdir (%s)", err ? ug_error_last() : "");
+	if (!err) {
+		ok(strstr(ug_repo_gitdir(repo), "/wt/.git") && strstr(ug_repo_workdir(repo), "/rel"),
+		   "gitdir relative to the file, workdir the directory");
+		ug_repo_free(repo);
+	}
+	run("cd '%s' && mkdir broken && echo 'gitdir: nowhere' > broken/.git", base);
+	snprintf(path, sizeof(path), "%s/broken", base);
+	is_int(ug_repo_open(&repo, path), UG_ENOTFOUND, "a .git file to nowhere");
+	ok(strstr(ug_error_last(), "broken/.git") != NULL, "names the .git file (%s)", ug_error_last());
+	run("cd '%s' && mkdir odd && echo '[core]' > odd/config && mkdir odd/objects odd/refs && "
+	    "echo 'ref: refs/heads/main' > odd/HEAD && printf '[core]\\n\\trepositoryformatversion = 1\\n"
+	    "[extensions]\\n\\tobjectformat = md5\\n' > odd/config",
+	    base);
+	snprintf(path, sizeof(path), "%s/odd", base);
+	is_int(ug_repo_open(&repo, path), UG_ENOTFOUND, "an unknown object format is refused");
+	ok(strstr(ug_error_last(), "md5") != NULL, "and named (%s)", ug_error_last());
+	run("cd '%s' && printf '[core\\n' > odd/config", base);
+	is_int(ug_repo_open(&repo, path), UG_ECORRUPT, "a malformed config is refused");
+	ok(strstr(ug_error_last(), "odd/config:1") != NULL, "naming file and line (%s)", ug_error_last());
+
+	/* abbreviated ids: unique, ambiguous, and a ref that looks like hex */
+	snprintf(path, sizeof(path), "%s/wt", base);
+	run("cd '%s' && for i in $(seq 1 1500); do echo \"blob $i\" > b$i; done && "
+	    "ls b* | git hash-object -w --stdin-paths >/dev/null; rm -f b*",
+	    path);
+	if (ug_repo_open(&repo, path) == 0) {
+		char prefix[5] = "", unique[8];
+		const char *ids = output("cd '%s' && git cat-file --batch-all-objects --batch-check='%%(objectname)' | "
+					 "cut -c1-4 | sort | uniq -d | head -1",
+					 path);
+
+		snprintf(prefix, sizeof(prefix), "%s", ids);
+		ok(strlen(prefix) == 4, "found two objects sharing %s", prefix);
+		is_int(ug_repo_revparse(repo, prefix, &o), UG_EAMBIGUOUS, "an ambiguous abbreviation");
+		snprintf(unique, sizeof(unique), "%s", output("cd '%s' && git rev-parse --short=7 main", path));
+		ok(!ug_repo_revparse(repo, unique, &o) &&
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+		   "a unique abbreviation");
+		run("cd '%s' && git update-ref refs/heads/%s main", path, prefix);
+		ok(!ug_repo_revparse(repo, prefix, &o) &&
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+		   "a branch named like an abbreviation wins, as in git");
+		run("cd '%s' && git remote add origin . && git update-ref refs/remotes/origin/main main && "
+		    "git symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/main",
+		    path);
+		ok(!ug_repo_revparse(repo, "origin", &o) && !ug_repo_revparse(repo, "origin/main", &o),
+		   "origin (refs/remotes/origin/HEAD) and origin/main");
+		ug_repo_free(repo);
+	} else {
+		ok(0, "reopen wt: %s", ug_error_last());
+	}
+}
+
+int main(void)
+{
+	ug_refdb *db;
+	char **roots;
+
+	ug_log_set_sink(capture);
+	snprintf(dir, sizeof(dir), "/tmp/ugrefs-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	setenv("HOME", dir, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "T", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.com", 1);
+	setenv("GIT_COMMITTER_NAME", "T", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.com", 1);
+
+	put("HEAD", "ref: refs/heads/main\n");
+	put("packed-refs", "# pack-refs with: peeled fully-peeled sorted \n"
+			   A " refs/heads/main\n"
+			   B " refs/heads/old\n"
+			   A " refs/tags/light\n"
+			   T " refs/tags/v1\n"
+			   "^" C "\n");
+	put("refs/heads/main", D "\n");
+	put("refs/heads/main.lock", D "\n");
+	put("refs/heads/bad..name", D "\n");
+	put("refs/heads/junk", "garbage\n");
+	put("refs/heads/deep/er/x", A " trailing words are ignored by git\n");
+	put("refs/heads/l1", "ref: refs/heads/l2\n");
+	put("refs/heads/l2", "ref: refs/heads/l1");
+	put("refs/heads/chain1", "ref: refs/heads/chain2\n");
+	put("refs/heads/chain2", "ref: refs/heads/chain3\n");
+	put("refs/heads/chain3", "ref: refs/heads/chain4\n");
+	put("refs/heads/chain4", "ref: refs/heads/chain5\n");
+	put("refs/heads/chain5", "ref: refs/heads/chain6\n");
+	put("refs/heads/chain6", A "\n");
+	put("refs/remotes/origin/HEAD", "ref: refs/heads/chain1\n");
+	mkdir(strcat(strcpy((char[128]){ 0 }, dir), "/refs/tags"), 0777);
+
+	is_int(ug_refdb_open_git(&db, dir, dir, UG_HASH_SHA1), 0, "open a git refdb");
+	test_read_and_list(db);
+	run("rm -f '%s/refs/heads/main.lock' '%s/refs/heads/bad..name' '%s/refs/heads/junk'", dir, dir, dir);
+	test_update(db);
+	roots = ug_refdb_watch_roots(db);
+	ok(roots && !strcmp(roots[0], dir) && roots[1] && strstr(roots[1], "/refs") && !roots[2],
+	   "git watch roots: gitdir and refs/");
+	ug_strv_free(roots);
+	test_packed_cache(db);
+	ug_refdb_free(db);
+
+	/* a linked worktree: HEAD in gitdir, the rest in commondir */
+	{
+		char wt[160];
+
+		snprintf(wt, sizeof(wt), "%s/worktrees/w", dir);
+		put("worktrees/w/HEAD", "ref: refs/heads/old\n");
+		is_int(ug_refdb_open_git(&db, wt, dir, UG_HASH_SHA1), 0, "open a worktree refdb");
+		ok(is_ref(db, "refs/heads/old", 'a'), "shared refs from commondir");
+		is_int(ug_refs_update(db, "refs/heads/old", &(ug_oid[]){ id('e') }[0], NULL, "Tester <t@example.com>",
+				      "wt"),
+		       0, "update through the worktree");
+		ok(exists("worktrees/w/logs/HEAD") && exists("refs/heads/old"), "the worktree's logs/HEAD, common ref");
+		roots = ug_refdb_watch_roots(db);
+		ok(roots && !strcmp(roots[0], wt) && !strcmp(roots[1], dir) && strstr(roots[2], "/refs") && !roots[3],
+		   "worktree watch roots: gitdir, commondir, refs/");
+		ug_strv_free(roots);
+		ug_refdb_free(db);
+	}
+
+	test_names();
+	test_against_git();
+	test_ugit();
+	test_repo_layouts();
+	run("rm -rf '%s'", dir);
+	return done_testing();
+}

@@ -1,0 +1,410 @@
+/* Unit tests of tree diffs: every diff compared with `git diff-tree -r --no-renames` on trees git built. */
+#include "error.h"
+#include "odb.h"
+#include "repo.h"
+#include "tap.h"
+#include "tree.h"
+#include "treediff.h"
+
+#include "gitutil.h"
+#include "treemodel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define NBLOBS 40
+
+static char blobs[NBLOBS][65];
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* Our diff in git's raw -z form: ":OLDMODE NEWMODE OLD NEW S\0PATH\0"... */
+static char *raw(ug_treediff *d, ug_hash_algo algo, size_t *len)
+{
+	size_t alloc = 64, n = 0;
+	char *out = malloc(alloc);
+
+	for (size_t i = 0; i < d->count; i++) {
+		const ug_delta *x = &d->deltas[i];
+		char oh[UG_OID_MAXHEX + 1], nh[UG_OID_MAXHEX + 1];
+		size_t need = strlen(x->path) + 2 * UG_OID_MAXHEX + 40;
+
+		if (n + need > alloc) {
+			while (n + need > alloc)
+				alloc *= 2;
+			out = realloc(out, alloc);
+		}
+		n += (size_t)sprintf(out + n, ":%06o %06o %s %s %c", x->old_mode, x->new_mode,
+				     ug_oid_tohex(oh, &x->old_oid, algo), ug_oid_tohex(nh, &x->new_oid, algo),
+				     (char)x->status) + 1;
+		n += (size_t)sprintf(out + n, "%s", x->path) + 1;
+	}
+	*len = n;
+	return out;
+}
+
+/* Show the first difference of two NUL-separated listings. */
+static void show_diff(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t i = 0, j = 0;
+
+	while (i < al && j < bl) {
+		if (strcmp(a + i, b + j)) {
+			tap_diag("git: '%s'  ugitfs: '%s'", a + i, b + j);
+			return;
+		}
+		i += strlen(a + i) + 1;
+		j += strlen(b + j) + 1;
+	}
+	tap_diag("git has %zu more bytes, ugitfs %zu", al - i, bl - j);
+}
+
+/* Our diff of a and b ("" for the empty tree, given as NULL or as the zero id). */
+static char *ours(ug_repo *repo, const char *a, const char *b, size_t *len)
+{
+	ug_hash_algo algo = ug_repo_algo(repo);
+	ug_oid oa = { { 0 } }, ob = { { 0 } };
+	ug_treediff *d = NULL;
+	char *out;
+
+	if ((*a && ug_oid_fromhex(&oa, a, strlen(a), algo)) || (*b && ug_oid_fromhex(&ob, b, strlen(b), algo)))
+		return NULL;
+	if (ug_treediff_trees(&d, repo, *a ? &oa : NULL, &ob)) {
+		tap_diag("treediff: %s", ug_error_last());
+		return NULL;
+	}
+	out = raw(d, algo, len);
+	ug_treediff_free(d);
+	return out;
+}
+
+/*
+ * Every ordered pair of trees, diffed by one `git diff-tree --stdin`: it prints
+ * "A B\n" before each non-empty diff, then ":..."-records of two NUL-ended
+ * fields each.
+ */
+static void run_pairs(ug_repo *repo, const char *path, const char *tmp, char **trees, size_t nt,
+		      const char *empty_hex, const char *what)
+{
+	size_t bad = 0, total = nt * nt, glen, pos = 0, pair = 0;
+	char *list, *git, (*want)[2 * UG_OID_MAXHEX + 2] = calloc(total, sizeof(*want));
+	FILE *f;
+
+	if (asprintf(&list, "%s/pairs", tmp) < 0 || !(f = fopen(list, "w")))
+		return;
+	for (size_t i = 0; i < nt; i++)
+		for (size_t j = 0; j < nt; j++) {
+			snprintf(want[i * nt + j], sizeof(want[0]), "%s %s", *trees[i] ? trees[i] : empty_hex,
+				 *trees[j] ? trees[j] : empty_hex);
+			fprintf(f, "%s\n", want[i * nt + j]);
+		}
+	fclose(f);
+	git = sh_out(&glen, "cd '%s' && git diff-tree --stdin -r --no-renames -z < '%s'", path, list);
+	free(list);
+	ok(git != NULL, "%s: git diff-tree --stdin runs", what);
+	while (git && pair < total) {
+		size_t start, end, olen = 0;
+		char *o;
+
+		/* this pair's part of git's output: empty unless its header is next */
+		start = end = pos;
+		if (pos < glen && git[pos] != ':' && !strncmp(git + pos, want[pair], strlen(want[pair])) &&
+		    git[pos + strlen(want[pair])] == '\n') {
+			start = end = pos + strlen(want[pair]) + 1;
+			while (end < glen && git[end] == ':') {
+				end += strlen(git + end) + 1;
+				end += strlen(git + end) + 1;
+			}
+			pos = end;
+		}
+		o = ours(repo, trees[pair / nt], trees[pair % nt], &olen);
+		if (!o || olen != end - start || memcmp(o, git + start, olen)) {
+			tap_diag("%s: diff %zu -> %zu differs", what, pair / nt, pair % nt);
+			if (o)
+				show_diff(git + start, end - start, o, olen);
+			bad++;
+		}
+		free(o);
+		pair++;
+	}
+	ok(git && pos == glen, "%s: all of git's output was used", what);
+	ok(bad == 0, "%s: %zu of %zu diffs agree with git diff-tree", what, total - bad, total);
+	free(git);
+	free(want);
+}
+
+static const char *const names[] = { "a", "b", "a.b", "a-b", "a0", "ab", "c" };
+
+static void random_path(char *out, size_t outsz)
+{
+	unsigned depth = 1 + rnd(3);
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < depth; i++)
+		n += (size_t)snprintf(out + n, outsz - n, "%s%s", i ? "/" : "",
+				      names[rnd(sizeof(names) / sizeof(names[0]))]);
+}
+
+static unsigned random_mode(void)
+{
+	static const unsigned modes[] = { 0100644, 0100644, 0100644, 0100755, 0120000, 0160000 };
+
+	return modes[rnd(sizeof(modes) / sizeof(modes[0]))];
+}
+
+/* Two hand-made trees covering every kind of change. */
+static void handmade(model *m1, model *m2)
+{
+	char deep[256];
+	size_t n = 0;
+
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
+	snprintf(deep + n, sizeof(deep) - n, "leaf");
+
+	model_set(m1, "a.txt", 0100644, blobs[0]);
+	model_set(m1, "exe", 0100755, blobs[1]);
+	model_set(m1, "link", 0120000, blobs[2]);
+	model_set(m1, "sub", 0160000, blobs[3]);
+	model_set(m1, "d/x", 0100644, blobs[4]);
+	model_set(m1, "d/y", 0100644, blobs[5]);
+	model_set(m1, "d/e/f", 0100644, blobs[6]);
+	model_set(m1, "d/e/g", 0100644, blobs[6]);
+	model_set(m1, "f", 0100644, blobs[7]);
+	model_set(m1, "a-b", 0100644, blobs[8]);
+	model_set(m1, "a0", 0100644, blobs[9]);
+	model_set(m1, "same/x", 0100644, blobs[10]);
+	model_set(m1, "tolink", 0100644, blobs[11]);
+	model_set(m1, deep, 0100644, blobs[12]);
+
+	model_copy(m2, m1);
+	model_set(m2, "a.txt", 0100644, blobs[13]);       /* content */
+	model_set(m2, "exe", 0100644, blobs[1]);          /* executable bit only */
+	model_set(m2, "link", 0100644, blobs[2]);         /* symlink to file */
+	model_set(m2, "sub", 0160000, blobs[14]);         /* submodule moves */
+	model_remove(m2, "d/x");                          /* deletion */
+	model_set(m2, "d/e", 0100644, blobs[15]);         /* folder replaced by a file */
+	model_set(m2, "f/inside", 0100644, blobs[16]);    /* file replaced by a folder */
+	model_set(m2, "new/deeper/file", 0100755, blobs[17]); /* addition with folders */
+	model_set(m2, "tolink", 0120000, blobs[11]);      /* file to symlink, same blob */
+	model_set(m2, deep, 0100644, blobs[18]);          /* deep change */
+}
+
+/* Only subtrees whose ids differ are read. */
+static void test_pruning(ug_repo *repo, const char *path, const char *tmp)
+{
+	model m1 = { 0 }, m2;
+	char p[64], *t1, *t2;
+	ug_odb_stats before, after;
+	ug_treediff *d = NULL;
+	ug_oid a, b;
+
+	for (int i = 0; i < 50; i++)
+		for (int k = 0; k < 4; k++) {
+			snprintf(p, sizeof(p), "dir%02d/sub/f%d", i, k);
+			model_set(&m1, p, 0100644, blobs[(i + k) % NBLOBS]);
+		}
+	model_copy(&m2, &m1);
+	model_set(&m2, "dir17/sub/f2", 0100644, blobs[39]);
+	t1 = model_tree(&m1, path, tmp);
+	t2 = model_tree(&m2, path, tmp);
+	ok(t1 && t2, "two trees of 200 files in 50 folders");
+	if (!t1 || !t2)
+		return;
+	ug_oid_fromhex(&a, t1, strlen(t1), ug_repo_algo(repo));
+	ug_oid_fromhex(&b, t2, strlen(t2), ug_repo_algo(repo));
+	ug_odb_get_stats(ug_repo_odb(repo), &before);
+	ok(ug_treediff_trees(&d, repo, &a, &b) == 0 && d->count == 1 && !strcmp(d->deltas[0].path, "dir17/sub/f2"),
+	   "one change found");
+	ug_odb_get_stats(ug_repo_odb(repo), &after);
+	ok(after.hits + after.misses - before.hits - before.misses <= 6,
+	   "only the 3 changed levels of each side were read (%llu reads)",
+	   (unsigned long long)(after.hits + after.misses - before.hits - before.misses));
+	ug_treediff_free(d);
+	model_free(&m1);
+	model_free(&m2);
+	free(t1);
+	free(t2);
+}
+
+/* Append one whole (undeltified) object to a pack being built in *buf. */
+static int pack_put(unsigned char **buf, size_t *len, size_t *alloc, ug_otype type, const void *data,
+		    size_t size)
+{
+	uLongf zlen = compressBound((uLong)size);
+	size_t need = *len + 16 + zlen, n = size;
+	unsigned char *p;
+
+	if (need > *alloc) {
+		while (need > *alloc)
+			*alloc *= 2;
+		if (!(p = realloc(*buf, *alloc)))
+			return -1;
+		*buf = p;
+	}
+	p = *buf + *len;
+	/* type and size: 4 bits of size, then 7 bits a byte */
+	*p = (unsigned char)((type << 4) | (n & 0x0f));
+	n >>= 4;
+	while (n) {
+		*p++ |= 0x80;
+		*p = (unsigned char)(n & 0x7f);
+		n >>= 7;
+	}
+	p++;
+	if (compress2(p, &zlen, data, (uLong)size, 1) != Z_OK)
+		return -1;
+	*len = (size_t)(p - *buf) + zlen;
+	return 0;
+}
+
+/*
+ * A chain of folders deeper than the limit is refused, not recursed. The
+ * chain goes into one pack that git index-pack checks and stores (thousands
+ * of loose objects are slow to make and remove).
+ */
+static void test_depth(ug_repo *repo, const char *path, const char *tmp)
+{
+	size_t len = 12, alloc = 1 << 16, count = UG_TREEDIFF_MAX_DEPTH + 3;
+	unsigned char *pack = malloc(alloc), entry[64];
+	ug_treediff *d = NULL;
+	ug_oid cur, top, below;
+	char *file;
+	FILE *f;
+	int err = 0;
+
+	/* a blob, the tree holding it as "leaf", then MAX_DEPTH + 1 trees "d" */
+	memcpy(pack, "PACK\0\0\0\2", 8);
+	for (int i = 0; i < 4; i++)
+		pack[8 + i] = (unsigned char)(count >> (24 - 8 * i));
+	err |= pack_put(&pack, &len, &alloc, UG_OBJ_BLOB, "x\n", 2);
+	ug_hash_object(&cur, UG_HASH_SHA1, UG_OBJ_BLOB, "x\n", 2);
+	memcpy(entry, "100644 leaf", 12);
+	memcpy(entry + 12, cur.id, 20);
+	err |= pack_put(&pack, &len, &alloc, UG_OBJ_TREE, entry, 32);
+	ug_hash_object(&cur, UG_HASH_SHA1, UG_OBJ_TREE, entry, 32);
+	for (int level = 1; level <= UG_TREEDIFF_MAX_DEPTH + 1; level++) {
+		memcpy(entry, "40000 d", 8);
+		memcpy(entry + 8, cur.id, 20);
+		err |= pack_put(&pack, &len, &alloc, UG_OBJ_TREE, entry, 28);
+		ug_hash_object(&cur, UG_HASH_SHA1, UG_OBJ_TREE, entry, 28);
+		if (level == UG_TREEDIFF_MAX_DEPTH)
+			below = cur; /* MAX_DEPTH folders above the leaf's tree */
+	}
+	top = cur;
+	/* the trailer: the pack's own SHA-1 */
+	if (len + 20 > alloc && !(pack = realloc(pack, alloc = len + 20)))
+		return;
+	ug_hash_buf(&cur, UG_HASH_SHA1, pack, len);
+	memcpy(pack + len, cur.id, 20);
+	len += 20;
+	if (asprintf(&file, "%s/deep.pack", tmp) < 0 || !(f = fopen(file, "wb")))
+		return;
+	err |= fwrite(pack, 1, len, f) != len;
+	err |= fclose(f);
+	free(pack);
+	ok(!err && sh("cd '%s' && git index-pack --stdin < '%s' >/dev/null", path, file) == 0,
+	   "a chain of %d folders, packed and accepted by git index-pack", UG_TREEDIFF_MAX_DEPTH + 1);
+	free(file);
+	ug_odb_refresh(ug_repo_odb(repo));
+	err = ug_treediff_trees(&d, repo, NULL, &below);
+	ok(!err && d && d->count == 1 && strlen(d->deltas[0].path) == 2 * UG_TREEDIFF_MAX_DEPTH + 4,
+	   "%d folders deep: diffed", UG_TREEDIFF_MAX_DEPTH);
+	ug_treediff_free(d);
+	d = NULL;
+	is_int(ug_treediff_trees(&d, repo, &top, NULL), UG_ECORRUPT, "one more: refused as corrupt");
+	ok(d == NULL, "no result on failure");
+	ok(!strncmp(ug_error_last(), "tree ", 5), "the message names the tree: %s", ug_error_last());
+	/* a tree id that names a blob */
+	ug_oid_fromhex(&top, blobs[0], strlen(blobs[0]), ug_repo_algo(repo));
+	is_int(ug_treediff_trees(&d, repo, NULL, &top), UG_ECORRUPT, "a blob given as a tree: corrupt");
+}
+
+static void test_repo(const char *tmp, const char *name, const char *init_flags, int nrandom)
+{
+	char *path, *empty_hex, **trees = calloc((size_t)nrandom + 3, sizeof(*trees));
+	model m1 = { 0 }, m2 = { 0 }, r = { 0 };
+	ug_repo *repo = NULL;
+	size_t nt = 0;
+	size_t len;
+
+	if (asprintf(&path, "%s/%s", tmp, name) < 0)
+		return;
+	ok(sh("git init -q %s '%s'", init_flags, path) == 0, "%s: git init %s", name, init_flags);
+	empty_hex = sh_out(&len, "cd '%s' && git hash-object -t tree -w /dev/null", path);
+	if (!empty_hex || make_blobs(path, tmp, name, NBLOBS, blobs)) {
+		ok(0, "%s: blobs written", name);
+		return;
+	}
+	empty_hex[strcspn(empty_hex, "\n")] = '\0';
+	ok(ug_repo_open(&repo, path) == 0, "%s: opens", name);
+	if (!repo)
+		return;
+	handmade(&m1, &m2);
+	trees[nt++] = strdup("");
+	trees[nt++] = model_tree(&m1, path, tmp);
+	trees[nt++] = model_tree(&m2, path, tmp);
+	/* random states, each a few edits away from the previous one */
+	for (int s = 0; s < nrandom; s++) {
+		unsigned edits = 3 + rnd(10);
+
+		while (edits--) {
+			char p[64];
+
+			random_path(p, sizeof(p));
+			if (rnd(4) == 0)
+				model_remove(&r, p);
+			else
+				model_set(&r, p, random_mode(), blobs[rnd(NBLOBS)]);
+		}
+		trees[nt++] = model_tree(&r, path, tmp);
+	}
+	for (size_t i = 0; i < nt; i++)
+		if (!trees[i]) {
+			ok(0, "%s: tree %zu built by git", name, i);
+			return;
+		}
+	run_pairs(repo, path, tmp, trees, nt, empty_hex, name);
+	if (!strcmp(name, "sha1")) {
+		test_pruning(repo, path, tmp);
+		test_depth(repo, path, tmp);
+	}
+	for (size_t i = 0; i < nt; i++)
+		free(trees[i]);
+	free(trees);
+	model_free(&m1);
+	model_free(&m2);
+	model_free(&r);
+	ug_repo_free(repo);
+	free(empty_hex);
+	free(path);
+}
+
+int main(void)
+{
+	char *tmp = tmpdir_new("treediff"), *home;
+
+	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
+		return 1;
+	git_env_isolate(home);
+	/* UG_TEST_SEED and UG_TEST_STATES explore further than the default run */
+	if (getenv("UG_TEST_SEED"))
+		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
+	test_repo(tmp, "sha1", "", getenv("UG_TEST_STATES") ? atoi(getenv("UG_TEST_STATES")) : 12);
+	test_repo(tmp, "sha256", "--object-format=sha256", 4);
+	rm_rf(tmp);
+	free(tmp);
+	free(home);
+	return done_testing();
+}

@@ -1,0 +1,464 @@
+/* Unit tests of tree editing: the ids written equal the trees git's index writes for the same files, and git fsck --strict passes. */
+#include "error.h"
+#include "odb.h"
+#include "repo.h"
+#include "tap.h"
+#include "tree.h"
+#include "treeedit.h"
+
+#include "gitutil.h"
+#include "treemodel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBLOBS 40
+
+static char blobs[NBLOBS][65];
+static uint64_t rng = 0xd1b54a32d192ed03ull;
+static const char *repo_path, *tmp_path;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static ug_oid oid_of(ug_repo *repo, const char *hex)
+{
+	ug_oid o = { { 0 } };
+
+	ug_oid_fromhex(&o, hex, strlen(hex), ug_repo_algo(repo));
+	return o;
+}
+
+/* Apply one edit to the editor and the model alike. */
+static int set(ug_treeedit *ed, model *m, const char *path, unsigned mode, const char *hex)
+{
+	ug_oid o;
+	int err;
+
+	ug_oid_fromhex(&o, hex, strlen(hex), ug_hash_hexsz(UG_HASH_SHA1) == strlen(hex) ? UG_HASH_SHA1 : UG_HASH_SHA256);
+	err = ug_treeedit_set(ed, path, mode, &o);
+	if (err)
+		tap_diag("set %s: %s", path, ug_error_last());
+	else
+		model_set(m, path, mode, hex);
+	return err;
+}
+
+static int rm(ug_treeedit *ed, model *m, const char *path)
+{
+	int err = ug_treeedit_remove(ed, path);
+
+	if (err)
+		tap_diag("remove %s: %s", path, ug_error_last());
+	else
+		model_remove(m, path);
+	return err;
+}
+
+/* Write the editor's tree and compare it with the tree git's index makes of m. */
+static bool same_as_git(ug_repo *repo, ug_treeedit *ed, const model *m, ug_oid *out)
+{
+	char hex[UG_OID_MAXHEX + 1], *want = model_tree(m, repo_path, tmp_path);
+	ug_oid got;
+	bool same;
+
+	if (!want) {
+		tap_diag("git could not build the expected tree");
+		return false;
+	}
+	if (ug_treeedit_write(ed, &got)) {
+		tap_diag("write: %s", ug_error_last());
+		free(want);
+		return false;
+	}
+	ug_oid_tohex(hex, &got, ug_repo_algo(repo));
+	same = !strcmp(hex, want);
+	if (!same)
+		tap_diag("ugitfs wrote %s, git's index %s", hex, want);
+	if (out)
+		*out = got;
+	free(want);
+	return same;
+}
+
+static void base_model(model *m)
+{
+	char deep[256];
+	size_t n = 0;
+
+	for (int i = 0; i < 12; i++)
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
+	snprintf(deep + n, sizeof(deep) - n, "leaf");
+	model_set(m, "a.txt", 0100644, blobs[0]);
+	model_set(m, "exe", 0100755, blobs[1]);
+	model_set(m, "link", 0120000, blobs[2]);
+	model_set(m, "sub", 0160000, blobs[3]);
+	model_set(m, "d/x", 0100644, blobs[4]);
+	model_set(m, "d/y", 0100644, blobs[5]);
+	model_set(m, "d/e/f", 0100644, blobs[6]);
+	model_set(m, "d/e/g/h", 0100644, blobs[7]);
+	model_set(m, "a-b", 0100644, blobs[8]);
+	model_set(m, "a0", 0100644, blobs[9]);
+	model_set(m, "lone/only", 0100644, blobs[10]);
+	model_set(m, "x/y/z/w", 0100644, blobs[11]);
+	model_set(m, deep, 0100644, blobs[12]);
+}
+
+typedef struct {
+	const char *what;
+	const char *ops; /* "s PATH MODE BLOB" / "r PATH" separated by ';' */
+} scenario;
+
+static const scenario scenarios[] = {
+	{ "no edit", "" },
+	{ "a new file at the top", "s new 100644 20" },
+	{ "a new file in new folders", "s n/m/o.txt 100644 21" },
+	{ "a file in an existing folder", "s d/e/new 100644 22" },
+	{ "content change deep down", "s l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/leaf 100644 23" },
+	{ "executable bit", "s exe 100644 1" },
+	{ "a symlink and a submodule", "s d/ln 120000 24;s d/sm 160000 25" },
+	{ "a file replaced by a folder", "s a.txt/inside 100644 26" },
+	{ "a file replaced by a deep folder", "s a.txt/i/j/k 100644 26" },
+	{ "a folder replaced by a file", "s d 100644 27" },
+	{ "a folder replaced by a symlink", "s d/e 120000 27" },
+	{ "a file removed", "r d/x" },
+	{ "a folder removed", "r d/e" },
+	{ "the last file of a folder removed", "r lone/only" },
+	{ "the last file of nested folders removed", "r x/y/z/w" },
+	{ "nested folders emptied by removals", "r d/e/f;r d/e/g/h" },
+	{ "an absent path removed", "r nothing;r d/nothing;r nothing/at/all" },
+	{ "a path under a file removed", "r a.txt/q" },
+	{ "the same path twice: the last wins", "s twice 100644 28;s twice 100755 29" },
+	{ "set then removed", "s gone/soon 100644 30;r gone/soon" },
+	{ "removed then set", "r d;s d/back 100644 31" },
+	{ "a folder filled then replaced", "s f/a 100644 32;s f/b/c 100644 33;s f 100644 34" },
+	{ "everything removed", "r a.txt;r exe;r link;r sub;r d;r a-b;r a0;r lone;r x;r l0" },
+	{ "names that sort around folders", "s d.txt 100644 35;s d-x 100644 35;s d0 100644 35;s d/0 100644 36" },
+	{ "a new folder emptied again", "s e/f/g 100644 37;r e/f" },
+};
+
+/* Run the ';'-separated ops of a scenario on ed and m. */
+static int run_ops(ug_treeedit *ed, model *m, const char *ops)
+{
+	char *copy = strdup(ops), *save = NULL;
+	int err = 0;
+
+	for (char *op = strtok_r(copy, ";", &save); op && !err; op = strtok_r(NULL, ";", &save)) {
+		char path[128];
+		unsigned mode, blob;
+
+		if (sscanf(op, "s %127s %o %u", path, &mode, &blob) == 3)
+			err = set(ed, m, path, mode, blobs[blob]);
+		else if (sscanf(op, "r %127s", path) == 1)
+			err = rm(ed, m, path);
+		else
+			err = -1;
+	}
+	free(copy);
+	return err;
+}
+
+static void test_scenarios(ug_repo *repo, const ug_oid *base, const model *bm)
+{
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		ug_treeedit *ed = NULL;
+		model m;
+		bool good;
+
+		model_copy(&m, bm);
+		good = !ug_treeedit_new(&ed, repo, base) && !run_ops(ed, &m, scenarios[i].ops) &&
+		       same_as_git(repo, ed, &m, NULL);
+		ok(good, "%s", scenarios[i].what);
+		ug_treeedit_free(ed);
+		model_free(&m);
+	}
+}
+
+/* A whole tree put at a path (mode UG_MODE_TREE), and edits inside it after. */
+static void test_subtree(ug_repo *repo, const ug_oid *base, const model *bm)
+{
+	ug_treeedit *ed = NULL;
+	ug_tree *root = NULL;
+	const ug_tree_entry *d;
+	model m;
+	bool good;
+
+	model_copy(&m, bm);
+	good = !ug_tree_lookup(&root, repo, base) && (d = ug_tree_find(root, "d", 1)) &&
+	       !ug_treeedit_new(&ed, repo, base) && !ug_treeedit_set(ed, "copy/of/d", UG_MODE_TREE, &d->oid);
+	for (size_t i = 0; good && i < bm->n; i++) {
+		char p[256];
+
+		if (strncmp(bm->v[i].path, "d/", 2))
+			continue;
+		snprintf(p, sizeof(p), "copy/of/%s", bm->v[i].path);
+		model_set(&m, p, bm->v[i].mode, bm->v[i].id);
+	}
+	ok(good && same_as_git(repo, ed, &m, NULL), "a subtree put at a new path keeps its id");
+	good = !run_ops(ed, &m, "s copy/of/d/e/f 100755 6;r copy/of/d/x");
+	ok(good && same_as_git(repo, ed, &m, NULL), "edits inside it load it (and the editor is reusable after a write)");
+	ug_treeedit_free(ed);
+	ug_tree_free(root);
+	model_free(&m);
+}
+
+static void test_bad(ug_repo *repo, const ug_oid *base)
+{
+	static const char *const bad[] = {
+		"", "/a", "a/", "a//b", ".git/x", "a/.GIT", "a/../b", "./a", "..", "d/.",
+	};
+	ug_treeedit *ed = NULL;
+	ug_oid o = oid_of(repo, blobs[0]), before, after;
+	size_t refused = 0;
+
+	ok(!ug_treeedit_new(&ed, repo, base), "an editor");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		refused += ug_treeedit_set(ed, bad[i], UG_MODE_BLOB, &o) == UG_EINVALID;
+		refused += ug_treeedit_remove(ed, bad[i]) == UG_EINVALID;
+	}
+	is_int((long long)refused, (long long)(2 * sizeof(bad) / sizeof(bad[0])), "bad paths are refused");
+	is_int(ug_treeedit_set(ed, "f", 0100664, &o), UG_EINVALID, "a mode that is not git's is refused");
+	is_int(ug_treeedit_set(ed, "f", 0, &o), UG_EINVALID, "mode 0 is refused");
+	ok(!ug_treeedit_write(ed, &after) && ug_oid_equal(&after, base), "refused edits change nothing");
+	ug_treeedit_free(ed);
+
+	ug_oid_fromhex(&before, blobs[0], strlen(blobs[0]), ug_repo_algo(repo));
+	ok(!ug_treeedit_new(&ed, repo, &before), "an editor whose base is a blob");
+	is_int(ug_treeedit_set(ed, "x", UG_MODE_BLOB, &o), UG_ECORRUPT, "the first edit reports it corrupt");
+	ug_treeedit_free(ed);
+
+	/* a base whose folder "ghost" names a tree object that is not there */
+	{
+		size_t hexsz = ug_hash_hexsz(ug_repo_algo(repo)), len;
+		char *ghost = sh_out(&len, "cd '%s' && printf '040000 tree %.*s\tghost\n100644 blob %s\tfile\n'"
+				     " | git mktree --missing", repo_path, (int)hexsz,
+				     "1234567890123456789012345678901234567890123456789012345678901234", blobs[0]);
+		ug_oid g = ghost ? oid_of(repo, strtok(ghost, "\n")) : before, zero = { { 0 } };
+
+		ok(ghost && !ug_treeedit_new(&ed, repo, &g), "a base with a missing subtree");
+		is_int(ug_treeedit_remove(ed, "ghost/x"), UG_ENOTFOUND, "removing inside it reports the missing tree");
+		is_int(ug_treeedit_remove(ed, "file/x"), 0, "removing under a file is still no error");
+		is_int(ug_treeedit_set(ed, "z", UG_MODE_BLOB, &zero), UG_EINVALID, "a zero id is refused");
+		is_int(ug_treeedit_set(ed, "z", UG_MODE_BLOB, NULL), UG_EINVALID, "no id is refused");
+		ok(!ug_treeedit_remove(ed, "ghost") && !ug_treeedit_write(ed, &after) && !ug_oid_equal(&after, &g),
+		   "the missing folder can be removed whole without reading it");
+		ug_treeedit_free(ed);
+		free(ghost);
+	}
+}
+
+static void test_empty(ug_repo *repo)
+{
+	ug_treeedit *ed = NULL;
+	ug_oid got, zero = { { 0 } };
+	model m = { 0 };
+
+	ok(!ug_treeedit_new(&ed, repo, NULL) && same_as_git(repo, ed, &m, NULL),
+	   "no base and no edit: the empty tree");
+	ug_treeedit_free(ed);
+	ok(!ug_treeedit_new(&ed, repo, &zero) && !run_ops(ed, &m, "s a/b 100644 0;r a/b") &&
+		   same_as_git(repo, ed, &m, &got),
+	   "a zero base, a file added and removed: the empty tree");
+	ug_treeedit_free(ed);
+	model_free(&m);
+}
+
+/* Count the loose objects of the repository. */
+static long loose_count(void)
+{
+	char *out = sh_out(NULL, "find '%s/.git/objects' -type f -path '*/objects/[0-9a-f][0-9a-f]/*' | wc -l", repo_path);
+	long n = out ? atol(out) : -1;
+
+	free(out);
+	return n;
+}
+
+/* Only the trees along an edited path are written. */
+static void test_writes_only_changes(ug_repo *repo, const ug_oid *base)
+{
+	ug_treeedit *ed = NULL;
+	ug_oid o = oid_of(repo, blobs[39]), got;
+	long before = loose_count(), after;
+
+	ok(!ug_treeedit_new(&ed, repo, base) && !ug_treeedit_set(ed, "d/e/g/h", UG_MODE_EXEC, &o) &&
+		   !ug_treeedit_write(ed, &got),
+	   "one file changed three folders deep");
+	after = loose_count();
+	is_int(after - before, 4, "four new trees: d/e/g, d/e, d and the top");
+	ok(!ug_treeedit_write(ed, &o) && ug_oid_equal(&o, &got), "writing again gives the same id");
+	is_int(loose_count() - after, 0, "and writes nothing");
+	ug_treeedit_free(ed);
+}
+
+static const char *const rnames[] = { "a", "b", "a.b", "a-b", "a0", "ab", "c" };
+
+/* Rounds of random edits, each round starting from the tree the last one wrote. */
+static void test_random(ug_repo *repo, const ug_oid *base, const model *bm, int rounds, const char *what)
+{
+	ug_oid cur = *base;
+	model m;
+	int bad = 0;
+
+	model_copy(&m, bm);
+	for (int r = 0; r < rounds; r++) {
+		ug_treeedit *ed = NULL;
+		unsigned ops = 1 + rnd(15);
+		int err = ug_treeedit_new(&ed, repo, &cur);
+
+		while (ops-- && !err) {
+			char p[64];
+			size_t n = 0;
+			unsigned depth = 1 + rnd(3);
+
+			for (unsigned i = 0; i < depth; i++)
+				n += (size_t)snprintf(p + n, sizeof(p) - n, "%s%s", i ? "/" : "",
+						      rnames[rnd(sizeof(rnames) / sizeof(rnames[0]))]);
+			if (rnd(3) == 0) {
+				err = rm(ed, &m, p);
+			} else {
+				static const unsigned modes[] = { 0100644, 0100644, 0100755, 0120000, 0160000 };
+
+				err = set(ed, &m, p, modes[rnd(5)], blobs[rnd(NBLOBS)]);
+			}
+			/* sometimes write in the middle and go on */
+			if (!err && rnd(8) == 0 && !same_as_git(repo, ed, &m, NULL))
+				err = -1;
+		}
+		if (err || !same_as_git(repo, ed, &m, &cur)) {
+			tap_diag("%s: round %d differs", what, r);
+			bad++;
+		}
+		ug_treeedit_free(ed);
+	}
+	ok(bad == 0, "%s: %d rounds of random edits give git's trees", what, rounds);
+	model_free(&m);
+}
+
+static void test_git_repo(const char *tmp, const char *name, const char *flags, int rounds)
+{
+	char *path, *base_hex;
+	ug_repo *repo = NULL;
+	model bm = { 0 };
+	ug_oid base;
+
+	if (asprintf(&path, "%s/%s", tmp, name) < 0)
+		return;
+	repo_path = path;
+	ok(sh("git init -q %s '%s'", flags, path) == 0, "%s: git init %s", name, flags);
+	if (make_blobs(path, tmp, name, NBLOBS, blobs)) {
+		ok(0, "%s: blobs", name);
+		return;
+	}
+	base_model(&bm);
+	base_hex = model_tree(&bm, path, tmp);
+	ok(base_hex && !ug_repo_open(&repo, path), "%s: a base tree by git, and the repository opens", name);
+	if (!repo || !base_hex)
+		return;
+	base = oid_of(repo, base_hex);
+	if (!strcmp(name, "sha1")) {
+		test_scenarios(repo, &base, &bm);
+		test_subtree(repo, &base, &bm);
+		test_bad(repo, &base);
+		test_empty(repo);
+		test_writes_only_changes(repo, &base);
+	}
+	test_random(repo, &base, &bm, rounds, name);
+	ok(sh("cd '%s' && git fsck --strict --no-dangling --no-progress >/dev/null 2>'%s/fsck.err'", path, tmp) == 0,
+	   "%s: git fsck --strict passes", name);
+	ug_repo_free(repo);
+	model_free(&bm);
+	free(base_hex);
+	free(path);
+}
+
+/* A ugit repository: text trees, no modes; read back what was written. */
+static void test_ugit(const char *tmp)
+{
+	char *path, hex[3][41], want[512];
+	ug_repo *repo = NULL;
+	ug_treeedit *ed = NULL;
+	ug_object *obj = NULL;
+	ug_oid b[3], root, sub;
+	ug_tree *t = NULL;
+	bool good;
+
+	if (asprintf(&path, "%s/ugit", tmp) < 0)
+		return;
+	ok(sh("mkdir -p '%s/.ugit/objects' '%s/.ugit/refs/heads' && echo x > '%s/.ugit/HEAD'", path, path,
+	      path) == 0, "ugit: a repository");
+	if (ug_repo_open(&repo, path)) {
+		ok(0, "ugit: opens: %s", ug_error_last());
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		char content[16];
+
+		snprintf(content, sizeof(content), "ugit-%d\n", i);
+		ug_odb_write(ug_repo_odb(repo), &b[i], UG_OBJ_BLOB, content, strlen(content));
+		ug_oid_tohex(hex[i], &b[i], UG_HASH_SHA1);
+	}
+	good = !ug_treeedit_new(&ed, repo, NULL) && !ug_treeedit_set(ed, "top", UG_MODE_BLOB, &b[0]) &&
+	       !ug_treeedit_set(ed, "dir/inner", UG_MODE_EXEC, &b[1]) &&
+	       !ug_treeedit_set(ed, "dir/deeper/x", UG_MODE_BLOB, &b[2]) && !ug_treeedit_write(ed, &root);
+	ok(good, "ugit: files written in new folders");
+	ug_treeedit_free(ed);
+	ed = NULL;
+	good = good && !ug_tree_lookup(&t, repo, &root) && t->count == 2 && ug_tree_find(t, "dir", 3) &&
+	       ug_tree_find(t, "dir", 3)->mode == UG_MODE_TREE;
+	if (good)
+		sub = ug_tree_find(t, "dir", 3)->oid;
+	ug_tree_free(t);
+	t = NULL;
+	good = good && !ug_tree_lookup(&t, repo, &sub) && ug_tree_find(t, "deeper", 6) &&
+	       !ug_odb_read(&obj, ug_repo_odb(repo), &sub);
+	if (good) {
+		char dh[41];
+
+		snprintf(want, sizeof(want), "tree %s deeper\nblob %s inner\n",
+			 ug_oid_tohex(dh, &ug_tree_find(t, "deeper", 6)->oid, UG_HASH_SHA1), hex[1]);
+		good = obj->size == strlen(want) && !memcmp(obj->data, want, obj->size);
+		if (!good)
+			tap_diag("ugit tree: '%s'", (const char *)obj->data);
+	}
+	ug_object_free(obj);
+	ug_tree_free(t);
+	t = NULL;
+	ok(good, "ugit: a text tree, the executable bit not kept");
+	good = !ug_treeedit_new(&ed, repo, &root) && !ug_treeedit_set(ed, "top/now/a/folder", UG_MODE_BLOB, &b[2]) &&
+	       !ug_treeedit_remove(ed, "dir/deeper/x") && !ug_treeedit_write(ed, &root) &&
+	       !ug_tree_lookup(&t, repo, &root) && t->count == 2 && ug_tree_find(t, "top", 3)->mode == UG_MODE_TREE;
+	ok(good, "ugit: a file replaced by a folder, a folder emptied and dropped");
+	is_int(ug_treeedit_set(ed, "sm", UG_MODE_GITLINK, &b[0]), UG_EINVALID, "ugit: no submodules");
+	is_int(ug_treeedit_set(ed, "new\nline", UG_MODE_BLOB, &b[0]), UG_EINVALID, "ugit: no newline in names");
+	ug_tree_free(t);
+	ug_treeedit_free(ed);
+	ug_repo_free(repo);
+	free(path);
+}
+
+int main(void)
+{
+	char *tmp = tmpdir_new("treeedit"), *home;
+
+	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
+		return 1;
+	tmp_path = tmp;
+	git_env_isolate(home);
+	/* UG_TEST_SEED and UG_TEST_ROUNDS explore further than the default run */
+	if (getenv("UG_TEST_SEED"))
+		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
+	test_git_repo(tmp, "sha1", "", getenv("UG_TEST_ROUNDS") ? atoi(getenv("UG_TEST_ROUNDS")) : 24);
+	test_git_repo(tmp, "sha256", "--object-format=sha256", 4);
+	test_ugit(tmp);
+	rm_rf(tmp);
+	free(tmp);
+	free(home);
+	return done_testing();
+}
