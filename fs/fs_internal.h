@@ -1,0 +1,228 @@
+/* Internals of the FUSE driver: node kinds, the node table, the daemon state, shared helpers. */
+#ifndef UGFS_FS_INTERNAL_H
+#define UGFS_FS_INTERNAL_H
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
+#include <fuse_lowlevel.h>
+
+#include "fs.h"
+
+#include "commit.h"
+#include "odb.h"
+#include "oid.h"
+#include "refs.h"
+#include "repo.h"
+#include "tree.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* Every node of the mount is one of these. */
+enum kind {
+	K_ROOT,
+	K_HEAD,      /* symlink to branches/NAME or commits/OID */
+	K_REFDIR,    /* branches/, tags/, log/ and their subfolders for names with "/" */
+	K_REFLINK,   /* branches/NAME, tags/NAME: symlink to commits/OID */
+	K_COMMITS,   /* commits/ */
+	K_COMMIT,    /* commits/OID: the snapshot's root */
+	K_ABBREV,    /* commits/ABBREV: symlink to the full id */
+	K_LOGBRANCH, /* log/BRANCH/: the first-parent history */
+	K_LOGENTRY,  /* log/BRANCH/N_DATE_SHORT_SUBJECT: symlink to commits/OID */
+	K_TREE,      /* a folder inside a snapshot */
+	K_BLOB,      /* a file inside a snapshot */
+	K_LINK,      /* a symlink inside a snapshot */
+	K_GITLINK,   /* a submodule inside a snapshot: an empty folder */
+	K_WORK,      /* work/: the working view's top */
+	K_WNODE,     /* anything below work/: what it is comes from the overlay (work.c) */
+	K_NKINDS
+};
+
+/* The ref namespaces a K_REFDIR can show. */
+enum ns { NS_HEADS, NS_TAGS, NS_LOG };
+
+/* Fixed node ids of the top level; everything else is numbered from FIRST_DYNAMIC. */
+enum {
+	INO_ROOT = FUSE_ROOT_ID,
+	INO_HEAD,
+	INO_BRANCHES,
+	INO_TAGS,
+	INO_COMMITS,
+	INO_LOG,
+	INO_WORK,
+	FIRST_DYNAMIC = 16,
+};
+
+/*
+ * A node the kernel knows. Identity is (parent, name); the fields after
+ * `name` describe what it shows and never change after creation, so a
+ * handler may read them without the table lock while the kernel holds a
+ * lookup on the node (which it does for every request naming it).
+ */
+struct node {
+	fuse_ino_t ino;
+	uint64_t nlookup;       /* under the table lock */
+	bool orphan;            /* under the table lock: an unlinked work/ file kept in the state folder */
+	fuse_ino_t parent;
+	char *name;
+	struct node *next_ino;  /* hash chains, under the table lock */
+	struct node *next_name;
+
+	enum kind kind;
+	enum ns ns;             /* K_REFDIR */
+	uint32_t mode;          /* git mode of snapshot nodes (K_COMMIT: a tree) */
+	ug_oid oid;             /* commit (K_COMMIT, K_ABBREV, K_LOGENTRY), tree/blob/gitlink id */
+	ug_oid tree;            /* K_COMMIT: its tree */
+	int64_t time;           /* snapshot nodes: the commit's committer time */
+	uint64_t size;          /* snapshot nodes: object size */
+	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH: short name */
+	unsigned depth;         /* K_REFLINK, K_LOGENTRY: folders between the mount root and the link */
+};
+
+/* What a child looks like before it becomes a node (filled by lookup and listing code). */
+struct child {
+	const char *name;
+	enum kind kind;
+	enum ns ns;
+	uint32_t mode;
+	ug_oid oid;
+	ug_oid tree;
+	int64_t time;
+	uint64_t size;
+	const char *ref;
+	unsigned depth;
+	bool broken;            /* its object is unreadable: listed by name, lookup fails */
+	char *owned;            /* storage behind name/ref when they were built; freed by child_release */
+};
+
+static inline void child_release(struct child *c)
+{
+	free(c->owned);
+	c->owned = NULL;
+}
+
+/* An immutable view of the refs, replaced as a whole when they change. */
+struct refsnap {
+	int refcount;           /* under fs->snap_lock */
+	uint64_t generation;
+	ug_ref_list heads;      /* refs/heads/ */
+	ug_ref_list tags;       /* refs/tags/ */
+	char *head_target;      /* HEAD's symbolic target ("refs/heads/main"), NULL if detached */
+	bool head_valid;        /* HEAD resolves to head_oid */
+	ug_oid head_oid;
+	int64_t loaded;         /* time of loading, for folder mtimes */
+};
+
+struct treecache;
+struct logcache;
+struct blobs;
+struct work;
+
+/* The daemon state: the session userdata. Every field documents its lock. */
+struct fs {
+	struct ugfs_options opts;
+	ug_repo *repo;          /* thread-safe by the core's contract */
+	ug_hash_algo algo;
+	size_t hexsz;
+	uid_t uid;
+	gid_t gid;
+	int64_t mount_time;
+	struct fuse_session *se;
+	bool no_open;               /* the kernel sends no open/release: reads and writes go by node */
+
+	pthread_mutex_t table_lock; /* the node table */
+	struct node **by_ino;
+	struct node **by_name;
+	size_t buckets, nnodes;
+	fuse_ino_t next_ino;
+
+	pthread_mutex_t snap_lock;  /* the current ref snapshot pointer and refcounts */
+	struct refsnap *snap;
+
+	struct work *work;          /* the working view (work.h), NULL without one */
+	char *mount_real;           /* the mount point's absolute path */
+	struct treecache *trees;    /* internally locked */
+	struct blobs *blobs;        /* internally locked */
+	struct logcache *logs;      /* internally locked */
+
+	pthread_t watcher;
+	bool watcher_running;
+	int watch_stop[2];          /* pipe: write a byte to stop the watcher */
+};
+
+/* node.c: the table. Lookup counts follow the libfuse contract. */
+int node_table_init(struct fs *fs);
+void node_table_free(struct fs *fs);
+/* The node of ino with the table lock released; NULL if unknown. See struct node. */
+struct node *node_get(struct fs *fs, fuse_ino_t ino);
+/* Find or create the node for c under parent and add one lookup; NULL on ENOMEM. */
+struct node *node_child(struct fs *fs, struct node *parent, const struct child *c);
+void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
+/* work/ nodes: the path below work/ (malloc'ed; NULL if unlinked), unlink, rename. */
+char *node_path(struct fs *fs, fuse_ino_t ino);
+fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name); /* 0 if none */
+void node_detach(struct fs *fs, fuse_ino_t parent, const char *name, bool orphan);
+void work_orphan_gone(struct fs *fs, fuse_ino_t ino); /* work_ops.c */
+int node_move(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname);
+/* Call fn for every node of one of the kinds in mask (1 << kind), with the lock
+ * held: fn must only copy what it needs. */
+void node_foreach(struct fs *fs, unsigned mask, void (*fn)(struct node *, void *), void *arg);
+
+/* treecache.c: parsed trees shared between threads, within a byte budget. */
+int treecache_new(struct treecache **out, size_t limit);
+void treecache_free(struct treecache *tc);
+/* A parsed tree; release with treecache_put. Core error codes. */
+int treecache_get(struct fs *fs, const ug_oid *oid, const ug_tree **out);
+void treecache_put(struct fs *fs, const ug_tree *tree);
+
+/* blobs.c: the blobs being read, held inflated within a byte budget. */
+int blobs_new(struct blobs **out, size_t limit);
+void blobs_free(struct blobs *b);
+/* A new reference to the whole object (ug_object_free). Core error codes. */
+int blobs_get(struct fs *fs, const ug_oid *oid, ug_object **out);
+
+/* refsnap.c: ref snapshots and the watcher that replaces them. */
+int refsnap_load(struct fs *fs);
+struct refsnap *refsnap_get(struct fs *fs);
+void refsnap_put(struct fs *fs, struct refsnap *snap);
+/* Peel a tag ref to a commit id; UG_ENOTFOUND if it names no commit. */
+int refsnap_peel(struct fs *fs, const ug_ref *ref, ug_oid *out);
+void refsnap_release_all(struct fs *fs);
+int watcher_start(struct fs *fs);
+void watcher_stop(struct fs *fs);
+
+/* logcache.c: the names of log/BRANCH/, computed once per branch tip. */
+struct logcache_entry;
+int logcache_new(struct logcache **out, unsigned slots);
+void logcache_free(struct logcache *lc);
+struct loglist {
+	size_t count;
+	char **names;           /* entry names, oldest first */
+	ug_oid *oids;
+};
+/* The log of a branch whose tip is tip; release with logcache_put. */
+int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);
+void logcache_put(struct fs *fs, const struct loglist *list);
+
+/* views.c: what each kind of node shows. */
+void view_stat(struct fs *fs, const struct node *n, struct stat *st);
+/* Find child name of dir n; 0, or a negative errno. */
+int view_lookup(struct fs *fs, struct node *n, const char *name, struct child *out);
+/* Produce the children of dir n into a listing; 0 or negative errno. */
+struct listing;
+int view_list(struct fs *fs, struct node *n, struct listing **out);
+void listing_free(struct fs *fs, struct listing *l);
+/* The i-th child (0-based) of a listing; 0, 1 at the end, or negative errno. */
+int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *out);
+int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
+int view_xattr_list(struct fs *fs, const struct node *n, char *buf, size_t size, size_t *len);
+int view_xattr_get(struct fs *fs, const struct node *n, const char *name, char **value, size_t *len);
+
+/* errors.c */
+/* Map a core error code to an errno. Codes that become EIO (corrupt or
+ * unreadable data) log one line: call it once per failure. */
+int ugfs_errno(int code);
+
+#endif

@@ -1,0 +1,245 @@
+/* The entry names of log/BRANCH/, computed once per branch tip and kept within a budget. */
+#include "fs_internal.h"
+
+#include "error.h"
+#include "walk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct slot {
+	ug_oid tip;
+	struct loglist list;
+	size_t bytes;
+	int refs;
+	uint64_t used; /* LRU clock */
+	bool busy;     /* in use (filled) */
+};
+
+struct logcache {
+	pthread_mutex_t lock;
+	struct slot *slots;
+	unsigned nslots;
+	uint64_t clock;
+};
+
+int logcache_new(struct logcache **out, unsigned nslots)
+{
+	struct logcache *lc = calloc(1, sizeof(*lc));
+
+	if (!lc || !(lc->slots = calloc(nslots, sizeof(*lc->slots)))) {
+		free(lc);
+		return UG_ENOMEM;
+	}
+	pthread_mutex_init(&lc->lock, NULL);
+	lc->nslots = nslots;
+	*out = lc;
+	return 0;
+}
+
+static void list_release(struct loglist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->oids);
+	memset(l, 0, sizeof(*l));
+}
+
+void logcache_free(struct logcache *lc)
+{
+	if (!lc)
+		return;
+	for (unsigned i = 0; i < lc->nslots; i++)
+		list_release(&lc->slots[i].list);
+	pthread_mutex_destroy(&lc->lock);
+	free(lc->slots);
+	free(lc);
+}
+
+/* The shortest abbreviation of at least 7 digits that names only this object. */
+static void short_id(struct fs *fs, const ug_oid *oid, char *out)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	ug_oid_tohex(hex, oid, fs->algo);
+	for (size_t len = 7; len < fs->hexsz; len++) {
+		ug_oid found;
+
+		if (ug_odb_resolve_prefix(ug_repo_odb(fs->repo), hex, len, &found) == 0 &&
+		    ug_oid_equal(&found, oid)) {
+			memcpy(out, hex, len);
+			out[len] = '\0';
+			return;
+		}
+	}
+	strcpy(out, hex);
+}
+
+/* The subject as a file name: "/" and control characters become "_", at most
+ * 60 bytes, never ending inside a UTF-8 sequence. */
+static void clean_subject(const char *msg, size_t len, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && msg[i] != '\n' && n < 60; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		out[n++] = (c < 0x20 || c == 0x7f || c == '/') ? '_' : (char)c;
+	}
+	if (n == 60 && len > 60 && ((unsigned char)msg[60] & 0xc0) == 0x80) {
+		/* cut inside a character: drop its leading bytes */
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
+			n--;
+	}
+	out[n] = '\0';
+}
+
+static void format_date(int64_t t, char *out, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+		snprintf(out, size, "0000-00-00T00-00-00Z");
+	else
+		strftime(out, size, "%Y-%m-%dT%H-%M-%SZ", &tm);
+}
+
+static int build(struct fs *fs, const ug_oid *tip, struct loglist *l, size_t *bytes)
+{
+	ug_oid *chain = NULL;
+	size_t n = 0;
+	int err = ug_walk_first_parent(fs->repo, tip, &chain, &n);
+
+	if (err)
+		return err;
+	l->names = calloc(n ? n : 1, sizeof(*l->names));
+	l->oids = malloc((n ? n : 1) * sizeof(*l->oids));
+	if (!l->names || !l->oids) {
+		free(chain);
+		list_release(l);
+		return UG_ENOMEM;
+	}
+	*bytes = n * (sizeof(char *) + sizeof(ug_oid));
+	for (size_t i = 0; i < n; i++) {
+		/* chain[0] is the tip; entry i is oldest first */
+		const ug_oid *id = &chain[n - 1 - i];
+		char date[32], sid[UG_OID_MAXHEX + 1], subject[64], name[256];
+		ug_commit *c;
+		size_t slen;
+		const char *s;
+
+		err = ug_commit_lookup(&c, fs->repo, id);
+		if (err)
+			break;
+		s = ug_commit_subject(c, &slen);
+		clean_subject(s, slen, subject);
+		format_date(c->time, date, sizeof(date));
+		ug_commit_free(c);
+		short_id(fs, id, sid);
+		snprintf(name, sizeof(name), "%06zu_%s_%s_%s", i + 1, date, sid, subject);
+		l->oids[i] = *id;
+		if (!(l->names[i] = strdup(name))) {
+			err = UG_ENOMEM;
+			break;
+		}
+		l->count = i + 1;
+		*bytes += strlen(name) + 1;
+	}
+	free(chain);
+	if (err)
+		list_release(l);
+	return err;
+}
+
+int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
+{
+	struct logcache *lc = fs->logs;
+	struct loglist l = { 0 };
+	struct slot *victim = NULL;
+	size_t bytes = 0;
+	int err;
+
+	pthread_mutex_lock(&lc->lock);
+	for (unsigned i = 0; i < lc->nslots; i++) {
+		struct slot *s = &lc->slots[i];
+
+		if (s->busy && ug_oid_equal(&s->tip, tip)) {
+			s->refs++;
+			s->used = ++lc->clock;
+			*out = &s->list;
+			pthread_mutex_unlock(&lc->lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&lc->lock);
+
+	err = build(fs, tip, &l, &bytes);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&lc->lock);
+	for (unsigned i = 0; i < lc->nslots; i++) {
+		struct slot *s = &lc->slots[i];
+
+		if (s->refs)
+			continue;
+		if (!s->busy) {
+			victim = s;
+			break;
+		}
+		if (!victim || s->used < victim->used)
+			victim = s;
+	}
+	if (!victim) {
+		/* every slot is in use by an open folder: hand out a private copy */
+		struct slot *s = calloc(1, sizeof(*s));
+
+		pthread_mutex_unlock(&lc->lock);
+		if (!s) {
+			list_release(&l);
+			return UG_ENOMEM;
+		}
+		s->list = l;
+		s->refs = -1; /* marks a private list: freed by logcache_put */
+		*out = &s->list;
+		return 0;
+	}
+	list_release(&victim->list);
+	victim->tip = *tip;
+	victim->list = l;
+	victim->bytes = bytes;
+	victim->refs = 1;
+	victim->busy = true;
+	victim->used = ++lc->clock;
+	*out = &victim->list;
+	pthread_mutex_unlock(&lc->lock);
+	return 0;
+}
+
+void logcache_put(struct fs *fs, const struct loglist *list)
+{
+	struct logcache *lc = fs->logs;
+
+	if (!list)
+		return;
+	pthread_mutex_lock(&lc->lock);
+	for (unsigned i = 0; i < lc->nslots; i++) {
+		if (&lc->slots[i].list == list) {
+			lc->slots[i].refs--;
+			pthread_mutex_unlock(&lc->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&lc->lock);
+	/* a private list (see logcache_get) */
+	struct slot *s = (struct slot *)((char *)list - offsetof(struct slot, list));
+
+	list_release(&s->list);
+	free(s);
+}

@@ -1,0 +1,1309 @@
+/* The working view's state and syncs: the pending changes as a list, a commit of them, following the branch. */
+#include "work.h"
+
+#include "error.h"
+#include "ignore.h"
+#include "log.h"
+#include "treediff.h"
+#include "treeedit.h"
+#include "walk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One pending change: A(dded), M(odified) or D(eleted), with the new mode and id for A and M. */
+struct change {
+	char status;
+	char *path;
+	uint32_t mode;
+	ug_oid oid;
+};
+
+struct changes {
+	struct change *v;
+	size_t count, cap;
+};
+
+static void changes_release(struct changes *c)
+{
+	for (size_t i = 0; i < c->count; i++)
+		free(c->v[i].path);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	return strcmp(((const struct change *)a)->path, ((const struct change *)b)->path);
+}
+
+static int add_change(struct changes *c, char status, const char *path, uint32_t mode, const ug_oid *oid)
+{
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct change *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return UG_ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->count].path = strdup(path);
+	if (!c->v[c->count].path)
+		return UG_ENOMEM;
+	c->v[c->count].status = status;
+	c->v[c->count].mode = mode;
+	c->v[c->count].oid = oid ? *oid : (ug_oid){ { 0 } };
+	c->count++;
+	return 0;
+}
+
+/* Base files hidden by a whiteout or an opaque folder: path -> (mode, id), by hash. */
+struct gone {
+	struct change *slots;
+	size_t cap, count;
+};
+
+static uint64_t path_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oid *oid)
+{
+	if (2 * (g->count + 1) > g->cap) {
+		struct gone bigger = { .cap = g->cap ? 2 * g->cap : 256 };
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return UG_ENOMEM;
+		for (size_t i = 0; i < g->cap; i++) {
+			if (g->slots[i].path) {
+				size_t j = path_hash(g->slots[i].path) & (bigger.cap - 1);
+
+				while (bigger.slots[j].path)
+					j = (j + 1) & (bigger.cap - 1);
+				bigger.slots[j] = g->slots[i];
+			}
+		}
+		bigger.count = g->count;
+		free(g->slots);
+		*g = bigger;
+	}
+	size_t j = path_hash(path) & (g->cap - 1);
+
+	while (g->slots[j].path) {
+		if (!strcmp(g->slots[j].path, path))
+			return 0;
+		j = (j + 1) & (g->cap - 1);
+	}
+	g->slots[j].path = strdup(path);
+	if (!g->slots[j].path)
+		return UG_ENOMEM;
+	g->slots[j].status = 'D';
+	g->slots[j].mode = mode;
+	g->slots[j].oid = *oid;
+	g->count++;
+	return 0;
+}
+
+static struct change *gone_get(struct gone *g, const char *path)
+{
+	if (!g->cap)
+		return NULL;
+	for (size_t j = path_hash(path) & (g->cap - 1); g->slots[j].path; j = (j + 1) & (g->cap - 1))
+		if (!strcmp(g->slots[j].path, path))
+			return &g->slots[j];
+	return NULL;
+}
+
+static void gone_release(struct gone *g)
+{
+	for (size_t i = 0; i < g->cap; i++)
+		free(g->slots[i].path);
+	free(g->slots);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Every file of base entry (mode, oid) at path: one, or all below a folder. */
+static int hide_base(struct work *w, struct gone *g, const char *path, uint32_t mode, const ug_oid *oid)
+{
+	ug_treediff *d;
+	int err;
+
+	if (mode != UG_MODE_TREE)
+		return gone_put(g, path, mode, oid);
+	err = ug_treediff_trees(&d, w->fs->repo, oid, NULL);
+	for (size_t i = 0; !err && i < d->count; i++) {
+		char *full;
+
+		if (asprintf(&full, "%s/%s", path, d->deltas[i].path) < 0) {
+			err = UG_ENOMEM;
+			break;
+		}
+		err = gone_put(g, full, d->deltas[i].old_mode, &d->deltas[i].old_oid);
+		free(full);
+	}
+	if (d)
+		ug_treediff_free(d);
+	return err;
+}
+
+/* The bytes of upper entry rel (a file or a symlink's target), mapped or read. */
+struct content {
+	void *data;
+	size_t len;
+	bool mapped;
+};
+
+static int read_upper(struct work *w, const char *rel, const struct stat *st, struct content *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (S_ISLNK(st->st_mode)) {
+		c->data = malloc((size_t)st->st_size + 1);
+		if (!c->data)
+			return UG_ENOMEM;
+		ssize_t n = readlinkat(w->upper_fd, rel, c->data, (size_t)st->st_size + 1);
+
+		if (n < 0 || n > st->st_size)
+			return ug_error_os(UG_ERROR, "%s: cannot read the link", rel);
+		c->len = (size_t)n;
+		return 0;
+	}
+	int fd = openat(w->upper_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat fst;
+
+	if (fd < 0 || fstat(fd, &fst)) {
+		if (fd >= 0)
+			close(fd);
+		return ug_error_os(UG_ERROR, "work/%s: cannot open", rel);
+	}
+	c->len = (size_t)fst.st_size;
+	if (c->len) {
+		c->data = mmap(NULL, c->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		c->mapped = c->data != MAP_FAILED;
+		if (!c->mapped) {
+			c->data = NULL;
+			close(fd);
+			return ug_error_os(UG_ERROR, "work/%s: cannot read", rel);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static void content_release(struct content *c)
+{
+	if (c->mapped)
+		munmap(c->data, c->len);
+	else
+		free(c->data);
+}
+
+/* The blob id of upper entry rel; written to the repository when store. */
+static int upper_blob(struct work *w, const char *rel, const struct stat *st, bool store, ug_oid *oid)
+{
+	struct content c;
+	ug_odb *odb = ug_repo_odb(w->fs->repo);
+	int err = read_upper(w, rel, st, &c);
+
+	if (!err)
+		err = store ? ug_odb_write(odb, oid, UG_OBJ_BLOB, c.data, c.len)
+			    : ug_odb_hash(odb, oid, UG_OBJ_BLOB, c.data, c.len);
+	content_release(&c);
+	return err;
+}
+
+/* The rules of folder rel's .gitignore as work/ shows it, added to ig. */
+static void add_gitignore(struct work *w, ug_ignore *ig, const char *rel)
+{
+	char *path;
+	struct wres r;
+
+	if (asprintf(&path, "%s%s.gitignore", rel, *rel ? "/" : "") < 0)
+		return;
+	if (work_resolve(w, path, &r) == 0) {
+		if (r.where == W_UPPER && S_ISREG(r.st.st_mode)) {
+			struct content c;
+
+			if (read_upper(w, path, &r.st, &c) == 0)
+				ug_ignore_add_file(ig, rel, c.data, c.len);
+			content_release(&c);
+		} else if (r.where == W_LOWER && r.mode != UG_MODE_TREE) {
+			ug_object *obj;
+
+			if (ug_odb_read(&obj, ug_repo_odb(w->fs->repo), &r.oid) == 0) {
+				ug_ignore_add_file(ig, rel, (const char *)obj->data, obj->size);
+				ug_object_free(obj);
+			}
+		}
+	}
+	free(path);
+}
+
+static uint32_t upper_mode(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return UG_MODE_LINK;
+	return (st->st_mode & S_IXUSR) ? UG_MODE_EXEC : UG_MODE_BLOB;
+}
+
+/*
+ * The pending changes: upper/ against the base, folder by folder from the
+ * top. A whiteout or an opaque folder hides base files (each a deletion unless
+ * upper has it again); an upper file is added, modified or unchanged. Untracked
+ * files that the ignore rules exclude are left out, and so are empty folders.
+ * With store, the blobs are written to the repository on the way.
+ */
+static int compute_changes(struct work *w, bool store, struct changes *out)
+{
+	struct wlist todo = { 0 };
+	struct gone g = { 0 };
+	ug_ignore *ig = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = ug_ignore_new(&ig, w->fs->repo);
+	if (!err && !(todo.v = calloc(1, sizeof(*todo.v))))
+		err = UG_ENOMEM;
+	if (!err && !(todo.v[0].name = strdup(""))) {
+		err = UG_ENOMEM;
+	} else if (!err) {
+		todo.count = todo.cap = 1;
+	}
+	while (!err && todo.count) {
+		char *dir = todo.v[--todo.count].name;
+		struct wres r;
+		struct wlist names = { 0 };
+		int fd;
+		DIR *d;
+		struct dirent *de;
+
+		err = work_resolve(w, dir, &r) ? UG_ERROR : 0;
+		if (!err && r.where != W_UPPER) {
+			free(dir);
+			continue;
+		}
+		add_gitignore(w, ig, dir);
+		/* an opaque folder hides its base content */
+		if (!err && r.lower_has && r.mode == UG_MODE_TREE && !r.below)
+			err = hide_base(w, &g, dir, UG_MODE_TREE, &r.oid);
+		fd = err ? -1 : openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!err && !d)
+			err = ug_error_os(UG_ERROR, "work/%s: cannot list pending changes", dir);
+		while (!err && d && (de = readdir(d))) {
+			char *path;
+			struct wres er;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (!strncmp(de->d_name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1)) {
+				const char *name = de->d_name + sizeof(WORK_WHITEOUT) - 1;
+
+				if (asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", name) < 0) {
+					err = UG_ENOMEM;
+					break;
+				}
+				/* deleted from the base, if the base shows it here */
+				if (r.below && work_resolve(w, path, &er) == 0) {
+					uint32_t mode;
+					ug_oid oid;
+					const ug_tree *t;
+					const ug_tree_entry *e = NULL;
+
+					if (treecache_get(w->fs, &r.below_tree, &t) == 0) {
+						e = ug_tree_find(t, name, strlen(name));
+						if (e) {
+							mode = e->mode;
+							oid = e->oid;
+						}
+						treecache_put(w->fs, t);
+					}
+					if (e)
+						err = hide_base(w, &g, path, mode, &oid);
+				}
+				free(path);
+				continue;
+			}
+			if (work_is_reserved(de->d_name))
+				continue;
+			err = asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0 ? UG_ENOMEM : 0;
+			if (!err) {
+				struct wlist *l = &names;
+
+				if (l->count == l->cap) {
+					size_t cap = l->cap ? 2 * l->cap : 16;
+					struct wentry *v = realloc(l->v, cap * sizeof(*v));
+
+					if (!v) {
+						free(path);
+						err = UG_ENOMEM;
+						break;
+					}
+					l->v = v;
+					l->cap = cap;
+				}
+				l->v[l->count].name = path;
+				l->v[l->count++].type = de->d_type;
+			}
+		}
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+		/* The folder's entries, after its whiteouts are known. */
+		for (size_t i = 0; !err && i < names.count; i++) {
+			const char *path = names.v[i].name;
+			struct wres er;
+			struct change *was;
+			uint32_t mode;
+			ug_oid oid;
+
+			err = work_resolve(w, path, &er) ? UG_ERROR : 0;
+			if (err || er.where != W_UPPER)
+				continue;
+			if (S_ISDIR(er.st.st_mode)) {
+				/* an ignored folder with nothing tracked below is not walked */
+				if (!er.below && ug_ignore_match(ig, path, true) == 1)
+					continue;
+				struct wentry sub = { .name = strdup(path), .type = DT_DIR };
+
+				if (!sub.name) {
+					err = UG_ENOMEM;
+					break;
+				}
+				if (todo.count == todo.cap) {
+					size_t cap = 2 * todo.cap;
+					struct wentry *v = realloc(todo.v, cap * sizeof(*v));
+
+					if (!v) {
+						free(sub.name);
+						err = UG_ENOMEM;
+						break;
+					}
+					todo.v = v;
+					todo.cap = cap;
+				}
+				todo.v[todo.count++] = sub;
+				continue;
+			}
+			if (!S_ISREG(er.st.st_mode) && !S_ISLNK(er.st.st_mode))
+				continue;
+			mode = upper_mode(&er.st);
+			was = gone_get(&g, path);
+			if (!was && !er.lower_has && ug_ignore_match(ig, path, false) == 1)
+				continue; /* untracked and ignored: stays in work/, not committed */
+			err = upper_blob(w, path, &er.st, store, &oid);
+			if (err)
+				break;
+			if (was) {
+				was->status = 0; /* present again: not deleted */
+				if (was->mode != mode || !ug_oid_equal(&was->oid, &oid))
+					err = add_change(out, 'M', path, mode, &oid);
+			} else if (er.lower_has) {
+				if (er.mode != mode || !ug_oid_equal(&er.oid, &oid))
+					err = add_change(out, 'M', path, mode, &oid);
+			} else {
+				err = add_change(out, 'A', path, mode, &oid);
+			}
+		}
+		wlist_release(&names);
+		free(dir);
+	}
+	for (size_t i = 0; !err && i < g.cap; i++)
+		if (g.slots[i].path && g.slots[i].status == 'D')
+			err = add_change(out, 'D', g.slots[i].path, 0, NULL);
+	wlist_release(&todo);
+	gone_release(&g);
+	ug_ignore_free(ig);
+	if (err)
+		changes_release(out);
+	else if (out->count)
+		qsort(out->v, out->count, sizeof(*out->v), cmp_change);
+	return err;
+}
+
+/* State files: small, written whole (temp, fsync, rename, folder fsync). */
+static int write_state(struct work *w, const char *name, const char *text)
+{
+	char tmp[64];
+	int fd, err = 0;
+	size_t len = strlen(text);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(w->state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
+		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+	if (close(fd) && !err)
+		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+	if (!err && renameat(w->state_fd, tmp, w->state_fd, name))
+		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+	if (!err && fsync(w->state_fd))
+		err = ug_error_os(UG_ERROR, "%s: cannot sync", w->state_dir);
+	if (err)
+		unlinkat(w->state_fd, tmp, 0);
+	return err;
+}
+
+static void remove_state(struct work *w, const char *name)
+{
+	if (unlinkat(w->state_fd, name, 0) == 0)
+		fsync(w->state_fd);
+}
+
+/* A state file's first line, or NULL. */
+static char *read_state(struct work *w, const char *name)
+{
+	char buf[1024];
+	int fd = openat(w->state_fd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strdup(buf);
+}
+
+static int save_oid(struct work *w, const char *name, const ug_oid *oid)
+{
+	char hex[UG_OID_MAXHEX + 2];
+
+	ug_oid_tohex(hex, oid, w->fs->algo);
+	strcat(hex, "\n");
+	return write_state(w, name, hex);
+}
+
+static int load_oid(struct work *w, const char *name, ug_oid *oid)
+{
+	char *text = read_state(w, name);
+	int err = text ? ug_oid_fromhex(oid, text, strlen(text), w->fs->algo) : UG_ENOTFOUND;
+
+	free(text);
+	return err;
+}
+
+/* Make commit (or zero: an unborn branch) the base. Holds w->lock exclusive. */
+static int set_base(struct work *w, const ug_oid *commit)
+{
+	ug_commit *c;
+	int err;
+
+	if (ug_oid_iszero(commit)) {
+		memset(&w->base, 0, sizeof(w->base));
+		memset(&w->base_tree, 0, sizeof(w->base_tree));
+		w->base_time = w->fs->mount_time;
+		remove_state(w, "base");
+		return 0;
+	}
+	err = ug_commit_lookup(&c, w->fs->repo, commit);
+	if (err)
+		return err;
+	w->base = *commit;
+	w->base_tree = c->tree;
+	w->base_time = c->time;
+	ug_commit_free(c);
+	return save_oid(w, "base", commit);
+}
+
+static int tip_of(struct work *w, const char *ref, ug_oid *tip)
+{
+	int err = ug_refs_resolve(ug_repo_refdb(w->fs->repo), ref, tip, NULL);
+
+	if (err == UG_ENOTFOUND) {
+		memset(tip, 0, sizeof(*tip));
+		return 0;
+	}
+	return err;
+}
+
+/* A message naming the changed paths: a subject with the first few, a body with all. */
+static char *default_message(const struct changes *c)
+{
+	size_t cap = 256 + c->count * 64, len = 0, shown = 0;
+	char *msg = malloc(cap);
+
+	if (!msg)
+		return NULL;
+	len += (size_t)snprintf(msg, cap, "ugitfs: ");
+	for (; shown < c->count && len + strlen(c->v[shown].path) < 72; shown++)
+		len += (size_t)snprintf(msg + len, cap - len, "%s%s", shown ? ", " : "", c->v[shown].path);
+	if (!shown)
+		len += (size_t)snprintf(msg + len, cap - len, "%s", c->v[shown++].path);
+	if (shown < c->count)
+		len += (size_t)snprintf(msg + len, cap - len, " and %zu more", c->count - shown);
+	len += (size_t)snprintf(msg + len, cap - len, "\n\nChanged in work/:\n");
+	for (size_t i = 0; i < c->count; i++) {
+		size_t need = strlen(c->v[i].path) + 8;
+
+		if (len + need + 1 > cap) {
+			char *m = realloc(msg, cap = 2 * cap + need);
+
+			if (!m) {
+				free(msg);
+				return NULL;
+			}
+			msg = m;
+		}
+		len += (size_t)snprintf(msg + len, cap - len, "  %c %s\n", c->v[i].status, c->v[i].path);
+	}
+	return msg;
+}
+
+/* The tree of base_tree with the changes applied (the blobs are written already). */
+static int apply_changes(struct work *w, const ug_oid *tree, const struct changes *c, ug_oid *out)
+{
+	ug_treeedit *ed;
+	int err = ug_treeedit_new(&ed, w->fs->repo, tree);
+
+	for (size_t i = 0; !err && i < c->count; i++)
+		err = c->v[i].status == 'D' ? ug_treeedit_remove(ed, c->v[i].path)
+					    : ug_treeedit_set(ed, c->v[i].path, c->v[i].mode, &c->v[i].oid);
+	if (!err)
+		err = ug_treeedit_write(ed, out);
+	ug_treeedit_free(ed);
+	return err;
+}
+
+/* Do the paths the branch changed meet ours (equal, or one inside the other)? */
+static bool overlap(const ug_treediff *theirs, const struct changes *ours)
+{
+	for (size_t i = 0; i < theirs->count; i++) {
+		const char *a = theirs->deltas[i].path;
+		size_t al = strlen(a);
+
+		for (size_t j = 0; j < ours->count; j++) {
+			const char *b = ours->v[j].path;
+			size_t bl = strlen(b), n = al < bl ? al : bl;
+
+			if (!strncmp(a, b, n) && (al == bl || (al < bl ? b[al] : a[bl]) == '/'))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent, const char *message, ug_oid *out)
+{
+	return ug_commit_create(w->fs->repo, out, tree, parent, ug_oid_iszero(parent) ? 0 : 1, w->ident, w->ident,
+				message);
+}
+
+/* Remove from upper what the new base now holds, so upper keeps only what is
+ * still pending (and what is never committed: ignored files, empty folders). */
+static void tidy_upper(struct work *w, const struct changes *c)
+{
+	struct wlist dirs = { 0 };
+
+	for (size_t i = 0; i < c->count; i++) {
+		const char *path = c->v[i].path;
+		struct stat st;
+
+		if (c->v[i].status != 'D' && fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			unlinkat(w->upper_fd, path, 0);
+	}
+	/* Markers, and unchanged copies: walk upper and drop what matches the base. */
+	struct wentry *stack = malloc(sizeof(*stack));
+	size_t n = 0, cap = 1;
+
+	if (stack && (stack[0].name = strdup("")))
+		n = 1;
+	while (n) {
+		char *dir = stack[--n].name;
+		int fd = openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char *path;
+			struct wres r;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (work_is_reserved(de->d_name)) {
+				unlinkat(dirfd(d), de->d_name, 0);
+				continue;
+			}
+			if (asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0)
+				continue;
+			if (work_resolve(w, path, &r) == 0 && r.where == W_UPPER) {
+				if (S_ISDIR(r.st.st_mode)) {
+					if (n == cap) {
+						struct wentry *s = realloc(stack, (cap *= 2) * sizeof(*s));
+
+						if (!s) {
+							free(path);
+							continue;
+						}
+						stack = s;
+					}
+					stack[n++].name = path;
+					path = NULL;
+					struct wentry e = { .name = strdup(stack[n - 1].name) };
+
+					if (e.name) { /* folders are tried for removal, deepest last in the list */
+						if (dirs.count == dirs.cap) {
+							size_t dc = dirs.cap ? 2 * dirs.cap : 16;
+							struct wentry *v = realloc(dirs.v, dc * sizeof(*v));
+
+							if (!v) {
+								free(e.name);
+								continue;
+							}
+							dirs.v = v;
+							dirs.cap = dc;
+						}
+						dirs.v[dirs.count++] = e;
+					}
+				} else if (r.lower_has && r.mode == upper_mode(&r.st)) {
+					ug_oid oid;
+
+					if (upper_blob(w, path, &r.st, false, &oid) == 0 && ug_oid_equal(&oid, &r.oid))
+						unlinkat(w->upper_fd, path, 0);
+				}
+			}
+			free(path);
+		}
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+		free(dir);
+	}
+	free(stack);
+	/* Empty folders the base has go (the base shows them); others stay: not committed, but kept. */
+	for (size_t i = dirs.count; i-- > 0;) {
+		struct wres r;
+
+		if (work_resolve(w, dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE)
+			unlinkat(w->upper_fd, dirs.v[i].name, AT_REMOVEDIR);
+	}
+	wlist_release(&dirs);
+	work_rescan_marks(w);
+}
+
+/* A conflict branch name that does not exist yet. */
+static char *conflict_ref(struct work *w)
+{
+	char stamp[32], *name = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	ug_oid tmp;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (int i = 1; i < 100; i++) {
+		free(name);
+		if (asprintf(&name, "refs/heads/ugitfs/conflict/%s/%s%s%.0d", w->branch, stamp, i > 1 ? "-" : "",
+			     i > 1 ? i : 0) < 0)
+			return NULL;
+		if (ug_refs_resolve(ug_repo_refdb(w->fs->repo), name, &tmp, NULL) == UG_ENOTFOUND)
+			return name;
+	}
+	free(name);
+	return NULL;
+}
+
+static int sync_locked(struct work *w, const char *message, ug_oid *out, char **why)
+{
+	ug_odb *odb = ug_repo_odb(w->fs->repo);
+	struct changes c = { 0 };
+	ug_oid tree, commit, tip;
+	char *msg = NULL, *reflog = NULL;
+	const char *subject;
+	int err, done;
+
+	/* Every blob, tree and the commit are written, then made durable at once,
+	 * before any ref names them. */
+	err = ug_odb_batch_begin(odb);
+	if (!err)
+		err = compute_changes(w, true, &c);
+	if (!err && c.count) {
+		msg = message ? strdup(message) : default_message(&c);
+		err = msg ? apply_changes(w, &w->base_tree, &c, &tree) : UG_ENOMEM;
+		if (!err)
+			err = make_commit(w, &tree, &w->base, msg, &commit);
+	}
+	done = ug_odb_batch_end(odb);
+	if (!err)
+		err = done;
+	if (err)
+		goto fail;
+	if (c.count == 0) {
+		changes_release(&c);
+		return 1;
+	}
+	subject = msg;
+	if (asprintf(&reflog, "commit (ugitfs): %.*s", (int)strcspn(subject, "\n"), subject) < 0) {
+		err = UG_ENOMEM;
+		goto fail;
+	}
+	/* A crash from here on must not lose the link between the commit and upper. */
+	err = save_oid(w, "syncing", &commit);
+	if (err)
+		goto fail;
+	err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &w->base, w->ident, reflog);
+	for (int tries = 0; err == UG_ECONFLICT && tries < 5; tries++) {
+		/* The branch moved. Our changes go on top of its tip if they touch
+		 * nothing its new commits touched; else onto a conflict branch. */
+		ug_commit *t = NULL;
+		ug_treediff *theirs = NULL;
+
+		err = tip_of(w, w->target_ref, &tip);
+		if (!err && !ug_oid_iszero(&tip))
+			err = ug_commit_lookup(&t, w->fs->repo, &tip);
+		if (!err && t)
+			err = ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
+		if (!err && t && !overlap(theirs, &c)) {
+			err = apply_changes(w, &t->tree, &c, &tree);
+			if (!err)
+				err = make_commit(w, &tree, &tip, msg, &commit);
+			if (!err)
+				err = save_oid(w, "syncing", &commit);
+			if (!err)
+				err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &tip, w->ident,
+						     reflog);
+			if (!err)
+				ug_log(UG_LOG_INFO, "%s moved: the sync went on top of it", w->target_ref);
+		} else if (!err) {
+			char *conflict = conflict_ref(w);
+			static const ug_oid none;
+
+			err = conflict ? ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, &commit, &none, w->ident,
+							 reflog)
+				       : UG_ENOMEM;
+			if (!err)
+				err = write_state(w, "target", conflict + strlen("refs/heads/"));
+			if (!err) {
+				ug_log(UG_LOG_WARNING,
+				       "%s moved and touched the same paths: the sync went to branch %s; "
+				       "%s is unchanged (merge the two to resolve)",
+				       w->target_ref + strlen("refs/heads/"), conflict + strlen("refs/heads/"),
+				       w->target_ref + strlen("refs/heads/"));
+				free(w->target_ref);
+				w->target_ref = conflict;
+				conflict = NULL;
+			}
+			free(conflict);
+		}
+		ug_treediff_free(theirs);
+		ug_commit_free(t);
+	}
+	if (err)
+		goto fail;
+	err = set_base(w, &commit);
+	if (err)
+		goto fail;
+	remove_state(w, "syncing");
+	tidy_upper(w, &c);
+	*out = commit;
+	changes_release(&c);
+	free(msg);
+	free(reflog);
+	return 0;
+fail:
+	*why = strdup(ug_error_last());
+	if (c.v)
+		changes_release(&c);
+	free(msg);
+	free(reflog);
+	return err < 0 ? err : UG_ERROR;
+}
+
+int work_sync(struct work *w, const char *message, ug_oid *commit, char **why)
+{
+	int err;
+
+	*why = NULL;
+	pthread_rwlock_wrlock(&w->lock);
+	err = sync_locked(w, message, commit, why);
+	pthread_rwlock_unlock(&w->lock);
+	if (err == 0) {
+		char hex[UG_OID_MAXHEX + 1];
+
+		ug_log(UG_LOG_INFO, "sync: committed %s on %s", ug_oid_tohex(hex, commit, w->fs->algo),
+		       w->target_ref + strlen("refs/heads/"));
+		work_invalidate(w);
+	}
+	pthread_mutex_lock(&w->timer_lock);
+	if (err >= 0)
+		w->changed = false;
+	pthread_mutex_unlock(&w->timer_lock);
+	return err;
+}
+
+int work_status(struct work *w, char **text)
+{
+	struct changes c;
+	size_t cap = 256, len = 0;
+	char *out = malloc(cap);
+	int err;
+
+	if (!out)
+		return UG_ENOMEM;
+	pthread_rwlock_rdlock(&w->lock);
+	err = compute_changes(w, false, &c);
+	if (!err && strcmp(w->target_ref, w->branch_ref))
+		len += (size_t)snprintf(out, cap, "## %s (%s moved: merge the two to resolve)\n",
+					w->target_ref + strlen("refs/heads/"), w->branch);
+	pthread_rwlock_unlock(&w->lock);
+	for (size_t i = 0; !err && i < c.count; i++) {
+		size_t need = strlen(c.v[i].path) + 8;
+
+		if (len + need > cap) {
+			char *o = realloc(out, cap = 2 * cap + need);
+
+			if (!o) {
+				err = UG_ENOMEM;
+				break;
+			}
+			out = o;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%c  %s\n", c.v[i].status, c.v[i].path);
+	}
+	if (!err)
+		changes_release(&c);
+	if (err) {
+		free(out);
+		return err;
+	}
+	out[len] = '\0';
+	*text = out;
+	return 0;
+}
+
+/* Is anything pending? Holds w->lock (either way). */
+static bool pending(struct work *w)
+{
+	struct changes c;
+	int fd = openat(w->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool empty = true;
+
+	while (d && (de = readdir(d)) && empty)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	if (empty)
+		return false;
+	if (compute_changes(w, false, &c))
+		return true; /* when in doubt, keep */
+	empty = c.count == 0;
+	changes_release(&c);
+	return !empty;
+}
+
+/* Does the history of tip contain commit? Looks at most this many commits back. */
+static bool contains(struct work *w, const ug_oid *tip, const ug_oid *commit)
+{
+	ug_walk *walk;
+	ug_oid oid;
+	bool found = false;
+
+	if (ug_walk_new(&walk, w->fs->repo))
+		return false;
+	ug_walk_push(walk, tip);
+	for (int n = 0; !found && n < 100000 && ug_walk_next(walk, &oid) == 0; n++)
+		found = ug_oid_equal(&oid, commit);
+	ug_walk_free(walk);
+	return found;
+}
+
+/* With nothing pending, work/ shows the branch's tip, and comes back from a
+ * conflict branch once the branch contains it. Holds w->lock exclusive. */
+static bool follow(struct work *w)
+{
+	ug_oid tip;
+
+	if (strcmp(w->target_ref, w->branch_ref) && tip_of(w, w->branch_ref, &tip) == 0 &&
+	    !ug_oid_iszero(&tip) && contains(w, &tip, &w->base) && !pending(w)) {
+		ug_log(UG_LOG_INFO, "%s contains %s: work/ follows %s again", w->branch, w->target_ref, w->branch);
+		free(w->target_ref);
+		w->target_ref = strdup(w->branch_ref);
+		remove_state(w, "target");
+		if (!w->target_ref)
+			return false;
+	}
+	if (tip_of(w, w->target_ref, &tip) || ug_oid_equal(&tip, &w->base) || pending(w))
+		return false;
+	if (!ug_oid_iszero(&tip) && ug_odb_exists(ug_repo_odb(w->fs->repo), &tip) == false)
+		return false;
+	if (set_base(w, &tip))
+		return false;
+	tidy_upper(w, &(struct changes){ 0 });
+	return true;
+}
+
+void work_ref_changed(struct fs *fs)
+{
+	struct work *w = fs->work;
+	bool moved;
+
+	if (!w)
+		return;
+	pthread_rwlock_wrlock(&w->lock);
+	moved = follow(w);
+	pthread_rwlock_unlock(&w->lock);
+	if (moved)
+		work_invalidate(w);
+}
+
+void work_touch(struct work *w)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&w->timer_lock);
+	w->last_change_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	w->changed = true;
+	pthread_cond_signal(&w->timer_cond);
+	pthread_mutex_unlock(&w->timer_lock);
+}
+
+/* autosync: a sync after that many seconds without a change. */
+static void *timer_main(void *arg)
+{
+	struct work *w = arg;
+	int64_t quiet = (int64_t)w->fs->opts.autosync * 1000;
+
+	pthread_mutex_lock(&w->timer_lock);
+	while (!w->stopping) {
+		struct timespec now;
+		int64_t now_ms, due;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		due = w->last_change_ms + quiet;
+		if (!w->changed) {
+			pthread_cond_wait(&w->timer_cond, &w->timer_lock);
+		} else if (now_ms < due) {
+			struct timespec until = { .tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000 };
+
+			pthread_cond_timedwait(&w->timer_cond, &w->timer_lock, &until);
+		} else {
+			ug_oid commit;
+			char *why = NULL;
+			int err;
+
+			w->changed = false;
+			pthread_mutex_unlock(&w->timer_lock);
+			err = work_sync(w, NULL, &commit, &why);
+			if (err < 0)
+				ug_log(UG_LOG_ERROR, "autosync failed: %s", why ? why : ug_error_name(err));
+			free(why);
+			pthread_mutex_lock(&w->timer_lock);
+		}
+	}
+	pthread_mutex_unlock(&w->timer_lock);
+	return NULL;
+}
+
+/* The kernel's view of work/ is dropped from this thread, never from a request
+ * handler (the kernel may hold locks of the very node a handler serves). */
+struct inos {
+	fuse_ino_t *v;
+	size_t n, cap;
+};
+
+static void collect_ino(struct node *n, void *arg)
+{
+	struct inos *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = n->ino;
+}
+
+static void *invalidator_main(void *arg)
+{
+	struct work *w = arg;
+
+	pthread_mutex_lock(&w->inval_lock);
+	for (;;) {
+		while (!w->inval_pending && !w->inval_stop)
+			pthread_cond_wait(&w->inval_cond, &w->inval_lock);
+		if (w->inval_stop)
+			break;
+		w->inval_pending = false;
+		pthread_mutex_unlock(&w->inval_lock);
+		struct inos l = { 0 };
+
+		node_foreach(w->fs, 1u << K_WORK | 1u << K_WNODE, collect_ino, &l);
+		for (size_t i = 0; i < l.n; i++)
+			fuse_lowlevel_notify_inval_inode(w->fs->se, l.v[i], 0, 0);
+		free(l.v);
+		pthread_mutex_lock(&w->inval_lock);
+	}
+	pthread_mutex_unlock(&w->inval_lock);
+	return NULL;
+}
+
+void work_invalidate(struct work *w)
+{
+	pthread_mutex_lock(&w->inval_lock);
+	w->inval_pending = true;
+	pthread_cond_signal(&w->inval_cond);
+	pthread_mutex_unlock(&w->inval_lock);
+}
+
+static char *encode_branch(const char *branch)
+{
+	char *out = malloc(3 * strlen(branch) + 1), *p = out;
+
+	for (; out && *branch; branch++) {
+		if (*branch == '/' || *branch == '%')
+			p += sprintf(p, "%%%02X", (unsigned char)*branch);
+		else
+			*p++ = *branch;
+	}
+	if (out)
+		*p = '\0';
+	return out;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *copy = strdup(path);
+	int err = copy ? 0 : UG_ENOMEM;
+
+	for (char *p = copy ? strchr(copy + 1, '/') : NULL; !err; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(copy, 0755) && errno != EEXIST)
+			err = ug_error_os(UG_ERROR, "%s: cannot create", copy);
+		if (!p)
+			break;
+		*p = '/';
+	}
+	free(copy);
+	return err;
+}
+
+/* orphans/ holds files unlinked while open; none survives the daemon that kept them. */
+static int clear_orphans(struct work *w)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+
+	if (mkdirat(w->state_fd, "orphans", 0700) && errno != EEXIST)
+		return ug_error_os(UG_ERROR, "%s/orphans: cannot create", w->state_dir);
+	fd = openat(w->state_fd, "orphans", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir);
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	return 0;
+}
+
+/* Which branch: -o branch=NAME, else the one HEAD names. NULL: none (a detached HEAD). */
+static char *working_branch(struct fs *fs)
+{
+	ug_ref head;
+	char *name = NULL;
+
+	if (fs->opts.branch)
+		return strdup(fs->opts.branch);
+	if (ug_refs_read(ug_repo_refdb(fs->repo), "HEAD", &head) == 0) {
+		if (head.target && !strncmp(head.target, "refs/heads/", 11))
+			name = strdup(head.target + 11);
+		ug_ref_release(&head);
+	}
+	return name;
+}
+
+int work_start(struct fs *fs)
+{
+	struct work *w;
+	char *branch = working_branch(fs), *enc = NULL, *target;
+	ug_oid tip, base, syncing;
+	int err;
+
+	if (!branch) {
+		ug_log(UG_LOG_WARNING, "HEAD is detached: no working view (mount with -o branch=NAME for one)");
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		free(branch);
+		return ug_error(UG_ENOMEM, "out of memory");
+	}
+	w->fs = fs;
+	w->branch = branch;
+	w->state_fd = w->upper_fd = w->control_fd = -1;
+	pthread_rwlock_init(&w->lock, NULL);
+	pthread_mutex_init(&w->copy_lock, NULL);
+	pthread_mutex_init(&w->mark_lock, NULL);
+	pthread_mutex_init(&w->timer_lock, NULL);
+	pthread_cond_init(&w->timer_cond, NULL);
+	pthread_mutex_init(&w->inval_lock, NULL);
+	pthread_cond_init(&w->inval_cond, NULL);
+	fs->work = w;
+
+	enc = encode_branch(branch);
+	err = enc && asprintf(&w->branch_ref, "refs/heads/%s", branch) > 0 &&
+			      asprintf(&w->state_dir, "%s/ugitfs/work/%s", ug_repo_gitdir(fs->repo), enc) > 0
+		      ? 0
+		      : UG_ENOMEM;
+	free(enc);
+	if (!err)
+		err = mkdir_p(w->state_dir);
+	if (!err && (w->state_fd = open(w->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		err = ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir);
+	if (!err && mkdirat(w->state_fd, "upper", 0755) && errno != EEXIST)
+		err = ug_error_os(UG_ERROR, "%s/upper: cannot create", w->state_dir);
+	if (!err && (w->upper_fd = openat(w->state_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		err = ug_error_os(UG_ERROR, "%s/upper: cannot open", w->state_dir);
+	if (!err)
+		err = clear_orphans(w);
+	if (!err && work_rescan_marks(w))
+		err = ug_error(UG_ENOMEM, "out of memory");
+	if (err)
+		return err;
+
+	/* The ref syncs move: the branch, or the conflict branch a sync went to. */
+	target = read_state(w, "target");
+	if (target && asprintf(&w->target_ref, "refs/heads/%s", target) > 0 && ug_refname_valid(w->target_ref) &&
+	    tip_of(w, w->target_ref, &tip) == 0 && !ug_oid_iszero(&tip)) {
+		ug_log(UG_LOG_INFO, "work/ continues on %s", w->target_ref);
+	} else {
+		free(w->target_ref);
+		w->target_ref = strdup(w->branch_ref);
+		remove_state(w, "target");
+	}
+	free(target);
+	if (!w->target_ref)
+		return UG_ENOMEM;
+	err = tip_of(w, w->target_ref, &tip);
+	if (err)
+		return err;
+	/* The base: as saved; a sync interrupted after its ref moved counts as done. */
+	ug_otype type = UG_OBJ_BAD;
+	size_t size;
+
+	if (load_oid(w, "base", &base) || ug_odb_read_header(ug_repo_odb(fs->repo), &base, &type, &size) ||
+	    type != UG_OBJ_COMMIT)
+		base = tip;
+	if (load_oid(w, "syncing", &syncing) == 0) {
+		if (ug_oid_equal(&syncing, &tip))
+			base = tip;
+		remove_state(w, "syncing");
+	}
+	err = set_base(w, &base);
+	if (err)
+		return err;
+	w->ident = fs->opts.author ? strdup(fs->opts.author) : ug_repo_default_ident(fs->repo);
+	if (!w->ident)
+		return UG_ENOMEM;
+	follow(w);
+	return 0;
+}
+
+int work_start_threads(struct fs *fs)
+{
+	struct work *w = fs->work;
+
+	if (!w)
+		return 0;
+	if (pthread_create(&w->invalidator, NULL, invalidator_main, w) == 0)
+		w->invalidator_running = true;
+	if (fs->opts.autosync && pthread_create(&w->timer, NULL, timer_main, w) == 0)
+		w->timer_running = true;
+	return control_start(fs);
+}
+
+void work_stop(struct fs *fs)
+{
+	struct work *w = fs->work;
+
+	if (!w)
+		return;
+	control_stop(fs);
+	pthread_mutex_lock(&w->timer_lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->timer_cond);
+	pthread_mutex_unlock(&w->timer_lock);
+	if (w->timer_running)
+		pthread_join(w->timer, NULL);
+	pthread_mutex_lock(&w->inval_lock);
+	w->inval_stop = true;
+	pthread_cond_signal(&w->inval_cond);
+	pthread_mutex_unlock(&w->inval_lock);
+	if (w->invalidator_running)
+		pthread_join(w->invalidator, NULL);
+}
+
+/* The last sync at unmount: pending changes are committed, or kept if that fails. */
+void work_final_sync(struct fs *fs)
+{
+	struct work *w = fs->work;
+	ug_oid commit;
+	char *why = NULL;
+	int err;
+
+	if (!w || w->upper_fd < 0)
+		return;
+	err = work_sync(w, NULL, &commit, &why);
+	if (err < 0)
+		ug_log(UG_LOG_ERROR, "sync at unmount failed, the changes stay pending: %s",
+		       why ? why : ug_error_name(err));
+	free(why);
+}
+
+void work_free(struct fs *fs)
+{
+	struct work *w = fs->work;
+
+	if (!w)
+		return;
+	if (w->upper_fd >= 0)
+		close(w->upper_fd);
+	if (w->state_fd >= 0)
+		close(w->state_fd);
+	free(w->branch);
+	free(w->branch_ref);
+	free(w->target_ref);
+	free(w->state_dir);
+	free(w->ident);
+	pthread_rwlock_destroy(&w->lock);
+	pthread_mutex_destroy(&w->copy_lock);
+	pthread_mutex_destroy(&w->mark_lock);
+	work_free_marks(w);
+	pthread_mutex_destroy(&w->timer_lock);
+	pthread_cond_destroy(&w->timer_cond);
+	pthread_mutex_destroy(&w->inval_lock);
+	pthread_cond_destroy(&w->inval_cond);
+	free(w);
+	fs->work = NULL;
+}

@@ -1,0 +1,881 @@
+/* What each kind of node shows: its attributes, children, listing, link target and extended attributes. */
+#include "fs_internal.h"
+#include "work.h"
+
+#include "error.h"
+#include "log.h"
+#include "tag.h"
+#include "walk.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XATTR_PREFIX "user.ugit."
+
+/* A stable inode number for an object: equal content, equal number, so tools
+ * can recognise an unchanged file or folder across snapshots. The top bit
+ * keeps these apart from the small numbers of the other nodes. */
+static ino_t object_ino(const ug_oid *oid, uint32_t salt)
+{
+	uint64_t h;
+
+	memcpy(&h, oid->id, sizeof(h));
+	h ^= (uint64_t)salt * 0x9e3779b97f4a7c15ULL;
+	return (ino_t)(h | (1ULL << 63));
+}
+
+static bool is_snapshot(enum kind k)
+{
+	return k == K_COMMIT || k == K_TREE || k == K_BLOB || k == K_LINK || k == K_GITLINK;
+}
+
+static void set_times(struct stat *st, int64_t t)
+{
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = (time_t)t;
+}
+
+/* Link targets: "../" once per folder between the mount root and the link. */
+static int commit_target(struct fs *fs, const ug_oid *oid, unsigned depth, char *buf, size_t size)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < depth; i++) {
+		if (n + 3 >= size)
+			return -ENAMETOOLONG;
+		memcpy(buf + n, "../", 3);
+		n += 3;
+	}
+	if (snprintf(buf + n, size - n, "commits/%s", ug_oid_tohex(hex, oid, fs->algo)) >= (int)(size - n))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The ref list and prefix a K_REFDIR of namespace ns shows. */
+static const ug_ref_list *ns_list(const struct refsnap *s, enum ns ns, const char **prefix)
+{
+	*prefix = ns == NS_TAGS ? "refs/tags/" : "refs/heads/";
+	return ns == NS_TAGS ? &s->tags : &s->heads;
+}
+
+/* Index of the first ref whose name is >= key, by binary search on the sorted list. */
+static size_t lower_bound(const ug_ref_list *l, const char *key)
+{
+	size_t lo = 0, hi = l->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->refs[mid].name, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const ug_ref *find_ref(const ug_ref_list *l, const char *name)
+{
+	size_t i = lower_bound(l, name);
+
+	return i < l->count && !strcmp(l->refs[i].name, name) ? &l->refs[i] : NULL;
+}
+
+static unsigned slashes(const char *s)
+{
+	unsigned n = 0;
+
+	for (; *s; s++)
+		n += *s == '/';
+	return n;
+}
+
+void view_stat(struct fs *fs, const struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_nlink = 1; /* for folders too: "unknown", so find does not guess from it */
+	st->st_blksize = 65536;
+	st->st_ino = n->ino;
+	set_times(st, fs->mount_time);
+
+	if (n->kind == K_WORK && fs->work) {
+		work_stat_top(fs->work, st);
+		st->st_ino = n->ino;
+		return;
+	}
+	switch (n->kind) {
+	case K_ROOT:
+	case K_COMMITS:
+	case K_WORK:
+	case K_WNODE: /* work/ answers for itself (work_ops.c); never reached */
+		st->st_mode = S_IFDIR | 0555;
+		break;
+	case K_REFDIR:
+	case K_LOGBRANCH: {
+		struct refsnap *s = refsnap_get(fs);
+
+		st->st_mode = S_IFDIR | 0555;
+		set_times(st, s->loaded);
+		refsnap_put(fs, s);
+		break;
+	}
+	case K_HEAD:
+	case K_REFLINK:
+	case K_ABBREV:
+	case K_LOGENTRY: {
+		char target[4096];
+
+		st->st_mode = S_IFLNK | 0777;
+		if (view_readlink(fs, n, target, sizeof(target)) == 0)
+			st->st_size = (off_t)strlen(target);
+		if (n->kind == K_LOGENTRY) {
+			set_times(st, n->time);
+		} else {
+			struct refsnap *s = refsnap_get(fs);
+
+			set_times(st, s->loaded);
+			refsnap_put(fs, s);
+		}
+		break;
+	}
+	case K_COMMIT:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_ino = object_ino(&n->oid, 1);
+		set_times(st, n->time);
+		break;
+	case K_TREE:
+	case K_GITLINK:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_ino = object_ino(&n->oid, n->mode);
+		set_times(st, n->time);
+		break;
+	case K_BLOB:
+		st->st_mode = S_IFREG | (n->mode == UG_MODE_EXEC ? 0555 : 0444);
+		st->st_ino = object_ino(&n->oid, n->mode);
+		st->st_size = (off_t)n->size;
+		set_times(st, n->time);
+		break;
+	case K_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_ino = object_ino(&n->oid, n->mode);
+		st->st_size = (off_t)n->size;
+		set_times(st, n->time);
+		break;
+	case K_NKINDS:
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+/* A snapshot entry as a child: sizes come from object headers, never from inflating. */
+static int entry_child(struct fs *fs, const ug_tree_entry *e, int64_t time, struct child *c)
+{
+	ug_otype type;
+	size_t size = 0;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->name = e->name;
+	c->mode = e->mode;
+	c->oid = e->oid;
+	c->time = time;
+	switch (e->mode) {
+	case UG_MODE_TREE:
+		c->kind = K_TREE;
+		return 0;
+	case UG_MODE_GITLINK:
+		c->kind = K_GITLINK;
+		return 0;
+	case UG_MODE_LINK:
+		c->kind = K_LINK;
+		break;
+	default:
+		c->kind = K_BLOB;
+		break;
+	}
+	err = ug_odb_read_header(ug_repo_odb(fs->repo), &e->oid, &type, &size);
+	if (err == UG_ENOTFOUND) /* listed by its tree, so its absence is damage, not a miss */
+		return ug_error(UG_ECORRUPT, "object %s (entry '%s') is missing",
+				ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, &e->oid, fs->algo), e->name);
+	if (err)
+		return err;
+	if (type != UG_OBJ_BLOB)
+		return ug_error(UG_ECORRUPT, "object %s in tree is a %s, not a blob",
+				ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, &e->oid, fs->algo),
+				ug_otype_name(type) ? ug_otype_name(type) : "bad object");
+	if (size == 0) {
+		/* No read ever reaches an empty file: check the object is sound now. */
+		ug_object *obj;
+
+		err = ug_odb_read(&obj, ug_repo_odb(fs->repo), &e->oid);
+		if (err)
+			return err;
+		ug_object_free(obj);
+	}
+	c->size = size;
+	return 0;
+}
+
+/* A commit as the child commits/HEX. */
+static int commit_child(struct fs *fs, const ug_oid *oid, struct child *c)
+{
+	ug_commit *commit;
+	int err = ug_commit_lookup(&commit, fs->repo, oid);
+
+	if (err)
+		return err;
+	memset(c, 0, sizeof(*c));
+	c->kind = K_COMMIT;
+	c->oid = *oid;
+	c->tree = commit->tree;
+	c->time = commit->time;
+	c->mode = UG_MODE_TREE;
+	ug_commit_free(commit);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum kind kind;
+	enum ns ns;
+} top[] = {
+	{ "HEAD", K_HEAD, 0 },	    { "branches", K_REFDIR, NS_HEADS }, { "tags", K_REFDIR, NS_TAGS },
+	{ "commits", K_COMMITS, 0 }, { "log", K_REFDIR, NS_LOG },	 { "work", K_WORK, 0 },
+};
+
+static size_t top_count(struct fs *fs)
+{
+	/* with -o ro (or a detached HEAD and no branch=) there is no working view */
+	return sizeof(top) / sizeof(top[0]) - (fs->work ? 0 : 1);
+}
+
+static void top_child(size_t i, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = top[i].name;
+	c->kind = top[i].kind;
+	c->ns = top[i].ns;
+	c->ref = "";
+}
+
+/* Fill c's name and ref for the component name[0..len) below ref folder dir:
+ * one allocation holds "NAME\0REF\0"; a folder's ref ends with "/". */
+static int named_child(struct child *c, const struct node *dir, const char *name, size_t len)
+{
+	size_t rlen = strlen(dir->ref);
+	bool folder = c->kind == K_REFDIR;
+	char *buf = malloc(2 * len + rlen + 3);
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	sprintf(buf + len + 1, "%s%.*s%s", dir->ref, (int)len, name, folder ? "/" : "");
+	c->owned = buf;
+	c->name = buf;
+	c->ref = buf + len + 1;
+	c->ns = dir->ns;
+	if (!folder)
+		c->depth = 1 + slashes(c->ref) + (dir->ns == NS_LOG);
+	return 0;
+}
+
+/* A ref folder's child: name is one path component below dir->ref. */
+static int refdir_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	struct refsnap *s = refsnap_get(fs);
+	const char *prefix;
+	const ug_ref_list *l = ns_list(s, dir->ns, &prefix);
+	size_t plen = strlen(prefix), rlen = strlen(dir->ref), nlen = strlen(name);
+	char *full = malloc(plen + rlen + nlen + 2);
+	const ug_ref *ref;
+	int err = -ENOENT;
+
+	memset(c, 0, sizeof(*c));
+	if (!full) {
+		refsnap_put(fs, s);
+		return -ENOMEM;
+	}
+	sprintf(full, "%s%s%s", prefix, dir->ref, name);
+	ref = find_ref(l, full);
+	if (ref) {
+		ug_oid peeled;
+
+		/* a tag of a tree or a blob, or an unreadable one, is not shown */
+		if (dir->ns != NS_TAGS || !refsnap_peel(fs, ref, &peeled)) {
+			c->kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+			err = named_child(c, dir, name, nlen);
+		}
+	} else {
+		size_t i;
+
+		strcat(full, "/");
+		i = lower_bound(l, full);
+		if (i < l->count && !strncmp(l->refs[i].name, full, strlen(full))) {
+			c->kind = K_REFDIR;
+			err = named_child(c, dir, name, nlen);
+		}
+	}
+	free(full);
+	refsnap_put(fs, s);
+	return err;
+}
+
+/* The current tip of a branch (short name), from the snapshot. */
+static int branch_tip(struct fs *fs, const char *branch, ug_oid *tip)
+{
+	struct refsnap *s = refsnap_get(fs);
+	char *full = malloc(strlen(branch) + sizeof("refs/heads/"));
+	const ug_ref *ref = NULL;
+
+	if (full) {
+		sprintf(full, "refs/heads/%s", branch);
+		ref = find_ref(&s->heads, full);
+		if (ref)
+			*tip = ref->oid;
+	}
+	free(full);
+	refsnap_put(fs, s);
+	return full ? (ref ? 0 : -ENOENT) : -ENOMEM;
+}
+
+static int logbranch_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	const struct loglist *l;
+	ug_oid tip;
+	char *end;
+	unsigned long long pos;
+	int err = branch_tip(fs, dir->ref, &tip);
+
+	if (err)
+		return err;
+	pos = strtoull(name, &end, 10);
+	if (end == name || *end != '_' || pos == 0)
+		return -ENOENT;
+	err = logcache_get(fs, &tip, &l);
+	if (err)
+		return -ugfs_errno(err);
+	err = -ENOENT;
+	if (pos <= l->count && !strcmp(l->names[pos - 1], name)) {
+		ug_commit *commit;
+
+		memset(c, 0, sizeof(*c));
+		c->name = name;
+		c->kind = K_LOGENTRY;
+		c->oid = l->oids[pos - 1];
+		c->depth = dir->depth;
+		err = ug_commit_lookup(&commit, fs->repo, &c->oid);
+		if (!err) {
+			c->time = commit->time;
+			ug_commit_free(commit);
+		}
+		err = err ? -ugfs_errno(err) : 0;
+	}
+	logcache_put(fs, l);
+	return err;
+}
+
+static int commits_lookup(struct fs *fs, const char *name, struct child *c)
+{
+	size_t len = strlen(name);
+	ug_oid oid;
+	ug_otype type;
+	size_t size;
+	int err;
+
+	if (len < 4 || len > fs->hexsz || !ug_is_hex(name, len))
+		return -ENOENT;
+	if (len == fs->hexsz && ug_oid_fromhex(&oid, name, len, fs->algo) == 0) {
+		char canon[UG_OID_MAXHEX + 1];
+
+		if (strcmp(ug_oid_tohex(canon, &oid, fs->algo), name))
+			goto abbrev; /* upper case: a link to the canonical name */
+		err = ug_odb_read_header(ug_repo_odb(fs->repo), &oid, &type, &size);
+		if (!err && type != UG_OBJ_COMMIT)
+			return -ENOENT;
+		if (!err)
+			err = commit_child(fs, &oid, c);
+		if (!err)
+			c->name = name;
+		return err ? -ugfs_errno(err) : 0;
+	}
+abbrev:
+	err = ug_odb_resolve_prefix(ug_repo_odb(fs->repo), name, len, &oid);
+	if (!err)
+		err = ug_odb_read_header(ug_repo_odb(fs->repo), &oid, &type, &size);
+	if (err == UG_EAMBIGUOUS || err == UG_EINVALID || (!err && type != UG_OBJ_COMMIT))
+		return -ENOENT;
+	if (err)
+		return -ugfs_errno(err);
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->kind = K_ABBREV;
+	c->oid = oid;
+	return 0;
+}
+
+int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	switch (dir->kind) {
+	case K_ROOT:
+		for (size_t i = 0; i < top_count(fs); i++) {
+			if (!strcmp(top[i].name, name)) {
+				top_child(i, c);
+				return 0;
+			}
+		}
+		return -ENOENT;
+	case K_REFDIR:
+		return refdir_lookup(fs, dir, name, c);
+	case K_LOGBRANCH:
+		return logbranch_lookup(fs, dir, name, c);
+	case K_COMMITS:
+		return commits_lookup(fs, name, c);
+	case K_COMMIT:
+	case K_TREE: {
+		const ug_tree *tree;
+		const ug_tree_entry *e;
+		int err = treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &tree);
+
+		if (err)
+			return -ugfs_errno(err);
+		e = ug_tree_find(tree, name, strlen(name));
+		err = e ? entry_child(fs, e, dir->time, c) : UG_ENOTFOUND;
+		if (!err)
+			c->name = name; /* the tree's storage is released below */
+		treecache_put(fs, tree);
+		return err ? -ugfs_errno(err) : 0;
+	}
+	case K_GITLINK:
+	case K_WORK:
+		return -ENOENT;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* Listings: each folder kind produces its children by index. */
+struct listing {
+	enum kind kind;
+	/* K_COMMIT, K_TREE */
+	const ug_tree *tree;
+	int64_t time;
+	/* K_REFDIR: children computed at open */
+	struct child *kids;
+	size_t nkids;
+	/* K_LOGBRANCH */
+	const struct loglist *log;
+	unsigned depth;
+	/* K_COMMITS: a walk, restarted when asked to go back */
+	ug_walk *walk;
+	size_t pos;
+	char hex[UG_OID_MAXHEX + 1];
+};
+
+static int add_kid(struct listing *l, size_t *cap, const struct child *c)
+{
+	if (l->nkids == *cap) {
+		size_t n = *cap ? 2 * *cap : 16;
+		struct child *k = realloc(l->kids, n * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		l->kids = k;
+		*cap = n;
+	}
+	l->kids[l->nkids++] = *c;
+	return 0;
+}
+
+static int refdir_list(struct fs *fs, const struct node *dir, struct listing *l)
+{
+	struct refsnap *s = refsnap_get(fs);
+	const char *prefix;
+	const ug_ref_list *refs = ns_list(s, dir->ns, &prefix);
+	size_t plen = strlen(prefix), rlen = strlen(dir->ref), cap = 0;
+	char *full = malloc(plen + rlen + 1);
+	const char *last_dir = NULL;
+	size_t last_dir_len = 0;
+	int err = 0;
+
+	if (!full) {
+		refsnap_put(fs, s);
+		return -ENOMEM;
+	}
+	sprintf(full, "%s%s", prefix, dir->ref);
+	for (size_t i = lower_bound(refs, full); i < refs->count && !err; i++) {
+		const ug_ref *r = &refs->refs[i];
+		const char *rest = r->name + plen + rlen, *slash;
+		struct child c = { 0 };
+		ug_oid peeled;
+
+		if (strncmp(r->name, full, plen + rlen))
+			break;
+		slash = strchr(rest, '/');
+		if (slash) {
+			/* a folder: list it once (the refs are sorted, so its refs are adjacent) */
+			if (last_dir && last_dir_len == (size_t)(slash - rest) && !strncmp(last_dir, rest, last_dir_len))
+				continue;
+			last_dir = rest;
+			last_dir_len = (size_t)(slash - rest);
+			c.kind = K_REFDIR;
+		} else {
+			if (dir->ns == NS_TAGS && refsnap_peel(fs, r, &peeled))
+				continue;
+			c.kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+		}
+		err = named_child(&c, dir, rest, slash ? (size_t)(slash - rest) : strlen(rest));
+		if (err)
+			break;
+		err = add_kid(l, &cap, &c);
+		if (err)
+			child_release(&c);
+	}
+	free(full);
+	refsnap_put(fs, s);
+	return err;
+}
+
+int view_list(struct fs *fs, struct node *dir, struct listing **out)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+	int err = 0;
+
+	if (!l)
+		return -ENOMEM;
+	l->kind = dir->kind;
+	switch (dir->kind) {
+	case K_ROOT: {
+		size_t cap = 0;
+
+		for (size_t i = 0; i < top_count(fs) && !err; i++) {
+			struct child c;
+
+			top_child(i, &c);
+			err = add_kid(l, &cap, &c);
+		}
+		break;
+	}
+	case K_REFDIR:
+		err = refdir_list(fs, dir, l);
+		break;
+	case K_LOGBRANCH: {
+		ug_oid tip;
+
+		err = branch_tip(fs, dir->ref, &tip);
+		if (!err)
+			err = -ugfs_errno(logcache_get(fs, &tip, &l->log));
+		l->depth = dir->depth;
+		break;
+	}
+	case K_COMMITS:
+		break; /* the walk starts at the first read */
+	case K_COMMIT:
+	case K_TREE:
+		err = -ugfs_errno(treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &l->tree));
+		l->time = dir->time;
+		break;
+	case K_GITLINK:
+	case K_WORK:
+		break;
+	default:
+		err = -ENOTDIR;
+	}
+	if (err) {
+		listing_free(fs, l);
+		return err;
+	}
+	*out = l;
+	return 0;
+}
+
+void listing_free(struct fs *fs, struct listing *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nkids; i++)
+		child_release(&l->kids[i]);
+	free(l->kids);
+	treecache_put(fs, l->tree);
+	logcache_put(fs, l->log);
+	ug_walk_free(l->walk);
+	free(l);
+}
+
+/* Start (or restart) the walk over every commit reachable from a ref or HEAD. */
+static int walk_start(struct fs *fs, struct listing *l)
+{
+	ug_ref_list all = { 0 };
+	ug_oid head;
+	int err;
+
+	ug_walk_free(l->walk);
+	l->walk = NULL;
+	l->pos = 0;
+	err = ug_walk_new(&l->walk, fs->repo);
+	if (err)
+		return err;
+	if (ug_refs_resolve(ug_repo_refdb(fs->repo), "HEAD", &head, NULL) == 0)
+		ug_walk_push(l->walk, &head);
+	err = ug_refs_list(ug_repo_refdb(fs->repo), "", &all);
+	for (size_t i = 0; !err && i < all.count; i++)
+		if (!all.refs[i].target)
+			ug_walk_push(l->walk, &all.refs[i].oid);
+	ug_ref_list_release(&all);
+	return err;
+}
+
+int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	switch (l->kind) {
+	case K_ROOT:
+	case K_REFDIR:
+		if (i >= l->nkids)
+			return 1;
+		*c = l->kids[i];
+		c->owned = NULL; /* still owned by the listing */
+		return 0;
+	case K_LOGBRANCH:
+		if (!l->log || i >= l->log->count)
+			return 1;
+		c->name = l->log->names[i];
+		c->kind = K_LOGENTRY;
+		c->oid = l->log->oids[i];
+		c->depth = l->depth;
+		return 0;
+	case K_COMMIT:
+	case K_TREE:
+		if (i >= l->tree->count)
+			return 1;
+		err = entry_child(fs, &l->tree->entries[i], l->time, c);
+		if (err) {
+			/* only this entry is affected: listed, and its lookup fails */
+			ugfs_errno(err);
+			c->broken = true;
+		}
+		return 0;
+	case K_COMMITS: {
+		ug_oid oid;
+
+		if (!l->walk || i < l->pos) {
+			err = walk_start(fs, l);
+			if (err)
+				return -ugfs_errno(err);
+		}
+		do {
+			err = ug_walk_next(l->walk, &oid);
+			if (err == UG_ENOTFOUND)
+				return 1;
+			if (err)
+				return -ugfs_errno(err);
+		} while (l->pos++ < i);
+		c->name = ug_oid_tohex(l->hex, &oid, fs->algo);
+		c->kind = K_COMMIT;
+		c->oid = oid;
+		return 0;
+	}
+	default:
+		return 1;
+	}
+}
+
+int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
+{
+	switch (n->kind) {
+	case K_HEAD: {
+		struct refsnap *s = refsnap_get(fs);
+		int err = 0;
+
+		if (s->head_target && !strncmp(s->head_target, "refs/heads/", 11)) {
+			if (snprintf(buf, size, "branches/%s", s->head_target + 11) >= (int)size)
+				err = -ENAMETOOLONG;
+		} else if (s->head_valid) {
+			err = commit_target(fs, &s->head_oid, 0, buf, size);
+		} else {
+			err = -ENOENT;
+		}
+		refsnap_put(fs, s);
+		return err;
+	}
+	case K_REFLINK: {
+		struct refsnap *s = refsnap_get(fs);
+		const char *prefix;
+		const ug_ref_list *l = ns_list(s, n->ns, &prefix);
+		char *full = malloc(strlen(prefix) + strlen(n->ref) + 1);
+		const ug_ref *ref = NULL;
+		ug_oid target;
+		int err = -ENOMEM;
+
+		if (full) {
+			sprintf(full, "%s%s", prefix, n->ref);
+			ref = find_ref(l, full);
+			err = -ENOENT;
+			if (ref && n->ns == NS_TAGS) {
+				int e = refsnap_peel(fs, ref, &target);
+
+				err = e ? -ugfs_errno(e) : 0;
+			} else if (ref) {
+				target = ref->oid;
+				err = 0;
+			}
+			if (!err)
+				err = commit_target(fs, &target, n->depth, buf, size);
+		}
+		free(full);
+		refsnap_put(fs, s);
+		return err;
+	}
+	case K_LOGENTRY:
+		return commit_target(fs, &n->oid, n->depth, buf, size);
+	case K_ABBREV:
+		if (size <= fs->hexsz)
+			return -ENAMETOOLONG;
+		ug_oid_tohex(buf, &n->oid, fs->algo);
+		return 0;
+	case K_LINK: {
+		ug_object *obj;
+		int err = ug_odb_read(&obj, ug_repo_odb(fs->repo), &n->oid);
+
+		if (err)
+			return -ugfs_errno(err);
+		if (obj->size == 0 || obj->size >= size || memchr(obj->data, '\0', obj->size)) {
+			char hex[UG_OID_MAXHEX + 1];
+
+			ug_log(UG_LOG_ERROR, "symlink %s: target is empty, too long or holds NUL",
+			       ug_oid_tohex(hex, &n->oid, fs->algo));
+			ug_object_free(obj);
+			return -EIO;
+		}
+		memcpy(buf, obj->data, obj->size);
+		buf[obj->size] = '\0';
+		ug_object_free(obj);
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Extended attributes. Commit roots carry the commit's metadata; every
+ * snapshot node carries its object id and git mode. */
+enum xa { XA_COMMIT, XA_TREE, XA_PARENTS, XA_AUTHOR, XA_COMMITTER, XA_MESSAGE, XA_OID, XA_MODE, XA_N };
+
+static const char *const xa_names[XA_N] = {
+	[XA_COMMIT] = XATTR_PREFIX "commit",	   [XA_TREE] = XATTR_PREFIX "tree",
+	[XA_PARENTS] = XATTR_PREFIX "parents",	   [XA_AUTHOR] = XATTR_PREFIX "author",
+	[XA_COMMITTER] = XATTR_PREFIX "committer", [XA_MESSAGE] = XATTR_PREFIX "message",
+	[XA_OID] = XATTR_PREFIX "oid",		   [XA_MODE] = XATTR_PREFIX "mode",
+};
+
+static bool xa_applies(const struct node *n, enum xa a)
+{
+	if (a <= XA_MESSAGE)
+		return n->kind == K_COMMIT;
+	/* Linux allows user.* attributes only on files and folders, not on symlinks */
+	return is_snapshot(n->kind) && n->kind != K_LINK;
+}
+
+int view_xattr_list(struct fs *fs, const struct node *n, char *buf, size_t size, size_t *len)
+{
+	size_t total = 0;
+
+	(void)fs;
+	for (int a = 0; a < XA_N; a++) {
+		size_t l;
+
+		if (!xa_applies(n, (enum xa)a))
+			continue;
+		l = strlen(xa_names[a]) + 1;
+		if (buf && total + l <= size)
+			memcpy(buf + total, xa_names[a], l);
+		total += l;
+	}
+	*len = total;
+	return buf && size && total > size ? -ERANGE : 0;
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+int view_xattr_get(struct fs *fs, const struct node *n, const char *name, char **value, size_t *len)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	ug_commit *c = NULL;
+	enum xa a;
+	int err;
+
+	for (a = 0; a < XA_N; a++)
+		if (!strcmp(name, xa_names[a]))
+			break;
+	if (a == XA_N || !xa_applies(n, a))
+		return -ENODATA;
+	*value = NULL;
+	if (a == XA_OID) {
+		*value = strdup(ug_oid_tohex(hex, n->kind == K_COMMIT ? &n->tree : &n->oid, fs->algo));
+	} else if (a == XA_MODE) {
+		*value = dup_printf("%o", n->kind == K_COMMIT ? UG_MODE_TREE : n->mode);
+	} else {
+		err = ug_commit_lookup(&c, fs->repo, &n->oid);
+		if (err)
+			return -ugfs_errno(err);
+		switch (a) {
+		case XA_COMMIT:
+			*value = strdup(ug_oid_tohex(hex, &n->oid, fs->algo));
+			break;
+		case XA_TREE:
+			*value = strdup(ug_oid_tohex(hex, &c->tree, fs->algo));
+			break;
+		case XA_PARENTS: {
+			size_t cap = c->nparents * (fs->hexsz + 1) + 1, off = 0;
+
+			*value = malloc(cap);
+			if (*value) {
+				(*value)[0] = '\0';
+				for (size_t i = 0; i < c->nparents; i++)
+					off += (size_t)sprintf(*value + off, "%s%s", i ? " " : "",
+							       ug_oid_tohex(hex, &c->parents[i], fs->algo));
+			}
+			break;
+		}
+		case XA_AUTHOR:
+			*value = strdup(c->author);
+			break;
+		case XA_COMMITTER:
+			*value = strdup(c->committer);
+			break;
+		case XA_MESSAGE:
+			*value = malloc(c->message_len + 1);
+			if (*value)
+				memcpy(*value, c->message, c->message_len + 1);
+			*len = c->message_len;
+			ug_commit_free(c);
+			return *value ? 0 : -ENOMEM;
+		default:
+			break;
+		}
+		ug_commit_free(c);
+	}
+	if (!*value)
+		return -ENOMEM;
+	*len = strlen(*value);
+	return 0;
+}

@@ -1,0 +1,688 @@
+/* The working view's overlay: pending changes in a real folder (upper) over the base commit's tree (lower). */
+#include "fs_internal.h"
+#include "work.h"
+
+#include "error.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Layout under upper/: files and folders as the user made them, plus markers
+ * (names starting with ".ugitfs-", which work/ never shows):
+ *   DIR/.ugitfs-wh.NAME   NAME of the base tree is deleted here
+ *   DIR/.ugitfs-opaque    nothing of the base tree shows below DIR
+ */
+static const char *up(const char *rel)
+{
+	return *rel ? rel : ".";
+}
+
+/* "DIR/PREFIXNAME" for the entry rel ("DIR/NAME"), or for rel itself as a folder when name is NULL. */
+static char *marker_path(const char *rel, const char *prefix, bool inside)
+{
+	const char *slash = strrchr(rel, '/');
+	char *out;
+
+	if (inside)
+		return asprintf(&out, "%s%s%s", rel, *rel ? "/" : "", prefix) < 0 ? NULL : out;
+	if (slash)
+		return asprintf(&out, "%.*s/%s%s", (int)(slash - rel), rel, prefix, slash + 1) < 0 ? NULL : out;
+	return asprintf(&out, "%s%s", prefix, rel) < 0 ? NULL : out;
+}
+
+static bool exists_at(struct work *w, const char *path)
+{
+	struct stat st;
+
+	return fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool marker(struct work *w, const char *rel, const char *prefix, bool inside)
+{
+	char *p = marker_path(rel, prefix, inside);
+	bool found = p && exists_at(w, p);
+
+	free(p);
+	return found;
+}
+
+bool work_is_reserved(const char *name)
+{
+	return !strncmp(name, WORK_MARK, sizeof(WORK_MARK) - 1);
+}
+
+/* Find rel in the base tree: 1 found, 0 absent, or -errno. */
+static int lower_find(struct work *w, const char *rel, uint32_t *mode, ug_oid *oid)
+{
+	ug_oid tree = w->base_tree;
+	const char *p = rel;
+
+	if (ug_oid_iszero(&tree))
+		return 0;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		const ug_tree *t;
+		const ug_tree_entry *e;
+		int err = treecache_get(w->fs, &tree, &t);
+
+		if (err)
+			return -ugfs_errno(err);
+		e = ug_tree_find(t, p, len);
+		if (e) {
+			*mode = e->mode;
+			*oid = e->oid;
+		}
+		treecache_put(w->fs, t);
+		if (!e)
+			return 0;
+		if (!slash)
+			return 1;
+		if (*mode != UG_MODE_TREE)
+			return 0;
+		tree = *oid;
+		p = slash + 1;
+	}
+}
+
+/* Folders of upper/ that hold markers, so that looking for markers costs
+ * nothing elsewhere. All markers are made through work/, so the set is exact
+ * after the scan at start (work_rescan_marks). */
+static size_t mark_slot(size_t cap, const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h & (cap - 1));
+}
+
+static bool marked_locked(struct work *w, const char *dir, size_t len)
+{
+	char *key;
+	bool found = false;
+
+	if (!w->nmarked)
+		return false;
+	key = strndup(dir, len);
+	if (!key)
+		return true; /* when in doubt, look */
+	for (size_t j = mark_slot(w->capmarked, key); w->marked[j]; j = (j + 1) & (w->capmarked - 1))
+		if (!strcmp(w->marked[j], key)) {
+			found = true;
+			break;
+		}
+	free(key);
+	return found;
+}
+
+/* Might folder dir (the first len bytes) hold markers? */
+static bool marked(struct work *w, const char *dir, size_t len)
+{
+	bool found;
+
+	pthread_mutex_lock(&w->mark_lock);
+	found = marked_locked(w, dir, len);
+	pthread_mutex_unlock(&w->mark_lock);
+	return found;
+}
+
+static void mark(struct work *w, const char *dir, size_t len)
+{
+	pthread_mutex_lock(&w->mark_lock);
+	if (!marked_locked(w, dir, len)) {
+		if (2 * (w->nmarked + 1) > w->capmarked) {
+			size_t cap = w->capmarked ? 2 * w->capmarked : 64;
+			char **v = calloc(cap, sizeof(*v));
+
+			if (!v)
+				goto out;
+			for (size_t i = 0; i < w->capmarked; i++) {
+				if (w->marked[i]) {
+					size_t j = mark_slot(cap, w->marked[i]);
+
+					while (v[j])
+						j = (j + 1) & (cap - 1);
+					v[j] = w->marked[i];
+				}
+			}
+			free(w->marked);
+			w->marked = v;
+			w->capmarked = cap;
+		}
+		char *key = strndup(dir, len);
+
+		if (key) {
+			size_t j = mark_slot(w->capmarked, key);
+
+			while (w->marked[j])
+				j = (j + 1) & (w->capmarked - 1);
+			w->marked[j] = key;
+			w->nmarked++;
+		}
+	}
+out:
+	pthread_mutex_unlock(&w->mark_lock);
+}
+
+static size_t parent_len(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? (size_t)(slash - rel) : 0;
+}
+
+int work_rescan_marks(struct work *w)
+{
+	struct wlist todo = { 0 };
+	int err = 0;
+
+	pthread_mutex_lock(&w->mark_lock);
+	for (size_t i = 0; i < w->capmarked; i++)
+		free(w->marked[i]);
+	free(w->marked);
+	w->marked = NULL;
+	w->nmarked = w->capmarked = 0;
+	pthread_mutex_unlock(&w->mark_lock);
+	if (!(todo.v = malloc(sizeof(*todo.v))) || !(todo.v[0].name = strdup("")))
+		err = -ENOMEM;
+	else
+		todo.count = todo.cap = 1;
+	while (!err && todo.count) {
+		char *dir = todo.v[--todo.count].name;
+		int fd = openat(w->upper_fd, up(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char *sub;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (work_is_reserved(de->d_name)) {
+				mark(w, dir, strlen(dir));
+			} else if (de->d_type == DT_DIR) {
+				if (asprintf(&sub, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0) {
+					err = -ENOMEM;
+					break;
+				}
+				if (todo.count == todo.cap) {
+					struct wentry *v = realloc(todo.v, (todo.cap *= 2) * sizeof(*v));
+
+					if (!v) {
+						free(sub);
+						err = -ENOMEM;
+						break;
+					}
+					todo.v = v;
+				}
+				todo.v[todo.count].name = sub;
+				todo.v[todo.count++].type = DT_DIR;
+			}
+		}
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+		free(dir);
+	}
+	wlist_release(&todo);
+	return err;
+}
+
+void work_free_marks(struct work *w)
+{
+	for (size_t i = 0; i < w->capmarked; i++)
+		free(w->marked[i]);
+	free(w->marked);
+	w->marked = NULL;
+}
+
+int work_resolve(struct work *w, const char *rel, struct wres *r)
+{
+	bool lower_ok = true;
+	int found = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (fstatat(w->upper_fd, up(rel), &r->st, AT_SYMLINK_NOFOLLOW) == 0)
+		r->where = W_UPPER;
+	else if (errno == ENOTDIR)
+		return 0; /* below an upper file: nothing */
+	/* Folders on the way: a whiteout hides that base entry and all below it,
+	 * an opaque folder the base below it. */
+	for (const char *p = rel; *p && lower_ok;) {
+		const char *slash = strchr(p, '/');
+		size_t end = slash ? (size_t)(slash - rel) : strlen(rel), start = (size_t)(p - rel);
+		char *entry;
+
+		if (marked(w, rel, start ? start - 1 : 0)) {
+			if (!(entry = strndup(rel, end)))
+				return -ENOMEM;
+			lower_ok = !marker(w, entry, WORK_WHITEOUT, false);
+			if (lower_ok && slash && marked(w, rel, end))
+				lower_ok = !marker(w, entry, WORK_OPAQUE, true);
+			free(entry);
+		} else if (slash && marked(w, rel, end)) {
+			if (!(entry = strndup(rel, end)))
+				return -ENOMEM;
+			lower_ok = !marker(w, entry, WORK_OPAQUE, true);
+			free(entry);
+		}
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	if (!*rel) {
+		found = !ug_oid_iszero(&w->base_tree);
+		r->mode = UG_MODE_TREE;
+		r->oid = w->base_tree;
+	} else if (lower_ok) {
+		found = lower_find(w, rel, &r->mode, &r->oid);
+		if (found < 0)
+			return found;
+	}
+	r->lower_has = found > 0;
+	if (r->where == W_NONE && r->lower_has)
+		r->where = W_LOWER;
+	if (r->lower_has && r->mode == UG_MODE_TREE &&
+	    (r->where == W_LOWER ||
+	     (S_ISDIR(r->st.st_mode) && !(marked(w, rel, strlen(rel)) && marker(w, rel, WORK_OPAQUE, true))))) {
+		r->below = true;
+		r->below_tree = r->oid;
+	}
+	if (!*rel && r->where == W_NONE)
+		r->where = W_UPPER; /* the top always exists */
+	return 0;
+}
+
+bool work_is_dir(const struct wres *r)
+{
+	if (r->where == W_UPPER)
+		return S_ISDIR(r->st.st_mode);
+	return r->where == W_LOWER && (r->mode == UG_MODE_TREE || r->mode == UG_MODE_GITLINK);
+}
+
+int work_stat(struct work *w, const struct wres *r, struct stat *st)
+{
+	if (r->where == W_UPPER) {
+		*st = r->st;
+		return 0;
+	}
+	if (r->where != W_LOWER)
+		return -ENOENT;
+	memset(st, 0, sizeof(*st));
+	st->st_nlink = 1;
+	st->st_uid = w->fs->uid;
+	st->st_gid = w->fs->gid;
+	st->st_blksize = 65536;
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = (time_t)w->base_time;
+	switch (r->mode) {
+	case UG_MODE_TREE:
+	case UG_MODE_GITLINK:
+		st->st_mode = S_IFDIR | 0755;
+		return 0;
+	default: {
+		ug_otype type;
+		size_t size;
+		int err = ug_odb_read_header(ug_repo_odb(w->fs->repo), &r->oid, &type, &size);
+
+		if (err)
+			return -ugfs_errno(err == UG_ENOTFOUND ? UG_ECORRUPT : err);
+		st->st_mode = r->mode == UG_MODE_LINK ? S_IFLNK | 0777 : S_IFREG | (r->mode == UG_MODE_EXEC ? 0755 : 0644);
+		st->st_size = (off_t)size;
+		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
+	}
+}
+
+/* mkdir -p of rel's parent folders in upper. */
+int work_ensure_parent(struct work *w, const char *rel)
+{
+	char *path = strndup(rel, parent_len(rel));
+	struct stat st;
+	int err = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (!*path || (fstatat(w->upper_fd, path, &st, 0) == 0 && S_ISDIR(st.st_mode))) {
+		free(path); /* the common case: the folder is there */
+		return 0;
+	}
+	free(path);
+	if (!(path = strdup(rel)))
+		return -ENOMEM;
+	for (char *p = strchr(path, '/'); p && !err; p = strchr(p + 1, '/')) {
+		struct stat st;
+
+		*p = '\0';
+		if (fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			err = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		else if (mkdirat(w->upper_fd, path, 0755) && errno != EEXIST)
+			err = -errno;
+		*p = '/';
+	}
+	free(path);
+	return err;
+}
+
+static int write_all(int fd, const unsigned char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Put a base entry into upper, so it can change. Folders become plain upper folders. */
+int work_copy_up(struct work *w, const char *rel, const struct wres *r)
+{
+	ug_object *obj = NULL;
+	char *tmp = NULL;
+	int err = 0, fd;
+
+	if (r->where == W_UPPER)
+		return 0;
+	if (r->where != W_LOWER)
+		return -ENOENT;
+	if (r->mode == UG_MODE_GITLINK)
+		return -EPERM; /* a submodule's content is not ours to change */
+	pthread_mutex_lock(&w->copy_lock);
+	if (exists_at(w, rel))
+		goto out; /* another thread was first */
+	err = work_ensure_parent(w, rel);
+	if (err)
+		goto out;
+	if (r->mode == UG_MODE_TREE) {
+		if (mkdirat(w->upper_fd, rel, 0755))
+			err = -errno;
+		goto out;
+	}
+	err = ug_odb_read(&obj, ug_repo_odb(w->fs->repo), &r->oid);
+	if (err) {
+		err = -ugfs_errno(err);
+		goto out;
+	}
+	if (r->mode == UG_MODE_LINK) {
+		char *target = strndup((const char *)obj->data, obj->size);
+
+		if (!target)
+			err = -ENOMEM;
+		else if (symlinkat(target, w->upper_fd, rel))
+			err = -errno;
+		free(target);
+		goto out;
+	}
+	/* A file: written whole under a temporary name, then renamed into place. */
+	tmp = marker_path(rel, WORK_TMP, false);
+	if (!tmp) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fd = openat(w->upper_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    r->mode == UG_MODE_EXEC ? 0755 : 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = write_all(fd, obj->data, obj->size);
+	if (fchmod(fd, r->mode == UG_MODE_EXEC ? 0755 : 0644) && !err)
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(w->upper_fd, tmp, w->upper_fd, rel))
+		err = -errno;
+	if (err)
+		unlinkat(w->upper_fd, tmp, 0);
+out:
+	pthread_mutex_unlock(&w->copy_lock);
+	ug_object_free(obj);
+	free(tmp);
+	return err;
+}
+
+int work_whiteout(struct work *w, const char *rel)
+{
+	char *p = marker_path(rel, WORK_WHITEOUT, false);
+	int err = p ? work_ensure_parent(w, rel) : -ENOMEM, fd;
+
+	mark(w, rel, parent_len(rel));
+
+	if (!err) {
+		fd = openat(w->upper_fd, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			err = -errno;
+		else
+			close(fd);
+	}
+	free(p);
+	return err;
+}
+
+bool work_unwhiteout(struct work *w, const char *rel)
+{
+	char *p = marked(w, rel, parent_len(rel)) ? marker_path(rel, WORK_WHITEOUT, false) : NULL;
+	bool had = p && unlinkat(w->upper_fd, p, 0) == 0;
+
+	free(p);
+	return had;
+}
+
+int work_set_opaque(struct work *w, const char *rel)
+{
+	char *p = marker_path(rel, WORK_OPAQUE, true);
+
+	mark(w, rel, strlen(rel));
+	int fd = p ? openat(w->upper_fd, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+	int err = fd < 0 ? (p ? -errno : -ENOMEM) : 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return err;
+}
+
+/* Names, with d_type, in a growable array kept sorted for lookups. */
+static int add_entry(struct wlist *l, const char *name, unsigned char type)
+{
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		struct wentry *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->count].name = strdup(name);
+	if (!l->v[l->count].name)
+		return -ENOMEM;
+	l->v[l->count++].type = type;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct wentry *)a)->name, ((const struct wentry *)b)->name);
+}
+
+static bool has_name(const struct wlist *l, const char *name)
+{
+	struct wentry key = { .name = (char *)name };
+
+	return l->count && bsearch(&key, l->v, l->count, sizeof(*l->v), cmp_entry);
+}
+
+void wlist_release(struct wlist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static unsigned char mode_type(uint32_t mode)
+{
+	return mode == UG_MODE_TREE || mode == UG_MODE_GITLINK ? DT_DIR : mode == UG_MODE_LINK ? DT_LNK : DT_REG;
+}
+
+/* Read upper folder rel: its visible names into shown, its whiteouts into gone. */
+static int read_upper(struct work *w, const char *rel, struct wlist *shown, struct wlist *gone)
+{
+	int fd = openat(w->upper_fd, up(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (!err && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strncmp(de->d_name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
+			err = gone ? add_entry(gone, de->d_name + sizeof(WORK_WHITEOUT) - 1, DT_UNKNOWN) : 0;
+		else if (!work_is_reserved(de->d_name))
+			err = add_entry(shown, de->d_name, de->d_type);
+	}
+	closedir(d);
+	return err;
+}
+
+int work_list(struct work *w, const char *rel, const struct wres *r, struct wlist *out)
+{
+	struct wlist gone = { 0 };
+	size_t nupper;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (r->where == W_UPPER)
+		err = read_upper(w, rel, out, &gone);
+	nupper = out->count;
+	if (!err && r->below) {
+		const ug_tree *t;
+
+		if (out->count)
+			qsort(out->v, out->count, sizeof(*out->v), cmp_entry);
+		if (gone.count)
+			qsort(gone.v, gone.count, sizeof(*gone.v), cmp_entry);
+		err = treecache_get(w->fs, &r->below_tree, &t);
+		if (err) {
+			err = -ugfs_errno(err);
+		} else {
+			for (size_t i = 0; i < t->count && !err; i++) {
+				const ug_tree_entry *e = &t->entries[i];
+				struct wlist upper_part = { .v = out->v, .count = nupper };
+
+				if (!has_name(&upper_part, e->name) && !has_name(&gone, e->name))
+					err = add_entry(out, e->name, mode_type(e->mode));
+			}
+			treecache_put(w->fs, t);
+		}
+	}
+	wlist_release(&gone);
+	if (err)
+		wlist_release(out);
+	return err;
+}
+
+int work_remove_upper_dir(struct work *w, const char *rel)
+{
+	int fd = openat(w->upper_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	/* Only markers may be left in a folder that shows empty. */
+	while (!err && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!work_is_reserved(de->d_name))
+			err = -ENOTEMPTY;
+		else if (unlinkat(dirfd(d), de->d_name, 0))
+			err = -errno;
+	}
+	closedir(d);
+	if (!err && unlinkat(w->upper_fd, rel, AT_REMOVEDIR))
+		err = -errno;
+	return err;
+}
+
+/* Copy a whole folder into upper and mark each folder opaque: after this,
+ * upper alone holds everything the folder shows (a folder about to be renamed). */
+int work_materialize(struct work *w, const char *rel)
+{
+	struct wlist todo = { 0 };
+	int err = add_entry(&todo, rel, DT_DIR);
+
+	while (!err && todo.count) {
+		char *dir = todo.v[--todo.count].name;
+		struct wres r;
+		struct wlist kids;
+
+		err = work_resolve(w, dir, &r);
+		if (!err)
+			err = work_copy_up(w, dir, &r);
+		if (!err && r.below && (err = work_resolve(w, dir, &r)) == 0 && (err = work_list(w, dir, &r, &kids)) == 0) {
+			for (size_t i = 0; i < kids.count && !err; i++) {
+				char *child;
+				struct wres cr;
+
+				if (asprintf(&child, "%s/%s", dir, kids.v[i].name) < 0) {
+					err = -ENOMEM;
+					break;
+				}
+				err = work_resolve(w, child, &cr);
+				if (!err && work_is_dir(&cr))
+					err = add_entry(&todo, child, DT_DIR);
+				else if (!err)
+					err = work_copy_up(w, child, &cr);
+				free(child);
+			}
+			wlist_release(&kids);
+		}
+		if (!err)
+			err = work_set_opaque(w, dir);
+		free(dir);
+	}
+	wlist_release(&todo);
+	return err;
+}
+
+void work_stat_top(struct work *w, struct stat *st)
+{
+	struct wres r;
+
+	pthread_rwlock_rdlock(&w->lock);
+	if (work_resolve(w, "", &r) || work_stat(w, &r, st)) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFDIR | 0755;
+	}
+	pthread_rwlock_unlock(&w->lock);
+}

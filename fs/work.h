@@ -1,0 +1,125 @@
+/* The working view work/: the overlay of pending changes, the sync that commits them, the control socket. */
+#ifndef UGFS_WORK_H
+#define UGFS_WORK_H
+
+#include "fs_internal.h"
+
+#include <dirent.h>
+
+/* Names in upper/ that work/ never shows (and refuses to create). */
+#define WORK_MARK ".ugitfs-"
+#define WORK_WHITEOUT ".ugitfs-wh."
+#define WORK_OPAQUE ".ugitfs-opaque"
+#define WORK_TMP ".ugitfs-tmp."
+
+/*
+ * The state of work/. The overlay's folders live in the repository's own
+ * directory, under ugitfs/work/<branch>/:
+ *   base     the commit work/ is based on (hex and newline)
+ *   target   the ref syncs move, when it is a conflict branch (else absent)
+ *   syncing  a commit made by a sync whose ref update may not have happened
+ *   upper/   pending changes
+ *   orphans/ files unlinked in work/ while the kernel still held them
+ * Locking: `lock` is held shared by every operation on work/ and exclusive by
+ * a sync and by a change of base, so a sync sees a still tree. base, base_tree,
+ * base_time and target change only under it held exclusive.
+ */
+struct work {
+	struct fs *fs;
+	char *branch;           /* the working branch's short name */
+	char *branch_ref;       /* refs/heads/<branch> */
+	char *target_ref;       /* the ref syncs move: branch_ref or a conflict branch */
+	char *state_dir;
+	int state_fd, upper_fd;
+	pthread_rwlock_t lock;
+	pthread_mutex_t copy_lock; /* one copy-up at a time */
+	pthread_mutex_t mark_lock; /* the folders of upper/ holding markers (a hash set) */
+	char **marked;
+	size_t nmarked, capmarked;
+	ug_oid base, base_tree;
+	int64_t base_time;
+	char *ident;            /* "Name <email>" of commits */
+
+	pthread_mutex_t timer_lock; /* autosync: when the last change happened */
+	pthread_cond_t timer_cond;
+	int64_t last_change_ms;
+	bool changed, stopping;
+	pthread_t timer;
+	bool timer_running;
+
+	int control_fd;         /* the control socket, -1 if none */
+	pthread_t control;
+	bool control_running;
+
+	pthread_mutex_t inval_lock; /* a pending request to drop the kernel's view of work/ */
+	pthread_cond_t inval_cond;
+	bool inval_pending, inval_stop;
+	pthread_t invalidator;
+	bool invalidator_running;
+};
+
+enum wwhere { W_NONE, W_UPPER, W_LOWER };
+
+/* What a path of work/ is. */
+struct wres {
+	enum wwhere where;
+	struct stat st;     /* W_UPPER: the upper entry */
+	uint32_t mode;      /* when lower_has: the base entry's mode and id */
+	ug_oid oid;
+	bool lower_has;     /* the base has a visible entry at the path (shadowed or not) */
+	bool below;         /* a folder through which base entries show */
+	ug_oid below_tree;
+};
+
+struct wentry {
+	char *name;
+	unsigned char type; /* DT_* */
+};
+
+struct wlist {
+	struct wentry *v;
+	size_t count, cap;
+};
+
+/* work.c: the overlay. rel is a path below work/ ("" for work/ itself). Errors are -errno. */
+int work_resolve(struct work *w, const char *rel, struct wres *r);
+bool work_is_dir(const struct wres *r);
+int work_stat(struct work *w, const struct wres *r, struct stat *st);
+int work_ensure_parent(struct work *w, const char *rel);
+int work_copy_up(struct work *w, const char *rel, const struct wres *r);
+int work_whiteout(struct work *w, const char *rel);
+bool work_unwhiteout(struct work *w, const char *rel);
+int work_set_opaque(struct work *w, const char *rel);
+int work_list(struct work *w, const char *rel, const struct wres *r, struct wlist *out);
+void wlist_release(struct wlist *l);
+int work_remove_upper_dir(struct work *w, const char *rel);
+int work_materialize(struct work *w, const char *rel);
+bool work_is_reserved(const char *name);
+int work_rescan_marks(struct work *w); /* after start and after a sync tidied upper/ */
+void work_free_marks(struct work *w);
+void work_stat_top(struct work *w, struct stat *st); /* work/ itself */
+
+/* work_ops.c: the FUSE handlers for work/ nodes. */
+extern const struct fuse_lowlevel_ops work_ops;
+void work_touch(struct work *w); /* a change happened: for autosync */
+
+/* sync.c: the state, syncs, status, autosync, control socket. */
+int work_start(struct fs *fs);          /* load or create the state (before the mount); UG codes */
+int work_start_threads(struct fs *fs);  /* invalidator, autosync, control socket (after daemonizing) */
+void work_stop(struct fs *fs);          /* stop the threads */
+void work_final_sync(struct fs *fs);    /* the sync at unmount */
+void work_free(struct fs *fs);
+/* Commit the pending changes. 0: *commit set; 1: nothing to commit; else a
+ * UG error code with *why (malloc'ed) saying what failed. */
+int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
+/* Pending changes as `git status --short` lines (malloc'ed text). */
+int work_status(struct work *w, char **text);
+/* The branch moved: follow it when nothing is pending. */
+void work_ref_changed(struct fs *fs);
+void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
+
+/* control.c: the socket `ugitfs --sync` and `--status` talk to. */
+int control_start(struct fs *fs);
+void control_stop(struct fs *fs);
+
+#endif
