@@ -195,7 +195,7 @@ void watcher_stop(struct fs *fs);
 
 /* logcache.c: the names of log/BRANCH/, computed once per branch tip. */
 struct logcache_entry;
-int logcache_new(struct logcache **out, unsigned slots);
+int logcache_new(struct logcache **out, unsigned slots, size_t limit);
 void logcache_free(struct logcache *lc);
 struct loglist {
 	size_t count;

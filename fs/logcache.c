@@ -23,9 +23,10 @@ struct logcache {
 	struct slot *slots;
 	unsigned nslots;
 	uint64_t clock;
+	size_t bytes, limit; /* of the lists kept (busy slots) */
 };
 
-int logcache_new(struct logcache **out, unsigned nslots)
+int logcache_new(struct logcache **out, unsigned nslots, size_t limit)
 {
 	struct logcache *lc = calloc(1, sizeof(*lc));
 
@@ -35,6 +36,7 @@ int logcache_new(struct logcache **out, unsigned nslots)
 	}
 	pthread_mutex_init(&lc->lock, NULL);
 	lc->nslots = nslots;
+	lc->limit = limit;
 	*out = lc;
 	return 0;
 }
@@ -210,6 +212,8 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 		*out = &s->list;
 		return 0;
 	}
+	if (victim->busy)
+		lc->bytes -= victim->bytes;
 	list_release(&victim->list);
 	victim->tip = *tip;
 	victim->list = l;
@@ -217,6 +221,20 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 	victim->refs = 1;
 	victim->busy = true;
 	victim->used = ++lc->clock;
+	lc->bytes += bytes;
+	/* Within the budget: lists nobody reads go, least recently used first. */
+	while (lc->bytes > lc->limit) {
+		struct slot *cold = NULL;
+
+		for (unsigned i = 0; i < lc->nslots; i++)
+			if (lc->slots[i].busy && !lc->slots[i].refs && (!cold || lc->slots[i].used < cold->used))
+				cold = &lc->slots[i];
+		if (!cold)
+			break;
+		lc->bytes -= cold->bytes;
+		list_release(&cold->list);
+		cold->busy = false;
+	}
 	*out = &victim->list;
 	pthread_mutex_unlock(&lc->lock);
 	return 0;

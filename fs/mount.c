@@ -157,11 +157,11 @@ int ugfs_main(const struct ugfs_options *opts)
 	fs->gid = getgid();
 	fs->mount_time = time(NULL);
 	/* The memory cap: half to whole objects and delta bases, an eighth each
-	 * to parsed trees and blobs being read, the rest to log listings and nodes. */
+	 * to parsed trees, blobs being read and log listings; the rest to nodes. */
 	ug_odb_set_cache_limit(ug_repo_odb(fs->repo), opts->memory / 2);
 	ug_odb_set_verify(ug_repo_odb(fs->repo), opts->verify);
 	if (treecache_new(&fs->trees, opts->memory / 8) || blobs_new(&fs->blobs, opts->memory / 8) ||
-	    logcache_new(&fs->logs, 8) ||
+	    logcache_new(&fs->logs, 8, opts->memory / 8) ||
 	    node_table_init(fs) || refsnap_load(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start: %s\n", opts->repo, ug_error_last());
 		goto out;

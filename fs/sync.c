@@ -604,27 +604,18 @@ static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent,
 				message);
 }
 
-/* Remove from upper what the new base now holds, so upper keeps only what is
- * still pending (and what is never committed: ignored files, empty folders). */
-static void tidy_upper(struct work *w, const struct changes *c)
+/* Remove upper files that equal what the base has at their path (copied up,
+ * then left unchanged). Done before the base changes: kept, such a copy would
+ * hide the new base's version of the file and undo it at the next sync. */
+static void drop_unchanged(struct work *w)
 {
-	struct wlist dirs = { 0 };
+	struct wlist todo = { 0 };
 
-	for (size_t i = 0; i < c->count; i++) {
-		const char *path = c->v[i].path;
-		struct stat st;
-
-		if (c->v[i].status != 'D' && fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			unlinkat(w->upper_fd, path, 0);
-	}
-	/* Markers, and unchanged copies: walk upper and drop what matches the base. */
-	struct wentry *stack = malloc(sizeof(*stack));
-	size_t n = 0, cap = 1;
-
-	if (stack && (stack[0].name = strdup("")))
-		n = 1;
-	while (n) {
-		char *dir = stack[--n].name;
+	if (!(todo.v = malloc(sizeof(*todo.v))) || !(todo.v[0].name = strdup("")))
+		goto out;
+	todo.count = todo.cap = 1;
+	while (todo.count) {
+		char *dir = todo.v[--todo.count].name;
 		int fd = openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		struct dirent *de;
@@ -632,52 +623,31 @@ static void tidy_upper(struct work *w, const struct changes *c)
 		while (d && (de = readdir(d))) {
 			char *path;
 			struct wres r;
+			ug_oid oid;
 
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || work_is_reserved(de->d_name) ||
+			    asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0)
 				continue;
-			if (work_is_reserved(de->d_name)) {
-				unlinkat(dirfd(d), de->d_name, 0);
-				continue;
-			}
-			if (asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0)
-				continue;
-			if (work_resolve(w, path, &r) == 0 && r.where == W_UPPER) {
-				if (S_ISDIR(r.st.st_mode)) {
-					if (n == cap) {
-						struct wentry *s = realloc(stack, (cap *= 2) * sizeof(*s));
+			if (work_resolve(w, path, &r) || r.where != W_UPPER) {
+				free(path);
+			} else if (S_ISDIR(r.st.st_mode)) {
+				struct wentry *v = todo.count == todo.cap ? realloc(todo.v, 2 * todo.cap * sizeof(*v)) : todo.v;
 
-						if (!s) {
-							free(path);
-							continue;
-						}
-						stack = s;
-					}
-					stack[n++].name = path;
-					path = NULL;
-					struct wentry e = { .name = strdup(stack[n - 1].name) };
-
-					if (e.name) { /* folders are tried for removal, deepest last in the list */
-						if (dirs.count == dirs.cap) {
-							size_t dc = dirs.cap ? 2 * dirs.cap : 16;
-							struct wentry *v = realloc(dirs.v, dc * sizeof(*v));
-
-							if (!v) {
-								free(e.name);
-								continue;
-							}
-							dirs.v = v;
-							dirs.cap = dc;
-						}
-						dirs.v[dirs.count++] = e;
-					}
-				} else if (r.lower_has && r.mode == upper_mode(&r.st)) {
-					ug_oid oid;
-
-					if (upper_blob(w, path, &r.st, false, &oid) == 0 && ug_oid_equal(&oid, &r.oid))
-						unlinkat(w->upper_fd, path, 0);
+				if (!v) {
+					free(path);
+					continue;
 				}
+				if (todo.count == todo.cap)
+					todo.cap *= 2;
+				todo.v = v;
+				todo.v[todo.count].name = path;
+				todo.v[todo.count++].type = DT_DIR;
+			} else {
+				if (r.lower_has && r.mode == upper_mode(&r.st) && upper_blob(w, path, &r.st, false, &oid) == 0 &&
+				    ug_oid_equal(&oid, &r.oid))
+					unlinkat(w->upper_fd, path, 0);
+				free(path);
 			}
-			free(path);
 		}
 		if (d)
 			closedir(d);
@@ -685,16 +655,68 @@ static void tidy_upper(struct work *w, const struct changes *c)
 			close(fd);
 		free(dir);
 	}
-	free(stack);
+out:
+	wlist_release(&todo);
+}
+
+/* Remove from upper what the new base now holds, so upper keeps only what is
+ * still pending (and what is never committed: ignored files, empty folders). */
+static void tidy_upper(struct work *w, const struct changes *c)
+{
+	struct wlist dirs = { 0 };
+	size_t done = 0;
+
+	for (size_t i = 0; i < c->count; i++)
+		if (c->v[i].status != 'D')
+			unlinkat(w->upper_fd, c->v[i].path, 0);
+	/* Markers go (the base now says what they said); folders are listed, parents first. */
+	if (!(dirs.v = malloc(sizeof(*dirs.v))) || !(dirs.v[0].name = strdup("")))
+		goto out;
+	dirs.count = dirs.cap = 1;
+	for (; done < dirs.count; done++) {
+		const char *dir = dirs.v[done].name;
+		int fd = openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char *path;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (work_is_reserved(de->d_name)) {
+				unlinkat(dirfd(d), de->d_name, 0);
+			} else if (de->d_type == DT_DIR && asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) >= 0) {
+				struct wentry *v = dirs.count == dirs.cap ? realloc(dirs.v, 2 * dirs.cap * sizeof(*v)) : dirs.v;
+
+				if (!v) {
+					free(path);
+					continue;
+				}
+				if (dirs.count == dirs.cap)
+					dirs.cap *= 2;
+				dirs.v = v;
+				dir = dirs.v[done].name; /* the array may have moved */
+				dirs.v[dirs.count].name = path;
+				dirs.v[dirs.count++].type = DT_DIR;
+			}
+		}
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+	}
+	work_rescan_marks(w);
+	drop_unchanged(w);
 	/* Empty folders the base has go (the base shows them); others stay: not committed, but kept. */
-	for (size_t i = dirs.count; i-- > 0;) {
+	for (size_t i = dirs.count; i-- > 1;) {
 		struct wres r;
 
 		if (work_resolve(w, dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE)
 			unlinkat(w->upper_fd, dirs.v[i].name, AT_REMOVEDIR);
 	}
+out:
 	wlist_release(&dirs);
-	work_rescan_marks(w);
 }
 
 /* A conflict branch name that does not exist yet. */
@@ -806,6 +828,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	}
 	if (err)
 		goto fail;
+	drop_unchanged(w);
 	err = set_base(w, &commit);
 	if (err)
 		goto fail;
@@ -946,6 +969,7 @@ static bool follow(struct work *w)
 		return false;
 	if (!ug_oid_iszero(&tip) && ug_odb_exists(ug_repo_odb(w->fs->repo), &tip) == false)
 		return false;
+	drop_unchanged(w);
 	if (set_base(w, &tip))
 		return false;
 	tidy_upper(w, &(struct changes){ 0 });

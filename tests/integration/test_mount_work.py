@@ -421,3 +421,30 @@ def test_state_lives_in_the_repository(fx):
         state = os.path.join(fx.gitdir, 'ugitfs', 'work', 'main')
         assert os.path.isdir(state)
         assert os.path.exists(os.path.join(state, 'upper', 'pending.txt'))
+
+
+def test_unchanged_copies_do_not_undo_the_branch(fx):
+    """A file copied up but not changed (touch) must not hide what the branch does to it later."""
+    r = fixtures.Repo(fx.path, init=False)
+    r.tick = 600
+    with Mount(fx.path) as mnt:
+        w = mnt.path('work')
+        subprocess.run(['touch', os.path.join(w, 'README.md')], check=True)
+        assert status(mnt) == []
+        r.write('README.md', 'changed outside, nothing pending\n')
+        r.commit('outside 1')
+        wait_for(lambda: open(os.path.join(w, 'README.md')).read() == 'changed outside, nothing pending\n', 2,
+                 'work/ to follow main')
+        # again, with a pending change elsewhere: the sync goes on top of the new tip
+        subprocess.run(['touch', os.path.join(w, 'README.md')], check=True)
+        with open(os.path.join(w, 'mine.txt'), 'w') as f:
+            f.write('mine\n')
+        r.write('README.md', 'changed outside again\n')
+        theirs = r.commit('outside 2')
+        commit = sync(mnt)
+        assert git(fx, 'rev-parse', commit + '^').strip() == theirs
+        assert changed(fx, commit) == {'mine.txt': 'A'}
+        wait_for(lambda: open(os.path.join(w, 'README.md')).read() == 'changed outside again\n', 2,
+                 'their README in work/')
+        assert status(mnt) == []
+    fsck(fx)
