@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -1128,6 +1129,25 @@ static int mkdir_p(const char *path)
 	return err;
 }
 
+/* One daemon per working view: the state folder's lock is held for the
+ * daemon's whole life, its final sync included. A daemon still finishing
+ * that sync after an unmount is waited for, a while. */
+static int lock_state(struct work *w)
+{
+	w->lock_fd = openat(w->state_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (w->lock_fd < 0)
+		return ug_error_os(UG_ERROR, "%s/lock: cannot open", w->state_dir);
+	for (int tries = 0; flock(w->lock_fd, LOCK_EX | LOCK_NB); tries++) {
+		if (errno != EWOULDBLOCK)
+			return ug_error_os(UG_ERROR, "%s/lock: cannot lock", w->state_dir);
+		if (tries == 100)
+			return ug_error(UG_ECONFLICT, "branch '%s' has a working view in another ugitfs mount",
+					w->branch);
+		usleep(100000);
+	}
+	return 0;
+}
+
 /* orphans/ holds files unlinked while open; none survives the daemon that kept them. */
 static int clear_orphans(struct work *w)
 {
@@ -1185,7 +1205,7 @@ int work_start(struct fs *fs)
 	}
 	w->fs = fs;
 	w->branch = branch;
-	w->state_fd = w->upper_fd = w->control_fd = -1;
+	w->state_fd = w->upper_fd = w->control_fd = w->lock_fd = -1;
 	pthread_rwlock_init(&w->lock, NULL);
 	pthread_mutex_init(&w->copy_lock, NULL);
 	pthread_mutex_init(&w->mark_lock, NULL);
@@ -1205,6 +1225,8 @@ int work_start(struct fs *fs)
 		err = mkdir_p(w->state_dir);
 	if (!err && (w->state_fd = open(w->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir);
+	if (!err)
+		err = lock_state(w);
 	if (!err && mkdirat(w->state_fd, "upper", 0755) && errno != EEXIST)
 		err = ug_error_os(UG_ERROR, "%s/upper: cannot create", w->state_dir);
 	if (!err && (w->upper_fd = openat(w->state_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -1315,6 +1337,8 @@ void work_free(struct fs *fs)
 		close(w->upper_fd);
 	if (w->state_fd >= 0)
 		close(w->state_fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd); /* releases the lock */
 	free(w->branch);
 	free(w->branch_ref);
 	free(w->target_ref);

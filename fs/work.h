@@ -17,6 +17,7 @@
  * directory, under ugitfs/work/<branch>/:
  *   base     the commit work/ is based on (hex and newline)
  *   target   the ref syncs move, when it is a conflict branch (else absent)
+ *   lock     locked by the daemon serving this working view
  *   syncing  a commit made by a sync whose ref update may not have happened
  *   upper/   pending changes
  *   orphans/ files unlinked in work/ while the kernel still held them
@@ -31,6 +32,7 @@ struct work {
 	char *target_ref;       /* the ref syncs move: branch_ref or a conflict branch */
 	char *state_dir;
 	int state_fd, upper_fd;
+	int lock_fd;            /* holds flock(LOCK_EX) on state_dir/lock while this daemon lives */
 	pthread_rwlock_t lock;
 	pthread_mutex_t copy_lock; /* one copy-up at a time */
 	pthread_mutex_t mark_lock; /* the folders of upper/ holding markers (a hash set) */

@@ -448,3 +448,18 @@ def test_unchanged_copies_do_not_undo_the_branch(fx):
                  'their README in work/')
         assert status(mnt) == []
     fsck(fx)
+
+
+def test_one_working_view_per_branch(fx, tmp_path):
+    second = tmp_path / 'second'
+    second.mkdir()
+    with Mount(fx.path) as mnt:
+        p = run_ugitfs('-f', fx.path, str(second), timeout=60)
+        assert p.returncode != 0 and not is_mounted(str(second))
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "branch 'main'" in lines[0] and 'another ugitfs mount' in lines[0], p.stderr
+        with Mount(fx.path, ['ro'], mountpoint=str(second)):  # read-only views may be many
+            pass
+        with open(mnt.path('work', 'still.txt'), 'w') as f:
+            f.write('the first mount works on\n')
+        assert sync(mnt)
