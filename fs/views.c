@@ -472,9 +472,11 @@ struct listing {
 	/* K_LOGBRANCH */
 	const struct loglist *log;
 	unsigned depth;
-	/* K_COMMITS: a walk, restarted when asked to go back */
+	/* K_COMMITS: a walk, restarted only when asked to go further back than
+	 * the last entry (the one that did not fit in the kernel's last buffer) */
 	ug_walk *walk;
-	size_t pos;
+	size_t pos;          /* entries produced so far */
+	ug_oid last;         /* entry pos - 1 */
 	char hex[UG_OID_MAXHEX + 1];
 };
 
@@ -663,26 +665,24 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 			c->broken = true;
 		}
 		return 0;
-	case K_COMMITS: {
-		ug_oid oid;
-
-		if (!l->walk || i < l->pos) {
+	case K_COMMITS:
+		if (!l->walk || i + 1 < l->pos) {
 			err = walk_start(fs, l);
 			if (err)
 				return -ugfs_errno(err);
 		}
-		do {
-			err = ug_walk_next(l->walk, &oid);
+		while (l->pos <= i) {
+			err = ug_walk_next(l->walk, &l->last);
 			if (err == UG_ENOTFOUND)
 				return 1;
 			if (err)
 				return -ugfs_errno(err);
-		} while (l->pos++ < i);
-		c->name = ug_oid_tohex(l->hex, &oid, fs->algo);
+			l->pos++;
+		}
+		c->name = ug_oid_tohex(l->hex, &l->last, fs->algo);
 		c->kind = K_COMMIT;
-		c->oid = oid;
+		c->oid = l->last;
 		return 0;
-	}
 	default:
 		return 1;
 	}
