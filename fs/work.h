@@ -103,14 +103,26 @@ void work_stat_top(struct work *w, struct stat *st); /* work/ itself */
 
 /* work_ops.c: the FUSE handlers for work/ nodes. */
 extern const struct fuse_lowlevel_ops work_ops;
-void work_touch(struct work *w); /* a change happened: for autosync */
 
-/* sync.c: the state, syncs, status, autosync, control socket. */
+/* state.c: the state folder, starting and stopping, the threads. */
 int work_start(struct fs *fs);          /* load or create the state (before the mount); UG codes */
 int work_start_threads(struct fs *fs);  /* invalidator, autosync, control socket (after daemonizing) */
 void work_stop(struct fs *fs);          /* stop the threads */
 void work_final_sync(struct fs *fs);    /* the sync at unmount */
 void work_free(struct fs *fs);
+/* State files: written whole and durably; UG codes. */
+int work_state_write(struct work *w, const char *name, const char *text);
+void work_state_remove(struct work *w, const char *name);
+int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid);
+/* Make commit (zero: an unborn branch) the base; holds w->lock exclusive. */
+int work_set_base(struct work *w, const ug_oid *commit);
+/* The tip of ref, zero if it does not exist. */
+int work_tip(struct work *w, const char *ref, ug_oid *tip);
+
+/* sync.c: syncs, status, following the branch. */
+/* With nothing pending, make the branch's tip the base (true if it moved);
+ * holds w->lock exclusive. */
+bool work_follow(struct work *w);
 /* Commit the pending changes. 0: *commit set; 1: nothing to commit; else a
  * UG error code with *why (malloc'ed) saying what failed. */
 int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
@@ -119,6 +131,7 @@ int work_status(struct work *w, char **text);
 /* The branch moved: follow it when nothing is pending. */
 void work_ref_changed(struct fs *fs);
 void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
+void work_touch(struct work *w);      /* a change happened (for autosync) */
 
 /* control.c: the socket `ugitfs --sync` and `--status` talk to. */
 int control_start(struct fs *fs);
