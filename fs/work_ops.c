@@ -329,73 +329,67 @@ static int new_entry(fuse_req_t req, fuse_ino_t parent, const char *name, char *
 	return err;
 }
 
-static void wop_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+enum make { MAKE_DIR, MAKE_FILE, MAKE_LINK };
+
+/* Create name in parent (a folder, an empty file, a symlink to link) and reply
+ * with its entry; with fi, as a reply to create. */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum make what, mode_t mode,
+		       const char *link, struct fuse_file_info *fi)
 {
 	struct work *w = work_of(req);
 	char *rel;
-	int err;
+	int err, fd;
 
 	pthread_rwlock_rdlock(&w->lock);
 	err = new_entry(req, parent, name, &rel);
-	if (!err && mkdirat(w->upper_fd, rel, mode & 07777))
-		err = -errno;
-	/* a base folder of that name was deleted: none of it may show again */
-	if (!err && work_unwhiteout(w, rel))
+	if (!err) {
+		switch (what) {
+		case MAKE_DIR:
+			err = mkdirat(w->upper_fd, rel, mode & 07777) ? -errno : 0;
+			break;
+		case MAKE_FILE:
+			fd = openat(w->upper_fd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+			err = fd < 0 ? -errno : 0;
+			if (fd >= 0)
+				close(fd);
+			break;
+		case MAKE_LINK:
+			err = symlinkat(link, w->upper_fd, rel) ? -errno : 0;
+			break;
+		}
+	}
+	/* a base entry of that name was deleted: a new folder must not show what it held */
+	if (!err && work_unwhiteout(w, rel) && what == MAKE_DIR)
 		err = work_set_opaque(w, rel);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, -err);
-	else
-		reply_child(req, parent, name, rel, NULL);
+	} else {
+		if (fi)
+			fi->fh = 0;
+		reply_child(req, parent, name, rel, fi);
+	}
 	pthread_rwlock_unlock(&w->lock);
 	work_touch(w);
 	free(rel);
+}
+
+static void wop_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_entry(req, parent, name, MAKE_DIR, mode, NULL, NULL);
 }
 
 static void wop_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	struct work *w = work_of(req);
-	char *rel;
-	int err;
-
 	(void)rdev;
-	if (!S_ISREG(mode)) {
+	if (!S_ISREG(mode))
 		fuse_reply_err(req, EPERM); /* git stores no devices, fifos or sockets */
-		return;
-	}
-	pthread_rwlock_rdlock(&w->lock);
-	err = new_entry(req, parent, name, &rel);
-	if (!err && mknodat(w->upper_fd, rel, mode, 0))
-		err = -errno;
-	if (!err)
-		work_unwhiteout(w, rel);
-	if (err)
-		fuse_reply_err(req, -err);
 	else
-		reply_child(req, parent, name, rel, NULL);
-	pthread_rwlock_unlock(&w->lock);
-	work_touch(w);
-	free(rel);
+		make_entry(req, parent, name, MAKE_FILE, mode, NULL, NULL);
 }
 
 static void wop_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct work *w = work_of(req);
-	char *rel;
-	int err;
-
-	pthread_rwlock_rdlock(&w->lock);
-	err = new_entry(req, parent, name, &rel);
-	if (!err && symlinkat(link, w->upper_fd, rel))
-		err = -errno;
-	if (!err)
-		work_unwhiteout(w, rel);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		reply_child(req, parent, name, rel, NULL);
-	pthread_rwlock_unlock(&w->lock);
-	work_touch(w);
-	free(rel);
+	make_entry(req, parent, name, MAKE_LINK, 0, link, NULL);
 }
 
 static void wop_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -573,26 +567,7 @@ static void wop_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void wop_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
-	struct work *w = work_of(req);
-	char *rel = NULL;
-	int err, fd = -1;
-
-	pthread_rwlock_rdlock(&w->lock);
-	err = new_entry(req, parent, name, &rel);
-	if (!err && (fd = openat(w->upper_fd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777)) < 0)
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (!err) {
-		work_unwhiteout(w, rel);
-		fi->fh = 0;
-		reply_child(req, parent, name, rel, fi);
-	} else {
-		fuse_reply_err(req, -err);
-	}
-	pthread_rwlock_unlock(&w->lock);
-	work_touch(w);
-	free(rel);
+	make_entry(req, parent, name, MAKE_FILE, mode, NULL, fi);
 }
 
 static void wop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
