@@ -117,6 +117,38 @@ static inline char *sh_out(size_t *len, const char *fmt, ...)
 	return buf;
 }
 
+/* Run a shell command and return its output without trailing newlines, in a
+ * static buffer valid until the next call ("" when it fails). Copy the result
+ * before calling again: two calls in one expression share the buffer. */
+static inline const char *sh_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline const char *sh_str(const char *fmt, ...)
+{
+	static char out[8192];
+	char *cmd = NULL, *got;
+	size_t len = 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	if (n < 0)
+		return out;
+	got = sh_out(&len, "%s", cmd);
+	free(cmd);
+	if (!got)
+		return out;
+	while (len > 0 && got[len - 1] == '\n')
+		len--;
+	if (len >= sizeof(out))
+		len = sizeof(out) - 1;
+	memcpy(out, got, len);
+	out[len] = '\0';
+	free(got);
+	return out;
+}
+
 /* mkdir -p of every folder of path (the last component too when is_dir). */
 static inline int mkdirs(const char *path, int is_dir)
 {

@@ -5,6 +5,7 @@
 #include "odb.h"
 #include "repo.h"
 #include "tag.h"
+#include "gitutil.h"
 #include "tap.h"
 #include "tree.h"
 
@@ -409,43 +410,6 @@ static void test_tags(void)
 
 static char tmpdir[64];
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Run a command and return its output without the trailing newline (static buffer). */
-static const char *output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *output(const char *fmt, ...)
-{
-	static char out[4096];
-	char cmd[2048];
-	va_list ap;
-	size_t n;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	p = popen(cmd, "r");
-	if (!p)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	pclose(p);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	return out;
-}
-
 static void test_write(const char *objfmt)
 {
 	char dir[128], hex[UG_OID_MAXHEX + 1], sub_hex[UG_OID_MAXHEX + 1];
@@ -459,7 +423,7 @@ static void test_write(const char *objfmt)
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, objfmt);
-	if (run("git init -q --object-format=%s '%s'", objfmt, dir)) {
+	if (sh("git init -q --object-format=%s '%s'", objfmt, dir)) {
 		ok(0, "git init %s", objfmt);
 		return;
 	}
@@ -497,17 +461,17 @@ static void test_write(const char *objfmt)
 		ug_oid_tohex(exe_hex, &exe, algo);
 		ug_oid_tohex(link_hex, &link, algo);
 		ug_oid_tohex(gl_hex, &gitlink, algo);
-		ok(!strcmp(output("cd '%s' && printf '100644 blob %s\\ta.txt\\n040000 tree %s\\ta\\n"
+		ok(!strcmp(sh_str("cd '%s' && printf '100644 blob %s\\ta.txt\\n040000 tree %s\\ta\\n"
 				  "100755 blob %s\\trun\\n120000 blob %s\\tlnk\\n100644 blob %s\\ta-b\\n"
 				  "160000 commit %s\\tmod\\n' | git mktree --missing",
 				  dir, blob_hex, sub_hex, exe_hex, link_hex, blob_hex, gl_hex),
 			   ug_oid_tohex(hex, &root, algo)),
 		   "%s: the tree id equals git mktree's", objfmt);
 	}
-	ok(!strcmp(output("cd '%s' && git ls-tree %s | cut -f2 | tr '\\n' ' '", dir, hex),
+	ok(!strcmp(sh_str("cd '%s' && git ls-tree %s | cut -f2 | tr '\\n' ' '", dir, hex),
 		   "a-b a.txt a lnk mod run "),
 	   "%s: entries in git's order", objfmt);
-	ok(!strcmp(output("cd '%s' && git cat-file -p %s | head -c 6", dir, hex), "100644"), "%s: cat-file",
+	ok(!strcmp(sh_str("cd '%s' && git cat-file -p %s | head -c 6", dir, hex), "100644"), "%s: cat-file",
 	   objfmt);
 
 	err = ug_tree_lookup(&t, repo, &root);
@@ -550,10 +514,10 @@ static void test_write(const char *objfmt)
 	is_int(ug_commit_create(repo, &c2, &subtree, &c1, 1, "A U Thor <a@example.com>",
 				"C O Mitter <c@example.com>", "second\n"),
 	       0, "%s: child commit written again", objfmt);
-	ok(!strcmp(output("cd '%s' && git rev-parse %s^", dir, ug_oid_tohex(hex, &c2, algo)),
+	ok(!strcmp(sh_str("cd '%s' && git rev-parse %s^", dir, ug_oid_tohex(hex, &c2, algo)),
 		   ug_oid_tohex(sub_hex, &c1, algo)),
 	   "%s: git sees the parent", objfmt);
-	ok(!strcmp(output("cd '%s' && git log --format='%%an|%%ce|%%s|%%b' -1 %s", dir,
+	ok(!strcmp(sh_str("cd '%s' && git log --format='%%an|%%ce|%%s|%%b' -1 %s", dir,
 			  ug_oid_tohex(hex, &c1, algo)),
 		   "A U Thor|c@example.com|first|body"),
 	   "%s: git reads author, committer and message", objfmt);
@@ -584,17 +548,17 @@ static void test_write(const char *objfmt)
 		ug_oid tag, peeled;
 		ug_otype type;
 
-		run("cd '%s' && git tag -a -m t1 t1 %s && git -c advice.nestedTag=false tag -a -m t2 t2 t1", dir, ug_oid_tohex(hex, &c1, algo));
-		ok(!ug_oid_fromhex(&tag, output("cd '%s' && git rev-parse t2", dir), ug_hash_hexsz(algo), algo) &&
+		sh("cd '%s' && git tag -a -m t1 t1 %s && git -c advice.nestedTag=false tag -a -m t2 t2 t1", dir, ug_oid_tohex(hex, &c1, algo));
+		ok(!ug_oid_fromhex(&tag, sh_str("cd '%s' && git rev-parse t2", dir), ug_hash_hexsz(algo), algo) &&
 			   !ug_tag_peel(repo, &tag, &peeled, &type) && type == UG_OBJ_COMMIT &&
 			   ug_oid_equal(&peeled, &c1),
 		   "%s: a tag of a tag peels to the commit", objfmt);
 		ok(!ug_tag_peel(repo, &root, &peeled, &type) && type == UG_OBJ_TREE && ug_oid_equal(&peeled, &root),
 		   "%s: a tree peels to itself", objfmt);
 	}
-	run("cd '%s' && git update-ref refs/heads/main %s", dir, ug_oid_tohex(hex, &c2, algo));
-	run("cd '%s' && git symbolic-ref HEAD refs/heads/main", dir);
-	is_int(run("cd '%s' && git fsck --strict --no-dangling >fsck.out 2>&1 || { cat fsck.out >&2; false; }",
+	sh("cd '%s' && git update-ref refs/heads/main %s", dir, ug_oid_tohex(hex, &c2, algo));
+	sh("cd '%s' && git symbolic-ref HEAD refs/heads/main", dir);
+	is_int(sh("cd '%s' && git fsck --strict --no-dangling >fsck.out 2>&1 || { cat fsck.out >&2; false; }",
 		   dir),
 	       0, "%s: git fsck --strict accepts what we wrote", objfmt);
 	ug_repo_free(repo);
@@ -619,6 +583,6 @@ int main(void)
 	unsetenv("GIT_DIR");
 	test_write("sha1");
 	test_write("sha256");
-	run("rm -rf '%s'", tmpdir);
+	sh("rm -rf '%s'", tmpdir);
 	return done_testing();
 }

@@ -5,6 +5,7 @@
 #include "odb.h"
 #include "refs.h"
 #include "repo.h"
+#include "gitutil.h"
 #include "tap.h"
 
 #include <pthread.h>
@@ -28,42 +29,6 @@ static void capture(ug_log_level level, const char *line)
 }
 
 static char dir[64];
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static const char *output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *output(const char *fmt, ...)
-{
-	static char out[8192];
-	char cmd[4096];
-	va_list ap;
-	size_t n;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	p = popen(cmd, "r");
-	if (!p)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	pclose(p);
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	return out;
-}
 
 /* Write a file under dir, creating its directories. */
 static void put(const char *rel, const char *content)
@@ -271,7 +236,7 @@ static void test_update(ug_refdb *db)
 	       "a held lock is a conflict");
 	ok(exists("refs/heads/main.lock") && is_ref(db, "refs/heads/main", 'e'),
 	   "someone else's lock is left alone, value kept");
-	run("rm -f '%s/refs/heads/main.lock'", dir);
+	sh("rm -f '%s/refs/heads/main.lock'", dir);
 
 	is_int(ug_refs_update(db, "refs/heads/old", &a, &b, "Tester <t@example.com>", "over packed"), 0,
 	       "updating a packed-only ref");
@@ -324,7 +289,7 @@ static void test_names(void)
 			ok(ug_refname_valid("HEAD"), "HEAD is valid");
 			continue;
 		}
-		git_ok = run("git check-ref-format '%s' 2>/dev/null", names[i]) == 0;
+		git_ok = sh("git check-ref-format '%s' 2>/dev/null", names[i]) == 0;
 		ok(ug_refname_valid(names[i]) == git_ok, "check-ref-format agrees on '%s' (git: %s)", names[i],
 		   git_ok ? "valid" : "invalid");
 	}
@@ -365,7 +330,7 @@ static void test_packed_cache(ug_refdb *db)
 
 	/* replaced by rename, as git does: a new inode */
 	put("packed-refs.new", "# pack-refs with: peeled fully-peeled sorted \n" C " refs/tags/v1\n");
-	run("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
+	sh("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
 	ok(!ug_refs_read(db, "refs/tags/v1", &r) && ug_oid_equal(&r.oid, &(ug_oid[]){ id('c') }[0]) &&
 		   r.peeled_known && ug_oid_equal(&r.peeled, &r.oid),
 	   "a rewritten packed-refs is read again");
@@ -379,7 +344,7 @@ static void test_packed_cache(ug_refdb *db)
 	for (int i = 0; i < 50; i++) {
 		put("packed-refs.new", i % 2 ? "# pack-refs with: peeled \n" A " refs/tags/v1\n^" B "\n"
 					     : C " refs/tags/v1\n" A " refs/tags/zz\n");
-		run("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
+		sh("mv '%s/packed-refs.new' '%s/packed-refs'", dir, dir);
 	}
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
@@ -397,7 +362,7 @@ static void test_packed_cache(ug_refdb *db)
 			   A " refs/heads/bad..name\n"
 			   A "\n"
 			   B " refs/tags/t\n");
-	run("touch -d '2001-01-01' '%s/packed-refs'", dir);
+	sh("touch -d '2001-01-01' '%s/packed-refs'", dir);
 	ok(!ug_refs_read(db, "refs/heads/ok", &r) && r.peeled_known && ug_oid_equal(&r.peeled, &(ug_oid[]){ id('b') }[0]),
 	   "good lines of a damaged packed-refs are read");
 	ug_ref_release(&r);
@@ -418,7 +383,7 @@ static void test_against_git(void)
 
 	snprintf(repo, sizeof(repo), "%s/gitrepo", dir);
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", repo);
-	if (run("git init -q '%s' && cd '%s' && git commit -q --allow-empty -m one && git tag -a -m t v1 && "
+	if (sh("git init -q '%s' && cd '%s' && git commit -q --allow-empty -m one && git tag -a -m t v1 && "
 		"git tag light && git branch side && git pack-refs --all && git commit -q --allow-empty -m two && "
 		"git tag -a -m t2 v2 && git -c advice.nestedTag=false tag -a -m nested nested v2",
 		repo, repo)) {
@@ -440,7 +405,7 @@ static void test_against_git(void)
 		ours[--ourslen] = '\0';
 	/* loose tags (v2, nested) have no peeled line from us; compare the packed ones fully */
 	snprintf(line, sizeof(line), "cd '%s' && git show-ref -d | grep -v -e 'v2^{}' -e 'nested^{}'", repo);
-	ok(!strcmp(ours, output("%s", line)) || (tap_diag("ours:\n%s", ours), 0),
+	ok(!strcmp(ours, sh_str("%s", line)) || (tap_diag("ours:\n%s", ours), 0),
 	   "ug_refs_list equals git show-ref -d");
 	free(ours);
 	ug_ref_list_release(&l);
@@ -451,16 +416,20 @@ static void test_against_git(void)
 	{
 		char hex[41];
 
-		ok(!strcmp(output("cd '%s' && git rev-parse feature", repo), ug_oid_tohex(hex, &head, UG_HASH_SHA1)),
+		ok(!strcmp(sh_str("cd '%s' && git rev-parse feature", repo), ug_oid_tohex(hex, &head, UG_HASH_SHA1)),
 		   "git sees the branch");
 	}
-	ok(!strcmp(output("cd '%s' && git reflog show --format=%%gs feature", repo), "branch: from ugitfs"),
+	ok(!strcmp(sh_str("cd '%s' && git reflog show --format=%%gs feature", repo), "branch: from ugitfs"),
 	   "git reads our reflog");
 	is_int(ug_refs_update(db, "refs/heads/side", &head, NULL, "Tester <t@example.com>", "move packed side"), 0,
 	       "move a packed branch");
-	ok(!strcmp(output("cd '%s' && git rev-parse side", repo), output("cd '%s' && git rev-parse HEAD", repo)),
-	   "git sees the moved packed branch");
-	is_int(run("cd '%s' && git fsck --strict --no-dangling >../fsck.out 2>&1 || { cat ../fsck.out >&2; false; }",
+	{
+		char hex[41];
+
+		ok(!strcmp(sh_str("cd '%s' && git rev-parse side", repo), ug_oid_tohex(hex, &head, UG_HASH_SHA1)),
+		   "git sees the moved packed branch");
+	}
+	is_int(sh("cd '%s' && git fsck --strict --no-dangling >../fsck.out 2>&1 || { cat ../fsck.out >&2; false; }",
 		   repo),
 	       0, "git fsck --strict after our updates");
 	ug_refdb_free(db);
@@ -510,7 +479,7 @@ static void test_repo_layouts(void)
 	int err;
 
 	snprintf(base, sizeof(base), "%s/layouts", dir);
-	if (run("mkdir -p '%s' && cd '%s' && git init -q wt && cd wt && git commit -q --allow-empty -m one && "
+	if (sh("mkdir -p '%s' && cd '%s' && git init -q wt && cd wt && git commit -q --allow-empty -m one && "
 		"git branch -M main && git tag v1 && git branch feature && git worktree add -q ../linked feature && "
 		"git clone -q --bare . ../bare.git && cp -r ../bare.git ../noconfig.git && "
 		"rm ../noconfig.git/config && git init -q --bare --object-format=sha256 ../sha256.git",
@@ -526,7 +495,7 @@ static void test_repo_layouts(void)
 			   strstr(ug_repo_workdir(repo), "/wt") && ug_repo_gitdir(repo)[0] == '/',
 		   "gitdir wt/.git, workdir wt, absolute");
 		ok(!ug_repo_revparse(repo, "main", &o) &&
-			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), sh_str("cd '%s' && git rev-parse main", path)),
 		   "revparse main");
 		ug_repo_free(repo);
 	}
@@ -575,7 +544,7 @@ static void test_repo_layouts(void)
 		is_int(ug_repo_algo(repo), UG_HASH_SHA256, "extensions.objectFormat = sha256");
 		ug_repo_free(repo);
 	}
-	run("cd '%s' && mkdir rel && printf 'gitdir: ../wt/.git\\n' > rel/.git", base);
+	sh("cd '%s' && mkdir rel && printf 'gitdir: ../wt/.git\\n' > rel/.git", base);
 	snprintf(path, sizeof(path), "%s/rel", base);
 	err = ug_repo_open(&repo, path);
 	is_int(err, 0, "a .git file with a relative gitdir (%s)", err ? ug_error_last() : "");
@@ -584,44 +553,44 @@ static void test_repo_layouts(void)
 		   "gitdir relative to the file, workdir the directory");
 		ug_repo_free(repo);
 	}
-	run("cd '%s' && mkdir broken && echo 'gitdir: nowhere' > broken/.git", base);
+	sh("cd '%s' && mkdir broken && echo 'gitdir: nowhere' > broken/.git", base);
 	snprintf(path, sizeof(path), "%s/broken", base);
 	is_int(ug_repo_open(&repo, path), UG_ENOTFOUND, "a .git file to nowhere");
 	ok(strstr(ug_error_last(), "broken/.git") != NULL, "names the .git file (%s)", ug_error_last());
-	run("cd '%s' && mkdir odd && echo '[core]' > odd/config && mkdir odd/objects odd/refs && "
+	sh("cd '%s' && mkdir odd && echo '[core]' > odd/config && mkdir odd/objects odd/refs && "
 	    "echo 'ref: refs/heads/main' > odd/HEAD && printf '[core]\\n\\trepositoryformatversion = 1\\n"
 	    "[extensions]\\n\\tobjectformat = md5\\n' > odd/config",
 	    base);
 	snprintf(path, sizeof(path), "%s/odd", base);
 	is_int(ug_repo_open(&repo, path), UG_ENOTFOUND, "an unknown object format is refused");
 	ok(strstr(ug_error_last(), "md5") != NULL, "and named (%s)", ug_error_last());
-	run("cd '%s' && printf '[core\\n' > odd/config", base);
+	sh("cd '%s' && printf '[core\\n' > odd/config", base);
 	is_int(ug_repo_open(&repo, path), UG_ECORRUPT, "a malformed config is refused");
 	ok(strstr(ug_error_last(), "odd/config:1") != NULL, "naming file and line (%s)", ug_error_last());
 
 	/* abbreviated ids: unique, ambiguous, and a ref that looks like hex */
 	snprintf(path, sizeof(path), "%s/wt", base);
-	run("cd '%s' && for i in $(seq 1 1500); do echo \"blob $i\" > b$i; done && "
+	sh("cd '%s' && for i in $(seq 1 1500); do echo \"blob $i\" > b$i; done && "
 	    "ls b* | git hash-object -w --stdin-paths >/dev/null; rm -f b*",
 	    path);
 	if (ug_repo_open(&repo, path) == 0) {
 		char prefix[5] = "", unique[8];
-		const char *ids = output("cd '%s' && git cat-file --batch-all-objects --batch-check='%%(objectname)' | "
+		const char *ids = sh_str("cd '%s' && git cat-file --batch-all-objects --batch-check='%%(objectname)' | "
 					 "cut -c1-4 | sort | uniq -d | head -1",
 					 path);
 
 		snprintf(prefix, sizeof(prefix), "%s", ids);
 		ok(strlen(prefix) == 4, "found two objects sharing %s", prefix);
 		is_int(ug_repo_revparse(repo, prefix, &o), UG_EAMBIGUOUS, "an ambiguous abbreviation");
-		snprintf(unique, sizeof(unique), "%s", output("cd '%s' && git rev-parse --short=7 main", path));
+		snprintf(unique, sizeof(unique), "%s", sh_str("cd '%s' && git rev-parse --short=7 main", path));
 		ok(!ug_repo_revparse(repo, unique, &o) &&
-			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), sh_str("cd '%s' && git rev-parse main", path)),
 		   "a unique abbreviation");
-		run("cd '%s' && git update-ref refs/heads/%s main", path, prefix);
+		sh("cd '%s' && git update-ref refs/heads/%s main", path, prefix);
 		ok(!ug_repo_revparse(repo, prefix, &o) &&
-			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), output("cd '%s' && git rev-parse main", path)),
+			   !strcmp(ug_oid_tohex(hex, &o, UG_HASH_SHA1), sh_str("cd '%s' && git rev-parse main", path)),
 		   "a branch named like an abbreviation wins, as in git");
-		run("cd '%s' && git remote add origin . && git update-ref refs/remotes/origin/main main && "
+		sh("cd '%s' && git remote add origin . && git update-ref refs/remotes/origin/main main && "
 		    "git symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/main",
 		    path);
 		ok(!ug_repo_revparse(repo, "origin", &o) && !ug_repo_revparse(repo, "origin/main", &o),
@@ -673,7 +642,7 @@ int main(void)
 
 	is_int(ug_refdb_open_git(&db, dir, dir, UG_HASH_SHA1), 0, "open a git refdb");
 	test_read_and_list(db);
-	run("rm -f '%s/refs/heads/main.lock' '%s/refs/heads/bad..name' '%s/refs/heads/junk'", dir, dir, dir);
+	sh("rm -f '%s/refs/heads/main.lock' '%s/refs/heads/bad..name' '%s/refs/heads/junk'", dir, dir, dir);
 	test_update(db);
 	roots = ug_refdb_watch_roots(db);
 	ok(roots && !strcmp(roots[0], dir) && roots[1] && strstr(roots[1], "/refs") && !roots[2],
@@ -705,6 +674,6 @@ int main(void)
 	test_against_git();
 	test_ugit();
 	test_repo_layouts();
-	run("rm -rf '%s'", dir);
+	sh("rm -rf '%s'", dir);
 	return done_testing();
 }
