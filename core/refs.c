@@ -40,6 +40,28 @@ void ug_ref_list_release(ug_ref_list *list)
 	list->count = 0;
 }
 
+size_t ug_refs_lower_bound(const ug_ref *refs, size_t count, const char *name)
+{
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(refs[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const ug_ref *ug_refs_find(const ug_ref *refs, size_t count, const char *name)
+{
+	size_t i = ug_refs_lower_bound(refs, count, name);
+
+	return i < count && !strcmp(refs[i].name, name) ? &refs[i] : NULL;
+}
+
 void ug_strv_free(char **v)
 {
 	if (!v)

@@ -25,6 +25,11 @@ typedef struct {
 void ug_ref_release(ug_ref *ref);
 void ug_ref_list_release(ug_ref_list *list);
 
+/* In count refs sorted by name: the index of the first whose name is >= name. */
+size_t ug_refs_lower_bound(const ug_ref *refs, size_t count, const char *name);
+/* The ref named name among count refs sorted by name, or NULL (borrowed from refs). */
+const ug_ref *ug_refs_find(const ug_ref *refs, size_t count, const char *name);
+
 /* The git files layout: HEAD in gitdir, other refs and packed-refs in commondir
  * (the same directory except in worktrees). */
 int ug_refdb_open_git(ug_refdb **out, const char *gitdir, const char *commondir, ug_hash_algo algo);

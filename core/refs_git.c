@@ -265,29 +265,6 @@ done:
 	return err;
 }
 
-/* Binary search: the index of the first ref whose name is >= name. */
-static size_t lower_bound(const packed_snap *s, const char *name)
-{
-	size_t lo = 0, hi = s->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(s->refs[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static const ug_ref *packed_find(const packed_snap *s, const char *name)
-{
-	size_t i = lower_bound(s, name);
-
-	return i < s->count && !strcmp(s->refs[i].name, name) ? &s->refs[i] : NULL;
-}
-
 static int copy_ref(ug_ref *out, const ug_ref *in)
 {
 	*out = *in;
@@ -353,7 +330,7 @@ static int git_read(ug_refdb *base, const char *name, ug_ref *out)
 		return err;
 	if ((err = get_packed(db, &s)))
 		return err;
-	p = packed_find(s, name);
+	p = ug_refs_find(s->refs, s->count, name);
 	err = p ? copy_ref(out, p) : ug_error(UG_ENOTFOUND, "ref %s not found", name);
 	snap_drop(db, s);
 	return err;
@@ -391,7 +368,7 @@ static int git_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 	if ((err = get_packed(db, &s)))
 		goto fail;
 	nloose = out->count;
-	for (size_t i = lower_bound(s, prefix); i < s->count; i++) {
+	for (size_t i = ug_refs_lower_bound(s->refs, s->count, prefix); i < s->count; i++) {
 		const ug_ref *p = &s->refs[i];
 		ug_ref copy;
 		ug_ref_list loose = { out->refs, nloose };
@@ -435,14 +412,14 @@ static int check_df_conflict(git_refdb *db, const char *name)
 	memcpy(probe, name, nl);
 	probe[nl] = '/';
 	probe[nl + 1] = '\0';
-	i = lower_bound(s, probe);
+	i = ug_refs_lower_bound(s->refs, s->count, probe);
 	if (i < s->count && !strncmp(s->refs[i].name, probe, nl + 1))
 		err = ug_error(UG_ECONFLICT, "cannot create %s: %s exists", name, s->refs[i].name);
 	for (size_t j = 5; !err && j < nl; j++) {
 		if (name[j] != '/')
 			continue;
 		probe[j] = '\0';
-		if (packed_find(s, probe))
+		if (ug_refs_find(s->refs, s->count, probe))
 			err = ug_error(UG_ECONFLICT, "cannot create %s: %s exists", name, probe);
 		probe[j] = '/';
 	}

@@ -61,29 +61,6 @@ static const ug_ref_list *ns_list(const struct refsnap *s, enum ns ns, const cha
 	return ns == NS_TAGS ? &s->tags : &s->heads;
 }
 
-/* Index of the first ref whose name is >= key, by binary search on the sorted list. */
-static size_t lower_bound(const ug_ref_list *l, const char *key)
-{
-	size_t lo = 0, hi = l->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(l->refs[mid].name, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static const ug_ref *find_ref(const ug_ref_list *l, const char *name)
-{
-	size_t i = lower_bound(l, name);
-
-	return i < l->count && !strcmp(l->refs[i].name, name) ? &l->refs[i] : NULL;
-}
-
 static unsigned slashes(const char *s)
 {
 	unsigned n = 0;
@@ -302,7 +279,7 @@ static int refdir_lookup(struct fs *fs, const struct node *dir, const char *name
 		return -ENOMEM;
 	}
 	sprintf(full, "%s%s%s", prefix, dir->ref, name);
-	ref = find_ref(l, full);
+	ref = ug_refs_find(l->refs, l->count, full);
 	if (ref) {
 		ug_oid peeled;
 
@@ -315,7 +292,7 @@ static int refdir_lookup(struct fs *fs, const struct node *dir, const char *name
 		size_t i;
 
 		strcat(full, "/");
-		i = lower_bound(l, full);
+		i = ug_refs_lower_bound(l->refs, l->count, full);
 		if (i < l->count && !strncmp(l->refs[i].name, full, strlen(full))) {
 			c->kind = K_REFDIR;
 			err = named_child(c, dir, name, nlen);
@@ -335,7 +312,7 @@ static int branch_tip(struct fs *fs, const char *branch, ug_oid *tip)
 
 	if (full) {
 		sprintf(full, "refs/heads/%s", branch);
-		ref = find_ref(&s->heads, full);
+		ref = ug_refs_find(s->heads.refs, s->heads.count, full);
 		if (ref)
 			*tip = ref->oid;
 	}
@@ -511,7 +488,7 @@ static int refdir_list(struct fs *fs, const struct node *dir, struct listing *l)
 		return -ENOMEM;
 	}
 	sprintf(full, "%s%s", prefix, dir->ref);
-	for (size_t i = lower_bound(refs, full); i < refs->count && !err; i++) {
+	for (size_t i = ug_refs_lower_bound(refs->refs, refs->count, full); i < refs->count && !err; i++) {
 		const ug_ref *r = &refs->refs[i];
 		const char *rest = r->name + plen + rlen, *slash;
 		struct child c = { 0 };
@@ -717,7 +694,7 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 
 		if (full) {
 			sprintf(full, "%s%s", prefix, n->ref);
-			ref = find_ref(l, full);
+			ref = ug_refs_find(l->refs, l->count, full);
 			err = -ENOENT;
 			if (ref && n->ns == NS_TAGS) {
 				int e = refsnap_peel(fs, ref, &target);
