@@ -28,6 +28,7 @@ struct change {
 struct changes {
 	struct change *v;
 	size_t count, cap;
+	struct wlist same; /* upper files equal to the base entry they shadow: copies to drop */
 };
 
 static void changes_release(struct changes *c)
@@ -35,6 +36,7 @@ static void changes_release(struct changes *c)
 	for (size_t i = 0; i < c->count; i++)
 		free(c->v[i].path);
 	free(c->v);
+	wlist_release(&c->same);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -414,6 +416,8 @@ static int compute_changes(struct work *w, bool store, struct changes *out)
 			} else if (er.lower_has) {
 				if (er.mode != mode || !ug_oid_equal(&er.oid, &oid))
 					err = add_change(out, 'M', path, mode, &oid);
+				else
+					err = wlist_add(&out->same, path, DT_REG) ? UG_ENOMEM : 0;
 			} else {
 				err = add_change(out, 'A', path, mode, &oid);
 			}
@@ -507,58 +511,13 @@ static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent,
 }
 
 /* Remove upper files that equal what the base has at their path (copied up,
- * then left unchanged). Done before the base changes: kept, such a copy would
- * hide the new base's version of the file and undo it at the next sync. */
-static void drop_unchanged(struct work *w)
+ * then left unchanged), as compute_changes found them. Done before the base
+ * changes: kept, such a copy would hide the new base's version of the file and
+ * undo it at the next sync. */
+static void drop_unchanged(struct work *w, const struct changes *c)
 {
-	struct wlist todo = { 0 };
-
-	if (!(todo.v = malloc(sizeof(*todo.v))) || !(todo.v[0].name = strdup("")))
-		goto out;
-	todo.count = todo.cap = 1;
-	while (todo.count) {
-		char *dir = todo.v[--todo.count].name;
-		int fd = openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-
-		while (d && (de = readdir(d))) {
-			char *path;
-			struct wres r;
-			ug_oid oid;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || work_is_reserved(de->d_name) ||
-			    asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0)
-				continue;
-			if (work_resolve(w, path, &r) || r.where != W_UPPER) {
-				free(path);
-			} else if (S_ISDIR(r.st.st_mode)) {
-				struct wentry *v = todo.count == todo.cap ? realloc(todo.v, 2 * todo.cap * sizeof(*v)) : todo.v;
-
-				if (!v) {
-					free(path);
-					continue;
-				}
-				if (todo.count == todo.cap)
-					todo.cap *= 2;
-				todo.v = v;
-				todo.v[todo.count].name = path;
-				todo.v[todo.count++].type = DT_DIR;
-			} else {
-				if (r.lower_has && r.mode == upper_mode(&r.st) && upper_blob(w, path, &r.st, false, &oid) == 0 &&
-				    ug_oid_equal(&oid, &r.oid))
-					unlinkat(w->upper_fd, path, 0);
-				free(path);
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
-		free(dir);
-	}
-out:
-	wlist_release(&todo);
+	for (size_t i = 0; i < c->same.count; i++)
+		unlinkat(w->upper_fd, c->same.v[i].name, 0);
 }
 
 /* Remove from upper what the new base now holds, so upper keeps only what is
@@ -609,7 +568,6 @@ static void tidy_upper(struct work *w, const struct changes *c)
 			close(fd);
 	}
 	work_rescan_marks(w);
-	drop_unchanged(w);
 	/* Empty folders the base has go (the base shows them); others stay: not committed, but kept. */
 	for (size_t i = dirs.count; i-- > 1;) {
 		struct wres r;
@@ -730,7 +688,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	}
 	if (err)
 		goto fail;
-	drop_unchanged(w);
+	drop_unchanged(w, &c);
 	err = work_set_base(w, &commit);
 	if (err)
 		goto fail;
@@ -812,28 +770,14 @@ int work_status(struct work *w, char **text)
 	return 0;
 }
 
-/* Is anything pending? Holds w->lock (either way). */
-static bool pending(struct work *w)
+/* The pending changes, for a decision: false when they cannot be listed (then
+ * nothing may be assumed). Holds w->lock (either way). */
+static bool list_changes(struct work *w, struct changes *c)
 {
-	struct changes c;
-	int fd = openat(w->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	bool empty = true;
-
-	while (d && (de = readdir(d)) && empty)
-		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-	if (d)
-		closedir(d);
-	else if (fd >= 0)
-		close(fd);
-	if (empty)
-		return false;
-	if (compute_changes(w, false, &c))
-		return true; /* when in doubt, keep */
-	empty = c.count == 0;
-	changes_release(&c);
-	return !empty;
+	if (compute_changes(w, false, c) == 0)
+		return true;
+	memset(c, 0, sizeof(*c));
+	return false;
 }
 
 /* Does the history of tip contain commit? Looks at most this many commits back. */
@@ -856,26 +800,34 @@ static bool contains(struct work *w, const ug_oid *tip, const ug_oid *commit)
  * conflict branch once the branch contains it. Holds w->lock exclusive. */
 bool work_follow(struct work *w)
 {
+	struct changes c;
+	bool moved = false;
 	ug_oid tip;
 
+	if (!list_changes(w, &c) || c.count) {
+		changes_release(&c);
+		return false; /* pending changes (or in doubt): the base stays */
+	}
 	if (strcmp(w->target_ref, w->branch_ref) && work_tip(w, w->branch_ref, &tip) == 0 &&
-	    !ug_oid_iszero(&tip) && contains(w, &tip, &w->base) && !pending(w)) {
+	    !ug_oid_iszero(&tip) && contains(w, &tip, &w->base)) {
 		ug_log(UG_LOG_INFO, "%s contains %s: work/ follows %s again", w->branch, w->target_ref, w->branch);
 		free(w->target_ref);
 		w->target_ref = strdup(w->branch_ref);
 		work_state_remove(w, "target");
 		if (!w->target_ref)
-			return false;
+			goto out;
 	}
-	if (work_tip(w, w->target_ref, &tip) || ug_oid_equal(&tip, &w->base) || pending(w))
-		return false;
-	if (!ug_oid_iszero(&tip) && ug_odb_exists(ug_repo_odb(w->fs->repo), &tip) == false)
-		return false;
-	drop_unchanged(w);
+	if (work_tip(w, w->target_ref, &tip) || ug_oid_equal(&tip, &w->base) ||
+	    (!ug_oid_iszero(&tip) && !ug_odb_exists(ug_repo_odb(w->fs->repo), &tip)))
+		goto out;
+	drop_unchanged(w, &c);
 	if (work_set_base(w, &tip))
-		return false;
+		goto out;
 	tidy_upper(w, &(struct changes){ 0 });
-	return true;
+	moved = true;
+out:
+	changes_release(&c);
+	return moved;
 }
 
 void work_ref_changed(struct fs *fs)

@@ -498,7 +498,7 @@ int work_set_opaque(struct work *w, const char *rel)
 }
 
 /* Names, with d_type, in a growable array kept sorted for lookups. */
-static int add_entry(struct wlist *l, const char *name, unsigned char type)
+int wlist_add(struct wlist *l, const char *name, unsigned char type)
 {
 	if (l->count == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 32;
@@ -560,9 +560,9 @@ static int read_upper(struct work *w, const char *rel, struct wlist *shown, stru
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (!strncmp(de->d_name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
-			err = gone ? add_entry(gone, de->d_name + sizeof(WORK_WHITEOUT) - 1, DT_UNKNOWN) : 0;
+			err = gone ? wlist_add(gone, de->d_name + sizeof(WORK_WHITEOUT) - 1, DT_UNKNOWN) : 0;
 		else if (!work_is_reserved(de->d_name))
-			err = add_entry(shown, de->d_name, de->d_type);
+			err = wlist_add(shown, de->d_name, de->d_type);
 	}
 	closedir(d);
 	return err;
@@ -594,7 +594,7 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 				struct wlist upper_part = { .v = out->v, .count = nupper };
 
 				if (!has_name(&upper_part, e->name) && !has_name(&gone, e->name))
-					err = add_entry(out, e->name, mode_type(e->mode));
+					err = wlist_add(out, e->name, mode_type(e->mode));
 			}
 			treecache_put(w->fs, t);
 		}
@@ -639,7 +639,7 @@ int work_remove_upper_dir(struct work *w, const char *rel)
 int work_materialize(struct work *w, const char *rel)
 {
 	struct wlist todo = { 0 };
-	int err = add_entry(&todo, rel, DT_DIR);
+	int err = wlist_add(&todo, rel, DT_DIR);
 
 	while (!err && todo.count) {
 		char *dir = todo.v[--todo.count].name;
@@ -660,7 +660,7 @@ int work_materialize(struct work *w, const char *rel)
 				}
 				err = work_resolve(w, child, &cr);
 				if (!err && work_is_dir(&cr))
-					err = add_entry(&todo, child, DT_DIR);
+					err = wlist_add(&todo, child, DT_DIR);
 				else if (!err)
 					err = work_copy_up(w, child, &cr);
 				free(child);

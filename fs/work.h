@@ -93,6 +93,7 @@ int work_whiteout(struct work *w, const char *rel);
 bool work_unwhiteout(struct work *w, const char *rel);
 int work_set_opaque(struct work *w, const char *rel);
 int work_list(struct work *w, const char *rel, const struct wres *r, struct wlist *out);
+int wlist_add(struct wlist *l, const char *name, unsigned char type); /* a copy of name; -ENOMEM */
 void wlist_release(struct wlist *l);
 int work_remove_upper_dir(struct work *w, const char *rel);
 int work_materialize(struct work *w, const char *rel);
