@@ -271,19 +271,14 @@ static int lock_state(struct work *w)
 /* orphans/ holds files unlinked while open; none survives the daemon that kept them. */
 static int clear_orphans(struct work *w)
 {
-	int fd;
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
 
 	if (mkdirat(w->state_fd, "orphans", 0700) && errno != EEXIST)
 		return ug_error_os(UG_ERROR, "%s/orphans: cannot create", w->state_dir);
-	fd = openat(w->state_fd, "orphans", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	d = work_opendir_at(w->state_fd, "orphans");
+	if (!d)
 		return ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir);
-	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(dirfd(d), de->d_name, 0);

@@ -260,6 +260,109 @@ static uint32_t upper_mode(const struct stat *st)
 	return (st->st_mode & S_IXUSR) ? UG_MODE_EXEC : UG_MODE_BLOB;
 }
 
+/* What compute_changes carries from folder to folder. */
+struct scan {
+	struct changes *out;
+	struct gone gone; /* base files hidden so far, by whiteouts and opaque folders */
+	ug_ignore *ig;
+	bool store;
+};
+
+/* Whiteout of name in folder dir: the base file(s) there are deleted, if the base shows them. */
+static int scan_whiteout(struct work *w, struct scan *s, const char *dir, const struct wres *r, const char *name)
+{
+	const ug_tree *t;
+	const ug_tree_entry *e;
+	uint32_t mode = 0;
+	ug_oid oid;
+	char *path;
+	int err;
+
+	if (!r->below || treecache_get(w->fs, &r->below_tree, &t))
+		return 0;
+	e = ug_tree_find(t, name, strlen(name));
+	if (e) {
+		mode = e->mode;
+		oid = e->oid;
+	}
+	treecache_put(w->fs, t);
+	if (!e)
+		return 0;
+	path = work_join(dir, name);
+	err = path ? hide_base(w, &s->gone, path, mode, &oid) : UG_ENOMEM;
+	free(path);
+	return err;
+}
+
+/* One upper entry: a change, an unchanged copy, ignored, or a folder to walk (or not). */
+static int scan_entry(struct work *w, struct scan *s, const char *path, struct wentry *entry)
+{
+	struct change *was;
+	struct wres r;
+	uint32_t mode;
+	ug_oid oid;
+	int err;
+
+	if (work_resolve(w, path, &r) || r.where != W_UPPER) {
+		entry->type = DT_UNKNOWN;
+		return 0;
+	}
+	if (S_ISDIR(r.st.st_mode)) {
+		/* an ignored folder with nothing tracked below is not walked */
+		if (!r.below && ug_ignore_match(s->ig, path, true) == 1)
+			entry->type = DT_UNKNOWN;
+		return 0;
+	}
+	if (!S_ISREG(r.st.st_mode) && !S_ISLNK(r.st.st_mode))
+		return 0;
+	mode = upper_mode(&r.st);
+	was = gone_get(&s->gone, path);
+	if (!was && !r.lower_has && ug_ignore_match(s->ig, path, false) == 1)
+		return 0; /* untracked and ignored: stays in work/, not committed */
+	err = upper_blob(w, path, &r.st, s->store, &oid);
+	if (err)
+		return err;
+	if (was) {
+		was->status = 0; /* present again: not deleted */
+		if (was->mode != mode || !ug_oid_equal(&was->oid, &oid))
+			return add_change(s->out, 'M', path, mode, &oid);
+		return 0;
+	}
+	if (!r.lower_has)
+		return add_change(s->out, 'A', path, mode, &oid);
+	if (r.mode != mode || !ug_oid_equal(&r.oid, &oid))
+		return add_change(s->out, 'M', path, mode, &oid);
+	return wlist_add(&s->out->same, path, DT_REG) ? UG_ENOMEM : 0;
+}
+
+static int scan_folder(struct work *w, const char *dir, struct wlist *entries, void *arg)
+{
+	struct scan *s = arg;
+	struct wres r;
+	int err = work_resolve(w, dir, &r) ? UG_ERROR : 0;
+
+	if (err || r.where != W_UPPER)
+		return err;
+	add_gitignore(w, s->ig, dir);
+	/* an opaque folder hides its base content */
+	if (r.lower_has && r.mode == UG_MODE_TREE && !r.below)
+		err = hide_base(w, &s->gone, dir, UG_MODE_TREE, &r.oid);
+	/* whiteouts first: the folder's entries are judged knowing them */
+	for (size_t i = 0; !err && i < entries->count; i++)
+		if (!strncmp(entries->v[i].name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
+			err = scan_whiteout(w, s, dir, &r, entries->v[i].name + sizeof(WORK_WHITEOUT) - 1);
+	for (size_t i = 0; !err && i < entries->count; i++) {
+		char *path;
+
+		if (work_is_reserved(entries->v[i].name))
+			continue;
+		path = work_join(dir, entries->v[i].name);
+		err = path ? scan_entry(w, s, path, &entries->v[i]) : UG_ENOMEM;
+		free(path);
+	}
+	return err;
+}
+
 /*
  * The pending changes: upper/ against the base, folder by folder from the
  * top. A whiteout or an opaque folder hides base files (each a deletion unless
@@ -269,168 +372,18 @@ static uint32_t upper_mode(const struct stat *st)
  */
 static int compute_changes(struct work *w, bool store, struct changes *out)
 {
-	struct wlist todo = { 0 };
-	struct gone g = { 0 };
-	ug_ignore *ig = NULL;
+	struct scan s = { .out = out, .store = store };
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = ug_ignore_new(&ig, w->fs->repo);
-	if (!err && !(todo.v = calloc(1, sizeof(*todo.v))))
-		err = UG_ENOMEM;
-	if (!err && !(todo.v[0].name = strdup(""))) {
-		err = UG_ENOMEM;
-	} else if (!err) {
-		todo.count = todo.cap = 1;
-	}
-	while (!err && todo.count) {
-		char *dir = todo.v[--todo.count].name;
-		struct wres r;
-		struct wlist names = { 0 };
-		int fd;
-		DIR *d;
-		struct dirent *de;
-
-		err = work_resolve(w, dir, &r) ? UG_ERROR : 0;
-		if (!err && r.where != W_UPPER) {
-			free(dir);
-			continue;
-		}
-		add_gitignore(w, ig, dir);
-		/* an opaque folder hides its base content */
-		if (!err && r.lower_has && r.mode == UG_MODE_TREE && !r.below)
-			err = hide_base(w, &g, dir, UG_MODE_TREE, &r.oid);
-		fd = err ? -1 : openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!err && !d)
-			err = ug_error_os(UG_ERROR, "work/%s: cannot list pending changes", dir);
-		while (!err && d && (de = readdir(d))) {
-			char *path;
-			struct wres er;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (!strncmp(de->d_name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1)) {
-				const char *name = de->d_name + sizeof(WORK_WHITEOUT) - 1;
-
-				if (asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", name) < 0) {
-					err = UG_ENOMEM;
-					break;
-				}
-				/* deleted from the base, if the base shows it here */
-				if (r.below && work_resolve(w, path, &er) == 0) {
-					uint32_t mode;
-					ug_oid oid;
-					const ug_tree *t;
-					const ug_tree_entry *e = NULL;
-
-					if (treecache_get(w->fs, &r.below_tree, &t) == 0) {
-						e = ug_tree_find(t, name, strlen(name));
-						if (e) {
-							mode = e->mode;
-							oid = e->oid;
-						}
-						treecache_put(w->fs, t);
-					}
-					if (e)
-						err = hide_base(w, &g, path, mode, &oid);
-				}
-				free(path);
-				continue;
-			}
-			if (work_is_reserved(de->d_name))
-				continue;
-			err = asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0 ? UG_ENOMEM : 0;
-			if (!err) {
-				struct wlist *l = &names;
-
-				if (l->count == l->cap) {
-					size_t cap = l->cap ? 2 * l->cap : 16;
-					struct wentry *v = realloc(l->v, cap * sizeof(*v));
-
-					if (!v) {
-						free(path);
-						err = UG_ENOMEM;
-						break;
-					}
-					l->v = v;
-					l->cap = cap;
-				}
-				l->v[l->count].name = path;
-				l->v[l->count++].type = de->d_type;
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
-		/* The folder's entries, after its whiteouts are known. */
-		for (size_t i = 0; !err && i < names.count; i++) {
-			const char *path = names.v[i].name;
-			struct wres er;
-			struct change *was;
-			uint32_t mode;
-			ug_oid oid;
-
-			err = work_resolve(w, path, &er) ? UG_ERROR : 0;
-			if (err || er.where != W_UPPER)
-				continue;
-			if (S_ISDIR(er.st.st_mode)) {
-				/* an ignored folder with nothing tracked below is not walked */
-				if (!er.below && ug_ignore_match(ig, path, true) == 1)
-					continue;
-				struct wentry sub = { .name = strdup(path), .type = DT_DIR };
-
-				if (!sub.name) {
-					err = UG_ENOMEM;
-					break;
-				}
-				if (todo.count == todo.cap) {
-					size_t cap = 2 * todo.cap;
-					struct wentry *v = realloc(todo.v, cap * sizeof(*v));
-
-					if (!v) {
-						free(sub.name);
-						err = UG_ENOMEM;
-						break;
-					}
-					todo.v = v;
-					todo.cap = cap;
-				}
-				todo.v[todo.count++] = sub;
-				continue;
-			}
-			if (!S_ISREG(er.st.st_mode) && !S_ISLNK(er.st.st_mode))
-				continue;
-			mode = upper_mode(&er.st);
-			was = gone_get(&g, path);
-			if (!was && !er.lower_has && ug_ignore_match(ig, path, false) == 1)
-				continue; /* untracked and ignored: stays in work/, not committed */
-			err = upper_blob(w, path, &er.st, store, &oid);
-			if (err)
-				break;
-			if (was) {
-				was->status = 0; /* present again: not deleted */
-				if (was->mode != mode || !ug_oid_equal(&was->oid, &oid))
-					err = add_change(out, 'M', path, mode, &oid);
-			} else if (er.lower_has) {
-				if (er.mode != mode || !ug_oid_equal(&er.oid, &oid))
-					err = add_change(out, 'M', path, mode, &oid);
-				else
-					err = wlist_add(&out->same, path, DT_REG) ? UG_ENOMEM : 0;
-			} else {
-				err = add_change(out, 'A', path, mode, &oid);
-			}
-		}
-		wlist_release(&names);
-		free(dir);
-	}
-	for (size_t i = 0; !err && i < g.cap; i++)
-		if (g.slots[i].path && g.slots[i].status == 'D')
-			err = add_change(out, 'D', g.slots[i].path, 0, NULL);
-	wlist_release(&todo);
-	gone_release(&g);
-	ug_ignore_free(ig);
+	err = ug_ignore_new(&s.ig, w->fs->repo);
+	if (!err)
+		err = work_walk(w, scan_folder, &s);
+	for (size_t i = 0; !err && i < s.gone.cap; i++)
+		if (s.gone.slots[i].path && s.gone.slots[i].status == 'D')
+			err = add_change(out, 'D', s.gone.slots[i].path, 0, NULL);
+	gone_release(&s.gone);
+	ug_ignore_free(s.ig);
 	if (err)
 		changes_release(out);
 	else if (out->count)
@@ -520,62 +473,42 @@ static void drop_unchanged(struct work *w, const struct changes *c)
 		unlinkat(w->upper_fd, c->same.v[i].name, 0);
 }
 
+/* tidy_upper's visitor: markers go (the base now says what they said); folders are listed. */
+static int tidy_folder(struct work *w, const char *dir, struct wlist *entries, void *arg)
+{
+	struct wlist *dirs = arg;
+
+	for (size_t i = 0; i < entries->count; i++) {
+		if (work_is_reserved(entries->v[i].name)) {
+			char *path = work_join(dir, entries->v[i].name);
+
+			if (path)
+				unlinkat(w->upper_fd, path, 0);
+			free(path);
+		}
+	}
+	return *dir && wlist_add(dirs, dir, DT_DIR) ? UG_ENOMEM : 0;
+}
+
 /* Remove from upper what the new base now holds, so upper keeps only what is
  * still pending (and what is never committed: ignored files, empty folders). */
 static void tidy_upper(struct work *w, const struct changes *c)
 {
 	struct wlist dirs = { 0 };
-	size_t done = 0;
 
 	for (size_t i = 0; i < c->count; i++)
 		if (c->v[i].status != 'D')
 			unlinkat(w->upper_fd, c->v[i].path, 0);
-	/* Markers go (the base now says what they said); folders are listed, parents first. */
-	if (!(dirs.v = malloc(sizeof(*dirs.v))) || !(dirs.v[0].name = strdup("")))
-		goto out;
-	dirs.count = dirs.cap = 1;
-	for (; done < dirs.count; done++) {
-		const char *dir = dirs.v[done].name;
-		int fd = openat(w->upper_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-
-		while (d && (de = readdir(d))) {
-			char *path;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (work_is_reserved(de->d_name)) {
-				unlinkat(dirfd(d), de->d_name, 0);
-			} else if (de->d_type == DT_DIR && asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", de->d_name) >= 0) {
-				struct wentry *v = dirs.count == dirs.cap ? realloc(dirs.v, 2 * dirs.cap * sizeof(*v)) : dirs.v;
-
-				if (!v) {
-					free(path);
-					continue;
-				}
-				if (dirs.count == dirs.cap)
-					dirs.cap *= 2;
-				dirs.v = v;
-				dir = dirs.v[done].name; /* the array may have moved */
-				dirs.v[dirs.count].name = path;
-				dirs.v[dirs.count++].type = DT_DIR;
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
-	}
+	work_walk(w, tidy_folder, &dirs);
 	work_rescan_marks(w);
-	/* Empty folders the base has go (the base shows them); others stay: not committed, but kept. */
-	for (size_t i = dirs.count; i-- > 1;) {
+	/* Empty folders the base has go, deepest first (the base shows them); others
+	 * stay: not committed, but kept. */
+	for (size_t i = dirs.count; i-- > 0;) {
 		struct wres r;
 
 		if (work_resolve(w, dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE)
 			unlinkat(w->upper_fd, dirs.v[i].name, AT_REMOVEDIR);
 	}
-out:
 	wlist_release(&dirs);
 }
 

@@ -180,11 +180,20 @@ static size_t parent_len(const char *rel)
 	return slash ? (size_t)(slash - rel) : 0;
 }
 
+static int mark_folder(struct work *w, const char *dir, struct wlist *entries, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < entries->count; i++) {
+		if (work_is_reserved(entries->v[i].name)) {
+			mark(w, dir, strlen(dir));
+			break;
+		}
+	}
+	return 0;
+}
+
 int work_rescan_marks(struct work *w)
 {
-	struct wlist todo = { 0 };
-	int err = 0;
-
 	pthread_mutex_lock(&w->mark_lock);
 	for (size_t i = 0; i < w->capmarked; i++)
 		free(w->marked[i]);
@@ -192,50 +201,7 @@ int work_rescan_marks(struct work *w)
 	w->marked = NULL;
 	w->nmarked = w->capmarked = 0;
 	pthread_mutex_unlock(&w->mark_lock);
-	if (!(todo.v = malloc(sizeof(*todo.v))) || !(todo.v[0].name = strdup("")))
-		err = -ENOMEM;
-	else
-		todo.count = todo.cap = 1;
-	while (!err && todo.count) {
-		char *dir = todo.v[--todo.count].name;
-		int fd = openat(w->upper_fd, up(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		struct dirent *de;
-
-		while (d && (de = readdir(d))) {
-			char *sub;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (work_is_reserved(de->d_name)) {
-				mark(w, dir, strlen(dir));
-			} else if (de->d_type == DT_DIR) {
-				if (asprintf(&sub, "%s%s%s", dir, *dir ? "/" : "", de->d_name) < 0) {
-					err = -ENOMEM;
-					break;
-				}
-				if (todo.count == todo.cap) {
-					struct wentry *v = realloc(todo.v, (todo.cap *= 2) * sizeof(*v));
-
-					if (!v) {
-						free(sub);
-						err = -ENOMEM;
-						break;
-					}
-					todo.v = v;
-				}
-				todo.v[todo.count].name = sub;
-				todo.v[todo.count++].type = DT_DIR;
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (fd >= 0)
-			close(fd);
-		free(dir);
-	}
-	wlist_release(&todo);
-	return err;
+	return work_walk(w, mark_folder, NULL);
 }
 
 void work_free_marks(struct work *w)
@@ -497,6 +463,27 @@ int work_set_opaque(struct work *w, const char *rel)
 	return err;
 }
 
+DIR *work_opendir_at(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, *path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (fd >= 0 && !d) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+char *work_join(const char *dir, const char *name)
+{
+	char *path;
+
+	return asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", name) < 0 ? NULL : path;
+}
+
 /* Names, with d_type, in a growable array kept sorted for lookups. */
 int wlist_add(struct wlist *l, const char *name, unsigned char type)
 {
@@ -544,18 +531,12 @@ static unsigned char mode_type(uint32_t mode)
 /* Read upper folder rel: its visible names into shown, its whiteouts into gone. */
 static int read_upper(struct work *w, const char *rel, struct wlist *shown, struct wlist *gone)
 {
-	int fd = openat(w->upper_fd, up(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = work_opendir_at(w->upper_fd, rel);
 	struct dirent *de;
-	DIR *d;
 	int err = 0;
 
-	if (fd < 0)
+	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while (!err && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -607,18 +588,12 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 
 int work_remove_upper_dir(struct work *w, const char *rel)
 {
-	int fd = openat(w->upper_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = work_opendir_at(w->upper_fd, rel);
 	struct dirent *de;
-	DIR *d;
 	int err = 0;
 
-	if (fd < 0)
+	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	/* Only markers may be left in a folder that shows empty. */
 	while (!err && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -654,7 +629,7 @@ int work_materialize(struct work *w, const char *rel)
 				char *child;
 				struct wres cr;
 
-				if (asprintf(&child, "%s/%s", dir, kids.v[i].name) < 0) {
+				if (!(child = work_join(dir, kids.v[i].name))) {
 					err = -ENOMEM;
 					break;
 				}
@@ -685,4 +660,49 @@ void work_stat_top(struct work *w, struct stat *st)
 		st->st_mode = S_IFDIR | 0755;
 	}
 	pthread_rwlock_unlock(&w->lock);
+}
+
+int work_walk(struct work *w, work_visit visit, void *arg)
+{
+	struct wlist todo = { 0 };
+	int err = wlist_add(&todo, "", DT_DIR) ? UG_ENOMEM : 0;
+
+	while (!err && todo.count) {
+		char *dir = todo.v[--todo.count].name;
+		struct wlist entries = { 0 };
+		struct dirent *de;
+		DIR *d = work_opendir_at(w->upper_fd, dir);
+
+		if (!d && errno != ENOENT) /* a folder gone meanwhile has nothing to visit */
+			err = ug_error_os(UG_ERROR, "work/%s: cannot list", dir);
+		while (!err && d && (de = readdir(d))) {
+			unsigned char type = de->d_type;
+			struct stat st;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (type == DT_UNKNOWN) /* some file systems do not say */
+				type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)
+					       ? DT_DIR
+					       : DT_REG;
+			err = wlist_add(&entries, de->d_name, type) ? UG_ENOMEM : 0;
+		}
+		if (d)
+			closedir(d);
+		if (!err && d)
+			err = visit(w, dir, &entries, arg);
+		for (size_t i = 0; !err && i < entries.count; i++) {
+			char *sub;
+
+			if (entries.v[i].type != DT_DIR || work_is_reserved(entries.v[i].name))
+				continue;
+			sub = work_join(dir, entries.v[i].name);
+			err = sub && !wlist_add(&todo, sub, DT_DIR) ? 0 : UG_ENOMEM;
+			free(sub);
+		}
+		wlist_release(&entries);
+		free(dir);
+	}
+	wlist_release(&todo);
+	return err;
 }

@@ -99,6 +99,17 @@ int work_remove_upper_dir(struct work *w, const char *rel);
 int work_materialize(struct work *w, const char *rel);
 bool work_is_reserved(const char *name);
 int work_rescan_marks(struct work *w); /* after start and after a sync tidied upper/ */
+/*
+ * Visit every folder of upper/, parents before children. visit gets the
+ * folder (rel, "" for the top) and its entries, markers included ("." and ".."
+ * not), each typed (DT_DIR or not); it may clear an entry's type to keep the
+ * walk out of that folder. A non-zero return of visit (UG code) stops the walk
+ * and is returned; the walk's own failures are UG codes too.
+ */
+typedef int (*work_visit)(struct work *w, const char *dir, struct wlist *entries, void *arg);
+int work_walk(struct work *w, work_visit visit, void *arg);
+DIR *work_opendir_at(int dirfd, const char *path); /* path "" is dirfd itself; NULL with errno */
+char *work_join(const char *dir, const char *name); /* "DIR/NAME" or "NAME"; malloc'ed, NULL */
 void work_free_marks(struct work *w);
 void work_stat_top(struct work *w, struct stat *st); /* work/ itself */
 
