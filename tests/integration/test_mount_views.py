@@ -259,15 +259,27 @@ def test_same_object_same_inode(repos):
         assert diff.stdout.splitlines() == ['Files %s/README.md and %s/README.md differ' % (a, b)]
 
 
-def test_every_change_is_erofs(repos):
+def write_through(path, flags):
+    """Open path and write one byte: the write (or the open) is where a change fails."""
+    fd = os.open(path, flags, 0o644)
+    try:
+        os.write(fd, b'x')
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize('options', [[], ['ro']], ids=['read-write mount', 'ro mount'])
+def test_every_change_is_erofs(repos, options):
+    """Without ro, ugitfs itself refuses (the kernel asks it); with ro the kernel does too."""
     fx = repos.get('packed')
     head = fx.git('rev-parse', 'HEAD').decode().strip()
-    with Mount(fx.path, ['ro']) as mnt:
+    with Mount(fx.path, options) as mnt:
         snap = mnt.path('commits', head)
         file = os.path.join(snap, 'README.md')
         attempts = {
-            'write': lambda: open(file, 'w'),
-            'append': lambda: open(file, 'a'),
+            'write': lambda: write_through(file, os.O_WRONLY),
+            'append': lambda: write_through(file, os.O_WRONLY | os.O_APPEND),
+            'truncating open': lambda: open(file, 'w'),
             'create': lambda: open(os.path.join(snap, 'new'), 'w'),
             'mkdir': lambda: os.mkdir(os.path.join(snap, 'dir')),
             'unlink': lambda: os.unlink(file),
@@ -291,6 +303,8 @@ def test_every_change_is_erofs(repos):
             with pytest.raises(OSError) as e:
                 attempt()
             assert e.value.errno == errno.EROFS, what
+        with open(file) as f:
+            assert f.read() == 'hello\nworld\n'
 
 
 def test_refs_change_outside_the_mount(fresh):
