@@ -97,6 +97,16 @@ struct child {
 	char *owned;            /* storage behind name/ref when they were built; freed by child_release */
 };
 
+/* FNV-1a of a string, from seed: the fs's hash tables and listed-name numbers. */
+static inline uint64_t str_hash(const char *s, uint64_t seed)
+{
+	uint64_t h = 1469598103934665603ULL ^ seed;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 static inline void child_release(struct child *c)
 {
 	free(c->owned);

@@ -37,11 +37,7 @@ static size_t ino_slot(const struct fs *fs, fuse_ino_t ino)
 
 static size_t name_slot(const struct fs *fs, fuse_ino_t parent, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL ^ parent;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return mix(h) & (fs->buckets - 1);
+	return mix(str_hash(name, parent)) & (fs->buckets - 1);
 }
 
 static void link_node(struct fs *fs, struct node *n)

@@ -72,15 +72,6 @@ struct gone {
 	size_t cap, count;
 };
 
-static uint64_t path_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oid *oid)
 {
 	if (2 * (g->count + 1) > g->cap) {
@@ -91,7 +82,7 @@ static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oi
 			return UG_ENOMEM;
 		for (size_t i = 0; i < g->cap; i++) {
 			if (g->slots[i].path) {
-				size_t j = path_hash(g->slots[i].path) & (bigger.cap - 1);
+				size_t j = str_hash(g->slots[i].path, 0) & (bigger.cap - 1);
 
 				while (bigger.slots[j].path)
 					j = (j + 1) & (bigger.cap - 1);
@@ -102,7 +93,7 @@ static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oi
 		free(g->slots);
 		*g = bigger;
 	}
-	size_t j = path_hash(path) & (g->cap - 1);
+	size_t j = str_hash(path, 0) & (g->cap - 1);
 
 	while (g->slots[j].path) {
 		if (!strcmp(g->slots[j].path, path))
@@ -123,7 +114,7 @@ static struct change *gone_get(struct gone *g, const char *path)
 {
 	if (!g->cap)
 		return NULL;
-	for (size_t j = path_hash(path) & (g->cap - 1); g->slots[j].path; j = (j + 1) & (g->cap - 1))
+	for (size_t j = str_hash(path, 0) & (g->cap - 1); g->slots[j].path; j = (j + 1) & (g->cap - 1))
 		if (!strcmp(g->slots[j].path, path))
 			return &g->slots[j];
 	return NULL;

@@ -98,11 +98,7 @@ static int lower_find(struct work *w, const char *rel, uint32_t *mode, ug_oid *o
  * after the scan at start (work_rescan_marks). */
 static size_t mark_slot(size_t cap, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h & (cap - 1));
+	return (size_t)(str_hash(s, 0) & (cap - 1));
 }
 
 static bool marked_locked(struct work *w, const char *dir, size_t len)

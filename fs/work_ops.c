@@ -694,11 +694,7 @@ static void wop_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 /* A number for a listed name (the node may not exist yet): stable, never 0. */
 static ino_t name_ino(const char *name)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return (ino_t)((h >> 1) | 1);
+	return (ino_t)((str_hash(name, 0) >> 1) | 1);
 }
 
 /* Names only: with readdirplus too (no node is made; the kernel looks each up). */
