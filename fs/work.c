@@ -605,44 +605,103 @@ int work_remove_upper_dir(struct work *w, const char *rel)
 	return err;
 }
 
-/* Copy a whole folder into upper and mark each folder opaque: after this,
- * upper alone holds everything the folder shows (a folder about to be renamed). */
-int work_materialize(struct work *w, const char *rel)
+/* How many base entries a folder renamed in work/ may copy into upper: a few
+ * small trees can name millions of paths. */
+#define COPY_BUDGET 200000
+
+/* Does base tree hold more than budget entries, at any depth? A stack of
+ * tree ids, no recursion; it never holds more than budget ids. 1, 0 or -errno. */
+static int tree_exceeds(struct work *w, const ug_oid *tree, size_t budget)
 {
-	struct wlist todo = { 0 };
-	int err = wlist_add(&todo, rel, DT_DIR);
+	ug_oid *stack = malloc(sizeof(*stack));
+	size_t n = 1, cap = 1, seen = 0;
+	int err = stack ? 0 : -ENOMEM;
 
-	while (!err && todo.count) {
-		char *dir = todo.v[--todo.count].name;
-		struct wres r;
-		struct wlist kids;
+	if (stack)
+		stack[0] = *tree;
+	while (!err && n && seen <= budget) {
+		ug_oid oid = stack[--n];
+		const ug_tree *t;
 
-		err = work_resolve(w, dir, &r);
-		if (!err)
-			err = work_copy_up(w, dir, &r);
-		if (!err && r.below && (err = work_resolve(w, dir, &r)) == 0 && (err = work_list(w, dir, &r, &kids)) == 0) {
-			for (size_t i = 0; i < kids.count && !err; i++) {
-				char *child;
-				struct wres cr;
+		if ((err = treecache_get(w->fs, &oid, &t))) {
+			err = -ugfs_errno(err);
+			break;
+		}
+		seen += t->count;
+		for (size_t i = 0; i < t->count && !err && seen <= budget; i++) {
+			if (t->entries[i].mode != UG_MODE_TREE)
+				continue;
+			if (n == cap) {
+				ug_oid *s = realloc(stack, (cap *= 2) * sizeof(*s));
 
-				if (!(child = work_join(dir, kids.v[i].name))) {
+				if (!s) {
 					err = -ENOMEM;
 					break;
 				}
-				err = work_resolve(w, child, &cr);
-				if (!err && work_is_dir(&cr))
-					err = wlist_add(&todo, child, DT_DIR);
-				else if (!err)
-					err = work_copy_up(w, child, &cr);
-				free(child);
+				stack = s;
 			}
-			wlist_release(&kids);
+			stack[n++] = t->entries[i].oid;
 		}
-		if (!err)
-			err = work_set_opaque(w, dir);
-		free(dir);
+		treecache_put(w->fs, t);
 	}
-	wlist_release(&todo);
+	free(stack);
+	return err ? err : seen > budget;
+}
+
+/* Copy up the entries folder dir shows from the base; its subfolders are added to dirs. */
+static int copy_folder_up(struct work *w, const char *dir, struct wlist *dirs)
+{
+	struct wres r;
+	struct wlist kids;
+	int err = work_resolve(w, dir, &r);
+
+	if (err || !r.below)
+		return err;
+	if ((err = work_list(w, dir, &r, &kids)))
+		return err;
+	for (size_t i = 0; i < kids.count && !err; i++) {
+		char *child = work_join(dir, kids.v[i].name);
+		struct wres cr;
+
+		err = child ? work_resolve(w, child, &cr) : -ENOMEM;
+		if (!err && cr.where == W_LOWER)
+			err = work_copy_up(w, child, &cr);
+		if (!err && work_is_dir(&cr))
+			err = wlist_add(dirs, child, DT_DIR);
+		free(child);
+	}
+	wlist_release(&kids);
+	return err;
+}
+
+/*
+ * Make upper alone hold everything folder rel shows (a folder about to be
+ * renamed): first every base entry below it is copied up, folder by folder
+ * from the top; only then is each folder marked opaque, since a folder marked
+ * opaque hides from the copy the base entries still to be copied below it.
+ * Refused with EXDEV (one log line) when the base folder is too large to copy.
+ */
+int work_materialize(struct work *w, const char *rel)
+{
+	struct wlist dirs = { 0 };
+	struct wres r;
+	int err = work_resolve(w, rel, &r);
+
+	if (!err && r.below && (err = tree_exceeds(w, &r.below_tree, COPY_BUDGET)) == 1) {
+		ug_log(UG_LOG_WARNING, "work/%s: too large to rename (over %d entries to copy); "
+		       "nothing changed", rel, COPY_BUDGET);
+		return -EXDEV;
+	}
+	if (!err)
+		err = work_copy_up(w, rel, &r);
+	if (!err)
+		err = wlist_add(&dirs, rel, DT_DIR);
+	for (size_t i = 0; i < dirs.count && !err; i++)
+		err = copy_folder_up(w, dirs.v[i].name, &dirs);
+	for (size_t i = 0; i < dirs.count && !err; i++)
+		if ((err = work_resolve(w, dirs.v[i].name, &r)) == 0 && r.below)
+			err = work_set_opaque(w, dirs.v[i].name);
+	wlist_release(&dirs);
 	return err;
 }
 

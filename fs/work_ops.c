@@ -454,6 +454,19 @@ static void wop_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	do_remove(req, parent, name, true);
 }
 
+/* A folder that is to be replaced must show nothing. */
+static int check_empty(struct work *w, const char *rel, const struct wres *r)
+{
+	struct wlist l;
+	int err = work_list(w, rel, r, &l);
+
+	if (!err) {
+		err = l.count ? -ENOTEMPTY : 0;
+		wlist_release(&l);
+	}
+	return err;
+}
+
 static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t newparent, const char *newname,
 		     unsigned flags)
 {
@@ -477,27 +490,17 @@ static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t
 		return 0;
 	if (isdir && !strncmp(to, from, flen) && to[flen] == '/')
 		return -EINVAL; /* a folder into itself */
-	if (rt.where != W_NONE) {
-		if (flags & RENAME_NOREPLACE)
-			return -EEXIST;
-		if (work_is_dir(&rt) != isdir)
-			return isdir ? -ENOTDIR : -EISDIR;
-		if (isdir) {
-			struct wlist l;
-
-			err = work_list(w, to, &rt, &l);
-			if (err)
-				return err;
-			err = l.count ? -ENOTEMPTY : 0;
-			wlist_release(&l);
-			if (!err && rt.where == W_UPPER)
-				err = work_remove_upper_dir(w, to);
-			if (err)
-				return err;
-		}
-	}
-	/* Upper must hold everything that moves: a folder whole (and opaque). */
+	if (rt.where != W_NONE && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (rt.where != W_NONE && work_is_dir(&rt) != isdir)
+		return isdir ? -ENOTDIR : -EISDIR;
+	if (rt.where != W_NONE && isdir && (err = check_empty(w, to, &rt)))
+		return err;
+	/* Upper must hold everything that moves: a folder whole (and opaque).
+	 * Done before the target goes, so that a refused copy changes nothing. */
 	err = isdir ? work_materialize(w, from) : work_copy_up(w, from, &rf);
+	if (!err && isdir && rt.where == W_UPPER)
+		err = work_remove_upper_dir(w, to);
 	if (!err)
 		err = work_ensure_parent(w, to);
 	if (!err && !isdir && rt.where == W_UPPER)
@@ -507,7 +510,10 @@ static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t
 	if (err)
 		return err;
 	work_unwhiteout(w, to);
-	if (rf.lower_has)
+	/* a base folder replaced: none of its (deleted) entries may show again */
+	if (isdir && rt.lower_has && rt.mode == UG_MODE_TREE)
+		err = work_set_opaque(w, to);
+	if (!err && rf.lower_has)
 		err = work_whiteout(w, from);
 	return err;
 }
