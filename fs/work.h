@@ -53,6 +53,11 @@ struct work {
 	pthread_t control;
 	bool control_running;
 
+	/* Test-only hooks, read once at start (NULL unless set): the name of a step
+	 * of a sync (see work_test_point's callers) at which the daemon kills
+	 * itself (UGITFS_TEST_KILL_AT) or pauses a second (UGITFS_TEST_PAUSE_AT). */
+	char *kill_at, *pause_at;
+
 	pthread_mutex_t inval_lock; /* a pending request to drop the kernel's view of work/ */
 	pthread_cond_t inval_cond;
 	bool inval_pending, inval_stop;
@@ -128,6 +133,8 @@ void work_state_remove(struct work *w, const char *name);
 int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid);
 /* Make commit (zero: an unborn branch) the base; holds w->lock exclusive. */
 int work_set_base(struct work *w, const ug_oid *commit);
+/* A named step of a sync: the test hooks act here (nothing without them). */
+void work_test_point(struct work *w, const char *step);
 /* The tip of ref, zero if it does not exist. */
 int work_tip(struct work *w, const char *ref, ug_oid *tip);
 
@@ -142,6 +149,9 @@ int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
 int work_status(struct work *w, char **text);
 /* The branch moved: follow it when nothing is pending. */
 void work_ref_changed(struct fs *fs);
+/* Finish the clean-up of upper/ after a sync whose new base is recorded
+ * (also at start, when a sync was interrupted); holds w->lock exclusive. */
+void work_tidy(struct work *w);
 void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
 void work_touch(struct work *w);      /* a change happened (for autosync) */
 
