@@ -9,6 +9,7 @@
 #include "walk.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,14 +167,14 @@ static int read_upper(struct work *w, const char *rel, const struct stat *st, st
 		c->data = malloc((size_t)st->st_size + 1);
 		if (!c->data)
 			return UG_ENOMEM;
-		ssize_t n = readlinkat(w->upper_fd, rel, c->data, (size_t)st->st_size + 1);
+		ssize_t n = up_readlink(w, rel, c->data, (size_t)st->st_size + 1);
 
 		if (n < 0 || n > st->st_size)
 			return ug_error_os(UG_ERROR, "%s: cannot read the link", rel);
 		c->len = (size_t)n;
 		return 0;
 	}
-	int fd = openat(w->upper_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = up_open(w, rel, O_RDONLY, 0);
 	struct stat fst;
 
 	if (fd < 0 || fstat(fd, &fst)) {
@@ -340,8 +341,12 @@ static int scan_folder(struct work *w, const char *dir, struct wlist *entries, v
 		err = hide_base(w, &s->gone, dir, UG_MODE_TREE, &r.oid);
 	/* whiteouts first: the folder's entries are judged knowing them */
 	for (size_t i = 0; !err && i < entries->count; i++)
-		if (!strncmp(entries->v[i].name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
-			err = scan_whiteout(w, s, dir, &r, entries->v[i].name + sizeof(WORK_WHITEOUT) - 1);
+		if (work_is_reserved(entries->v[i].name)) {
+			char *name = work_whiteout_name(w, dir, entries->v[i].name);
+
+			err = name ? scan_whiteout(w, s, dir, &r, name) : 0;
+			free(name);
+		}
 	for (size_t i = 0; !err && i < entries->count; i++) {
 		char *path;
 
@@ -382,37 +387,52 @@ static int compute_changes(struct work *w, bool store, struct changes *out)
 	return err;
 }
 
+/* Text growing as needed; NULL data after a failed allocation. */
+struct text {
+	char *data;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->data && n >= 0 && t->len + (size_t)n + 1 > t->cap) {
+		char *d = realloc(t->data, t->cap = 2 * t->cap + (size_t)n + 1);
+
+		if (!d)
+			free(t->data);
+		t->data = d;
+	}
+	if (!t->data || n < 0)
+		return;
+	va_start(ap, fmt);
+	t->len += (size_t)vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+}
+
 /* A message naming the changed paths: a subject with the first few, a body with all. */
 static char *default_message(const struct changes *c)
 {
-	size_t cap = 256 + c->count * 64, len = 0, shown = 0;
-	char *msg = malloc(cap);
+	struct text t = { .data = malloc(256), .cap = 256 };
+	size_t shown = 0;
 
-	if (!msg)
-		return NULL;
-	len += (size_t)snprintf(msg, cap, "ugitfs: ");
-	for (; shown < c->count && len + strlen(c->v[shown].path) < 72; shown++)
-		len += (size_t)snprintf(msg + len, cap - len, "%s%s", shown ? ", " : "", c->v[shown].path);
+	text_add(&t, "ugitfs: ");
+	for (; shown < c->count && t.len + strlen(c->v[shown].path) < 72; shown++)
+		text_add(&t, "%s%s", shown ? ", " : "", c->v[shown].path);
 	if (!shown)
-		len += (size_t)snprintf(msg + len, cap - len, "%s", c->v[shown++].path);
+		text_add(&t, "%s", c->v[shown++].path);
 	if (shown < c->count)
-		len += (size_t)snprintf(msg + len, cap - len, " and %zu more", c->count - shown);
-	len += (size_t)snprintf(msg + len, cap - len, "\n\nChanged in work/:\n");
-	for (size_t i = 0; i < c->count; i++) {
-		size_t need = strlen(c->v[i].path) + 8;
-
-		if (len + need + 1 > cap) {
-			char *m = realloc(msg, cap = 2 * cap + need);
-
-			if (!m) {
-				free(msg);
-				return NULL;
-			}
-			msg = m;
-		}
-		len += (size_t)snprintf(msg + len, cap - len, "  %c %s\n", c->v[i].status, c->v[i].path);
-	}
-	return msg;
+		text_add(&t, " and %zu more", c->count - shown);
+	text_add(&t, "\n\nChanged in work/:\n");
+	for (size_t i = 0; i < c->count; i++)
+		text_add(&t, "  %c %s\n", c->v[i].status, c->v[i].path);
+	return t.data;
 }
 
 /* The tree of base_tree with the changes applied (the blobs are written already). */
@@ -461,7 +481,7 @@ static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent,
 static void drop_unchanged(struct work *w, const struct changes *c)
 {
 	for (size_t i = 0; i < c->same.count; i++)
-		unlinkat(w->upper_fd, c->same.v[i].name, 0);
+		up_unlink(w, c->same.v[i].name, 0);
 }
 
 /*
@@ -496,7 +516,7 @@ static int tidy_folder(struct work *w, const char *dir, struct wlist *entries, v
 		if (work_is_reserved(entries->v[i].name)) {
 			char *path = work_join(dir, entries->v[i].name);
 
-			if (path && unlinkat(w->upper_fd, path, 0) == 0)
+			if (path && up_unlink(w, path, 0) == 0)
 				tidy_removed(w, t, "tidy-marker");
 			free(path);
 		}
@@ -515,7 +535,7 @@ static void tidy_upper(struct work *w, const struct changes *c)
 	work_rescan_marks(w);
 	t.first = true;
 	for (size_t i = 0; i < c->count; i++)
-		if (c->v[i].status != 'D' && unlinkat(w->upper_fd, c->v[i].path, 0) == 0)
+		if (c->v[i].status != 'D' && up_unlink(w, c->v[i].path, 0) == 0)
 			tidy_removed(w, &t, "tidy-file");
 	/* Empty folders the base has go, deepest first (the base shows them); others
 	 * stay: not committed, but kept. */
@@ -524,7 +544,7 @@ static void tidy_upper(struct work *w, const struct changes *c)
 		struct wres r;
 
 		if (work_resolve(w, t.dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE &&
-		    unlinkat(w->upper_fd, t.dirs.v[i].name, AT_REMOVEDIR) == 0)
+		    up_unlink(w, t.dirs.v[i].name, AT_REMOVEDIR) == 0)
 			tidy_removed(w, &t, "tidy-folder");
 	}
 	wlist_release(&t.dirs);
