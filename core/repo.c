@@ -213,7 +213,28 @@ static const char *home_dir(user_info *u)
 	return u->home[0] ? u->home : NULL;
 }
 
-/* System, then global: git's order, later files win. */
+/* An environment variable read as git reads a boolean one: unset or empty is
+ * false, true/yes/on or a non-zero number is true, false/no/off/0 is false;
+ * anything else counts as set (true), where git would refuse to run. */
+static bool env_bool(const char *name)
+{
+	static const char *const falses[] = { "false", "no", "off" };
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return false;
+	for (size_t i = 0; i < sizeof(falses) / sizeof(*falses); i++)
+		if (!strcasecmp(v, falses[i]))
+			return false;
+	n = strtol(v, &end, 10);
+	return end == v || *end || n != 0;
+}
+
+/* System, then global: git's order, later files win. GIT_CONFIG_SYSTEM and
+ * GIT_CONFIG_GLOBAL replace the paths (an empty one means none),
+ * GIT_CONFIG_NOSYSTEM skips the system file. */
 static int load_user_config(ug_config *cfg)
 {
 	const char *sys = getenv("GIT_CONFIG_SYSTEM"), *global = getenv("GIT_CONFIG_GLOBAL");
@@ -222,7 +243,7 @@ static int load_user_config(ug_config *cfg)
 	char *p = NULL;
 	int err = 0;
 
-	if (!getenv("GIT_CONFIG_NOSYSTEM") && (err = add_user_config(cfg, sys ? sys : "/etc/gitconfig")))
+	if (!env_bool("GIT_CONFIG_NOSYSTEM") && (err = add_user_config(cfg, sys ? sys : "/etc/gitconfig")))
 		return err;
 	if (global)
 		return *global ? add_user_config(cfg, global) : 0;
