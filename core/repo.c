@@ -5,6 +5,8 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -457,6 +459,144 @@ fail:
 	free(dotugit);
 	ug_repo_free(repo);
 	return err;
+}
+
+/* HEAD files beyond this name no branch: a symbolic ref is one short line. */
+#define MAX_HEAD_FILE 4096
+
+/* Whether the bytes of a HEAD file say "ref: REFNAME" (spaces after the colon
+ * and whitespace at the end allowed, as git reads it). */
+static bool head_names(const char *buf, size_t len, const char *refname)
+{
+	size_t i = 4, rlen = strlen(refname);
+
+	if (len < 4 || memcmp(buf, "ref:", 4))
+		return false;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	if (len - i < rlen || memcmp(buf + i, refname, rlen))
+		return false;
+	for (i += rlen; i < len; i++)
+		if (!isspace((unsigned char)buf[i]))
+			return false;
+	return true;
+}
+
+/* Read at most max bytes of dir/name into buf; the count, or -1 when the file
+ * cannot be read or is longer. */
+static ssize_t read_small(const char *dir, const char *name, char *buf, size_t max)
+{
+	char *path = join(dir, name);
+	size_t got = 0;
+	ssize_t n = 0;
+	int fd;
+
+	if (!path)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd < 0)
+		return -1;
+	while (got <= max && (n = read(fd, buf + got, max + 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return n < 0 || got > max ? -1 : (ssize_t)got;
+}
+
+static bool dir_head_names(const char *dir, const char *refname)
+{
+	char buf[MAX_HEAD_FILE + 1];
+	ssize_t n = read_small(dir, "HEAD", buf, MAX_HEAD_FILE);
+
+	return n > 0 && head_names(buf, (size_t)n, refname);
+}
+
+/* The main worktree's path, newly malloc'ed; NULL when the repository is bare
+ * (or out of memory). core.bare decides; without it, a common directory named
+ * .git has its worktree above it, as git decides. */
+static char *main_worktree(ug_repo *repo)
+{
+	const char *wt = NULL, *slash = strrchr(repo->commondir, '/');
+	bool bare = false, has_bare = !ug_config_get_bool(repo->config, "core.bare", &bare);
+	char *out = NULL;
+
+	if (has_bare && bare)
+		return NULL;
+	if (!ug_config_get(repo->config, "core.worktree", &wt) && wt && *wt) {
+		if (resolve_rel(repo->commondir, wt, "core.worktree", &out))
+			out = wt[0] == '/' ? strdup(wt) : join(repo->commondir, wt);
+		return out;
+	}
+	if (slash && !strcmp(slash, "/.git"))
+		return slash == repo->commondir ? strdup("/")
+						: strndup(repo->commondir, (size_t)(slash - repo->commondir));
+	return has_bare ? strdup(repo->commondir) : NULL;
+}
+
+/* A linked worktree's path from worktrees/ID/gitdir ("PATH/.git"), newly
+ * malloc'ed; the admin folder itself when that file is unreadable. */
+static char *linked_worktree(const char *admin)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n = read_small(admin, "gitdir", buf, PATH_MAX);
+	size_t len;
+
+	if (n <= 0 || memchr(buf, '\0', (size_t)n))
+		return strdup(admin);
+	len = (size_t)n;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	if (len >= 5 && !memcmp(buf + len - 5, "/.git", 5))
+		len -= len == 5 ? 4 : 5;
+	if (buf[0] != '/') { /* relative to the admin folder, as newer git writes it */
+		char *rel = strndup(buf, len), *abs = rel ? join(admin, rel) : NULL;
+
+		free(rel);
+		return abs;
+	}
+	return strndup(buf, len);
+}
+
+int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
+{
+	char *dir, *main;
+	struct dirent *de;
+	DIR *d;
+
+	*worktree = NULL;
+	if (repo->format != UG_FORMAT_GIT)
+		return UG_ENOTFOUND;
+	main = main_worktree(repo);
+	if (main && dir_head_names(repo->commondir, refname)) {
+		*worktree = main;
+		return 0;
+	}
+	free(main);
+	dir = join(repo->commondir, "worktrees");
+	if (!dir)
+		return ug_error(UG_ENOMEM, "out of memory");
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		char *admin;
+
+		if (de->d_name[0] == '.')
+			continue;
+		admin = join(dir, de->d_name);
+		if (admin && dir_head_names(admin, refname))
+			*worktree = linked_worktree(admin);
+		free(admin);
+		if (*worktree)
+			break;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return *worktree ? 0 : UG_ENOTFOUND;
 }
 
 /* Drop what would break an ident line: angle brackets and newlines; trim spaces. */

@@ -530,8 +530,9 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	ug_odb *odb = ug_repo_odb(w->fs->repo);
 	struct changes c = { 0 };
 	ug_oid tree, commit, tip;
-	char *msg = NULL, *reflog = NULL;
+	char *msg = NULL, *reflog = NULL, *where = NULL;
 	const char *subject;
+	bool taken;
 	int err, done;
 
 	/* Every blob, tree and the commit are written, then made durable at once,
@@ -563,7 +564,11 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	err = work_state_save_oid(w, "syncing", &commit);
 	if (err)
 		goto fail;
-	err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &w->base, w->ident, reflog);
+	/* A branch some worktree checked out since the mount is not moved under
+	 * that checkout: the sync goes to a conflict branch instead. */
+	taken = ug_repo_checked_out(w->fs->repo, w->target_ref, &where) == 0;
+	err = taken ? UG_ECONFLICT
+		    : ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &w->base, w->ident, reflog);
 	for (int tries = 0; err == UG_ECONFLICT && tries < 5; tries++) {
 		/* The branch moved. Our changes go on top of its tip if they touch
 		 * nothing its new commits touched; else onto a conflict branch. */
@@ -575,7 +580,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 			err = ug_commit_lookup(&t, w->fs->repo, &tip);
 		if (!err && t)
 			err = ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
-		if (!err && t && !overlap(theirs, &c)) {
+		if (!err && t && !taken && !overlap(theirs, &c)) {
 			err = apply_changes(w, &t->tree, &c, &tree);
 			if (!err)
 				err = make_commit(w, &tree, &tip, msg, &commit);
@@ -595,12 +600,19 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 				       : UG_ENOMEM;
 			if (!err)
 				err = work_state_write(w, "target", conflict + strlen("refs/heads/"));
-			if (!err) {
+			if (!err && taken) {
+				ug_log(UG_LOG_WARNING,
+				       "%s is checked out in %s: the sync went to branch %s; %s is unchanged",
+				       w->target_ref + strlen("refs/heads/"), where, conflict + strlen("refs/heads/"),
+				       w->target_ref + strlen("refs/heads/"));
+			} else if (!err) {
 				ug_log(UG_LOG_WARNING,
 				       "%s moved and touched the same paths: the sync went to branch %s; "
 				       "%s is unchanged (merge the two to resolve)",
 				       w->target_ref + strlen("refs/heads/"), conflict + strlen("refs/heads/"),
 				       w->target_ref + strlen("refs/heads/"));
+			}
+			if (!err) {
 				free(w->target_ref);
 				w->target_ref = conflict;
 				conflict = NULL;
@@ -622,6 +634,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	changes_release(&c);
 	free(msg);
 	free(reflog);
+	free(where);
 	return 0;
 fail:
 	*why = strdup(ug_error_last());
@@ -629,6 +642,7 @@ fail:
 		changes_release(&c);
 	free(msg);
 	free(reflog);
+	free(where);
 	return err < 0 ? err : UG_ERROR;
 }
 
