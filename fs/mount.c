@@ -92,13 +92,14 @@ static int check_branch(struct fs *fs)
  * since a sync moving it would leave that checkout showing the commits undone
  * (git refuses the same: one branch in two worktrees). -o branch= of such a
  * branch is refused; HEAD's branch (the default) just gets no work/. */
-static int check_checked_out(struct fs *fs, bool *work)
+static int check_checked_out(struct fs *fs, bool *work, char **why)
 {
 	char *ref = NULL, *where = NULL;
 	const char *branch = fs->opts.branch;
 	ug_ref head = { 0 };
 	bool have_head = false, refused = false;
 
+	*why = NULL;
 	*work = !fs->opts.ro;
 	if (!*work)
 		return 0;
@@ -115,9 +116,11 @@ static int check_checked_out(struct fs *fs, bool *work)
 				fs->opts.repo, branch, where);
 			refused = true;
 		} else {
-			ug_log(UG_LOG_WARNING, "%s: no work/: branch '%s' (HEAD's) is checked out in %s, and a "
-			       "sync would move it under that checkout; for a working view, mount a "
-			       "branch no worktree has with -o branch=NAME", fs->opts.repo, branch, where);
+			/* said once the mount is up: an error before it stays one line */
+			if (asprintf(why, "%s: no work/: branch '%s' (HEAD's) is checked out in %s, and a "
+				     "sync would move it under that checkout; for a working view, mount a "
+				     "branch no worktree has with -o branch=NAME", fs->opts.repo, branch, where) < 0)
+				*why = NULL;
 			*work = false;
 		}
 	}
@@ -200,7 +203,7 @@ int ugfs_main(const struct ugfs_options *opts)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fs *fs = calloc(1, sizeof(*fs));
-	char *optstr = NULL;
+	char *optstr = NULL, *no_work = NULL;
 	bool work = false;
 	int status = 1, err;
 
@@ -220,7 +223,7 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s\n", ug_error_last());
 		goto out;
 	}
-	if (check_mountpoint(opts->mountpoint) || check_branch(fs) || check_checked_out(fs, &work))
+	if (check_mountpoint(opts->mountpoint) || check_branch(fs) || check_checked_out(fs, &work, &no_work))
 		goto out;
 	/* Resolved once: the daemon changes folder, and the unmount at the end
 	 * must reach the same mount point a relative path named at the start. */
@@ -267,6 +270,8 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s: cannot mount\n", opts->mountpoint);
 		goto out_signals;
 	}
+	if (no_work)
+		ug_log(UG_LOG_WARNING, "%s", no_work);
 	if (!opts->foreground) {
 		openlog("ugitfs", LOG_PID, LOG_DAEMON);
 		ug_log_set_sink(syslog_sink);
@@ -286,6 +291,7 @@ out_session:
 out:
 	fuse_opt_free_args(&args);
 	free(optstr);
+	free(no_work);
 	fs_free(fs);
 	return status;
 }
