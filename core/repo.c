@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@ struct ug_repo {
 	ug_odb *odb;
 	ug_refdb *refdb;
 	ug_config *config;
+	/* the shallow boundary: sorted ids, replaced whole under shallow_lock */
+	pthread_rwlock_t shallow_lock;
+	ug_oid *shallow;
+	size_t nshallow;
+	struct stat shallow_st; /* of the file last read; st_ino 0: none */
 };
 
 void ug_repo_free(ug_repo *repo)
@@ -34,6 +40,8 @@ void ug_repo_free(ug_repo *repo)
 	ug_refdb_free(repo->refdb);
 	ug_odb_free(repo->odb);
 	ug_config_free(repo->config);
+	pthread_rwlock_destroy(&repo->shallow_lock);
+	free(repo->shallow);
 	free(repo->gitdir);
 	free(repo->commondir);
 	free(repo->workdir);
@@ -426,6 +434,7 @@ int ug_repo_open(ug_repo **out, const char *path)
 	repo = calloc(1, sizeof(*repo));
 	if (!repo)
 		return ug_error(UG_ENOMEM, "out of memory");
+	pthread_rwlock_init(&repo->shallow_lock, NULL);
 	abspath = realpath(path, NULL);
 	if (!abspath) {
 		err = ug_error_os(UG_ERROR, "%s", path);
@@ -446,6 +455,8 @@ int ug_repo_open(ug_repo **out, const char *path)
 		err = open_ugit(repo, abspath, dotugit);
 	else
 		err = ug_error(UG_ENOTFOUND, "%s: not a git or ugit repository", path);
+	if (!err && repo->format == UG_FORMAT_GIT && ug_repo_refresh_shallow(repo) < 0)
+		err = UG_ERROR;
 	if (err)
 		goto fail;
 	free(abspath);
@@ -459,6 +470,105 @@ fail:
 	free(dotugit);
 	ug_repo_free(repo);
 	return err;
+}
+
+/* A shallow file beyond this is refused: it lists boundary commits, not history. */
+#define MAX_SHALLOW_FILE (64u << 20)
+
+static int cmp_oid(const void *a, const void *b)
+{
+	return ug_oid_cmp(a, b);
+}
+
+/* Parse "HEX\n" lines into a sorted array (*out malloc'ed, *n ids). A bad
+ * line is skipped and logged once; git would refuse the repository. */
+static int parse_shallow(ug_repo *repo, const char *path, const char *buf, size_t len, ug_oid **out,
+			 size_t *n)
+{
+	size_t hexsz = ug_hash_hexsz(repo->algo), pos = 0, count = 0, bad = 0;
+	ug_oid *v = malloc((len / (hexsz + 1) + 1) * sizeof(*v));
+
+	if (!v)
+		return ug_error(UG_ENOMEM, "out of memory");
+	while (pos < len) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+
+		pos += ll + (nl ? 1 : 0);
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (ll == hexsz && !ug_oid_fromhex(&v[count], line, hexsz, repo->algo))
+			count++;
+		else if (ll)
+			bad++;
+	}
+	if (bad)
+		ug_log(UG_LOG_WARNING, "%s: skipped %zu malformed line%s", path, bad, bad == 1 ? "" : "s");
+	qsort(v, count, sizeof(*v), cmp_oid);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int ug_repo_refresh_shallow(ug_repo *repo)
+{
+	char *path = join(repo->commondir, "shallow"), *buf = NULL;
+	ug_oid *v = NULL, *old;
+	size_t n = 0;
+	struct stat st = { 0 };
+	ssize_t got = 0;
+	int err = 0, fd;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_SHALLOW_FILE)) {
+		ug_log(UG_LOG_WARNING, "%s: not a shallow file, ignored", path);
+		memset(&st, 0, sizeof(st));
+		close(fd);
+		fd = -1;
+	}
+	pthread_rwlock_rdlock(&repo->shallow_lock);
+	bool same = same_file(&st, &repo->shallow_st);
+	pthread_rwlock_unlock(&repo->shallow_lock);
+	if (!same && fd >= 0) {
+		buf = malloc((size_t)st.st_size + 1);
+		got = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		err = got < 0 ? ug_error_os(UG_ERROR, "%s", path)
+			      : parse_shallow(repo, path, buf, (size_t)got, &v, &n);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!same && !err) {
+		pthread_rwlock_wrlock(&repo->shallow_lock);
+		old = repo->shallow;
+		repo->shallow = v;
+		repo->nshallow = n;
+		repo->shallow_st = st;
+		pthread_rwlock_unlock(&repo->shallow_lock);
+		free(old);
+		v = NULL;
+	}
+	free(v);
+	free(buf);
+	free(path);
+	return err ? err : !same;
+}
+
+bool ug_repo_is_shallow(ug_repo *repo, const ug_oid *commit)
+{
+	bool found;
+
+	pthread_rwlock_rdlock(&repo->shallow_lock);
+	found = repo->nshallow && bsearch(commit, repo->shallow, repo->nshallow, sizeof(*repo->shallow), cmp_oid);
+	pthread_rwlock_unlock(&repo->shallow_lock);
+	return found;
 }
 
 /* HEAD files beyond this name no branch: a symbolic ref is one short line. */

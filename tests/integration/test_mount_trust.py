@@ -233,6 +233,113 @@ def test_branch_checked_out_while_mounted_syncs_to_a_side_branch(bare):
     fsck(bare)
 
 
+# --- repositories git makes: shallow clones, packed-refs without a peeled line ----
+
+def shallow_clone(tmp_path, depth):
+    src = fixtures.Repo(tmp_path / 'src')
+    fixtures.standard_history(src)
+    for i in range(4):
+        src.write('more/%d.txt' % i, '%d\n' % i)
+        src.commit('more %d' % i)
+    dest = tmp_path / 'shallow'
+    fixtures.run_git(['clone', '-q', '--no-local', '--depth', str(depth), '--no-single-branch',
+                      'file://' + src.path, str(dest)])
+    return fixtures._fixture('shallow', fixtures.Repo(dest, init=False))
+
+
+@pytest.mark.parametrize('depth', [1, 3, 6])
+def test_shallow_clone_reads_as_git_reads_it(tmp_path, depth):
+    """Commits listed in shallow have no parents: log/ starts there, numbered from 1, and every
+    commit shows the parents git shows."""
+    from test_mount_views import check_log
+    fx = shallow_clone(tmp_path, depth)
+    with open(os.path.join(fx.gitdir, 'shallow')) as f:
+        boundary = f.read().split()
+    assert boundary, 'git made a shallow clone'
+    every = set(git(fx, 'rev-list', '--all').split())
+    with Mount(fx.path, ['ro']) as mnt:
+        check_log(fx, mnt, 'main')
+        first = sorted(os.listdir(mnt.path('log', 'main')))[0]
+        assert first.startswith('000001_')
+        assert os.readlink(mnt.path('log', 'main', first)).endswith(
+            git(fx, 'rev-list', '--first-parent', '--max-parents=0', 'main').split()[0])
+        assert set(os.listdir(mnt.path('commits'))) == every
+        for line in git(fx, 'rev-list', '--all', '--parents').splitlines():
+            oid, *parents = line.split()
+            got = os.getxattr(mnt.path('commits', oid), 'user.ugit.parents').decode()
+            assert got == ' '.join(parents), oid
+        for oid in boundary:
+            assert os.getxattr(mnt.path('commits', oid), 'user.ugit.parents') == b''
+        for name in os.listdir(mnt.path('branches')):
+            if not os.path.islink(mnt.path('branches', name)):
+                continue
+            if git(fx, 'rev-parse', '--verify', '-q', 'refs/heads/' + name).strip():
+                check_log(fx, mnt, name)
+        assert 'error' not in mnt.output().lower(), mnt.output()
+
+
+@pytest.mark.parametrize('depth', [1, 3])
+def test_shallow_clone_in_the_core_and_ugit(tmp_path, depth):
+    """Every reader of commits sees the boundary: the core's walks and the ugit command."""
+    from conftest import ugtool
+    fx = shallow_clone(tmp_path, depth)
+    chain = git(fx, 'rev-list', '--first-parent', 'main').split()
+    assert ugtool(fx.path, 'log-first-parent', 'main').lines() == chain
+    assert sorted(ugtool(fx.path, 'rev-list-all').lines()) == sorted(git(fx, 'rev-list', '--all').split())
+    ugit = os.path.join(os.path.dirname(UGITFS), 'ugit')
+    p = subprocess.run([ugit, 'log'], cwd=fx.path, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    shown = [l.split()[1] for l in p.stdout.splitlines() if l.startswith('commit ')]
+    assert shown == git(fx, 'rev-list', '--first-parent', 'HEAD').split()
+
+
+def test_deepening_a_mounted_shallow_clone_lengthens_its_log(tmp_path):
+    from test_mount_views import check_log
+    fx = shallow_clone(tmp_path, 2)
+    with Mount(fx.path, ['ro']) as mnt:
+        assert len(os.listdir(mnt.path('log', 'main'))) == 2
+        fx.git('fetch', '-q', '--deepen', '3')
+        want = len(git(fx, 'rev-list', '--first-parent', 'main').split())
+        assert want > 2
+        wait_for(lambda: len(os.listdir(mnt.path('log', 'main'))) == want, 5, 'log/main to show the deeper history')
+        check_log(fx, mnt, 'main')
+        fx.git('fetch', '-q', '--unshallow')
+        assert not os.path.exists(os.path.join(fx.gitdir, 'shallow'))
+        want = len(git(fx, 'rev-list', '--first-parent', 'main').split())
+        wait_for(lambda: len(os.listdir(mnt.path('log', 'main'))) == want, 5, 'log/main to show all history')
+        check_log(fx, mnt, 'main')
+
+
+def test_packed_tag_without_peeled_line_is_peeled_from_its_object(tmp_path):
+    """A packed-refs saying "peeled fully-peeled" whose annotated tag has no "^" line (libgit2's
+    testrepo has one): tags/ shows it, peeled by reading the tag object, as git does."""
+    r = fixtures.Repo(tmp_path / 'r')
+    fixtures.standard_history(r)
+    r.tag('light', 'HEAD~1')
+    r.tag('annotated', 'HEAD~2', 'an annotated tag')
+    r.tag('nested', 'annotated', 'a tag of a tag')
+    fx = fixtures._fixture('peel', r)
+    tags = {}
+    for name in ('light', 'annotated', 'nested'):
+        tags[name] = (r.rev('refs/tags/' + name), r.rev('refs/tags/%s^{commit}' % name))
+    assert tags['annotated'][0] != tags['annotated'][1], 'the tag object is not the commit'
+    lines = ['# pack-refs with: peeled fully-peeled sorted ']
+    lines.append('%s refs/heads/main' % r.rev('main'))
+    lines.append('%s refs/heads/topic' % r.rev('topic'))
+    for name in sorted(tags):
+        lines.append('%s refs/tags/%s' % (tags[name][0], name))  # no "^" lines at all
+    for ref in fx.git_lines('for-each-ref', '--format=%(refname)'):
+        os.unlink(os.path.join(fx.gitdir, ref)) if os.path.exists(os.path.join(fx.gitdir, ref)) else None
+    with open(os.path.join(fx.gitdir, 'packed-refs'), 'wb') as f:
+        f.write(('\n'.join(lines) + '\n').encode())
+    for name, (_, commit) in tags.items():  # the oracle reads the object too
+        assert r.rev('refs/tags/%s^{commit}' % name) == commit
+    with Mount(fx.path, ['ro']) as mnt:
+        for name, (_, commit) in tags.items():
+            assert os.readlink(mnt.path('tags', name)) == '../commits/' + commit, name
+            assert os.getxattr(mnt.path('tags', name) + '/', 'user.ugit.commit').decode() == commit
+
+
 # --- the git config environment -------------------------------------------------
 
 def config_env(**values):
