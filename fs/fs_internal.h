@@ -215,6 +215,9 @@ struct loglist {
 /* The log of a branch whose tip is tip; release with logcache_put. */
 int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);
 void logcache_put(struct fs *fs, const struct loglist *list);
+/* Build every log again from now on (the history itself changed: a shallow
+ * clone was deepened); lists being read stay valid until put. */
+void logcache_forget(struct logcache *lc);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

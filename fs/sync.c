@@ -621,7 +621,7 @@ static int commit_on_top(struct work *w, const ug_commit *t, const ug_oid *tip, 
  * branch, which becomes the target. The `target` file is written first: a
  * start after a kill then finds the branch (or, if it was not made, ignores
  * the file). */
-static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *reflog)
+static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *reflog, const char *where)
 {
 	static const ug_oid none;
 	char *conflict = conflict_ref(w);
@@ -631,12 +631,17 @@ static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *
 		err = ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, commit, &none, w->ident, reflog);
 	if (err && conflict)
 		work_state_remove(w, "target");
-	if (!err) {
+	if (!err && where)
+		ug_log(UG_LOG_WARNING, "%s is checked out in %s: the sync went to branch %s; %s is unchanged",
+		       w->target_ref + strlen("refs/heads/"), where, conflict + strlen("refs/heads/"),
+		       w->target_ref + strlen("refs/heads/"));
+	else if (!err)
 		ug_log(UG_LOG_WARNING,
 		       "%s moved and touched the same paths: the sync went to branch %s; "
 		       "%s is unchanged (merge the two to resolve)",
 		       w->target_ref + strlen("refs/heads/"), conflict + strlen("refs/heads/"),
 		       w->target_ref + strlen("refs/heads/"));
+	if (!err) {
 		free(w->target_ref);
 		w->target_ref = conflict;
 		conflict = NULL;
@@ -649,11 +654,17 @@ static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *
  * of it or onto a conflict branch); *commit is what the ref names after. */
 static int publish(struct work *w, const struct changes *c, const char *msg, const char *reflog, ug_oid *commit)
 {
+	char *where = NULL;
+	/* A branch some worktree checked out since the mount is not moved under
+	 * that checkout: the sync goes to a conflict branch instead. */
+	bool taken = ug_repo_checked_out(w->fs->repo, w->target_ref, &where) == 0;
 	int err = work_state_save_oid(w, "syncing", commit);
 
 	work_test_point(w, "syncing-saved");
 	if (!err)
-		err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, &w->base, w->ident, reflog);
+		err = taken ? UG_ECONFLICT
+			    : ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, &w->base, w->ident,
+					     reflog);
 	for (int tries = 0; err == UG_ECONFLICT && tries < 5; tries++) {
 		ug_commit *t = NULL;
 		ug_treediff *theirs = NULL;
@@ -664,13 +675,14 @@ static int publish(struct work *w, const struct changes *c, const char *msg, con
 			err = ug_commit_lookup(&t, w->fs->repo, &tip);
 		if (!err && t)
 			err = ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
-		if (!err && t && !overlap(theirs, c))
+		if (!err && t && !taken && !overlap(theirs, c))
 			err = commit_on_top(w, t, &tip, c, msg, reflog, commit);
 		else if (!err)
-			err = commit_to_conflict(w, commit, reflog);
+			err = commit_to_conflict(w, commit, reflog, taken ? where : NULL);
 		ug_treediff_free(theirs);
 		ug_commit_free(t);
 	}
+	free(where);
 	return err;
 }
 

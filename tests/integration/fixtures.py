@@ -415,6 +415,24 @@ def build_bare_noconfig(dest):
                    workdir=None, facts=facts)
 
 
+def bare_fixture(kind, path, **facts):
+    """A Fixture for the bare repository at path."""
+    path = os.path.realpath(path)
+    return Fixture(kind=kind, path=path, gitdir=path, git_args=['--git-dir=' + path],
+                   workdir=None, facts=dict(facts))
+
+
+def build_packed_bare(dest):
+    """The packed repository with its .git moved out and made bare, objects and refs as
+    they were: no worktree has a branch checked out, so work/ shows HEAD's branch."""
+    fx = build_packed(os.path.join(dest, 'src'))
+    bare = os.path.join(os.path.realpath(dest), 'packed.git')
+    os.rename(fx.gitdir, bare)
+    run_git(['--git-dir=' + bare, 'config', 'core.bare', 'true'])
+    shutil.rmtree(fx.path)
+    return bare_fixture('packed_bare', bare, **fx.facts)
+
+
 def build_worktree(dest):
     """A linked work tree (git worktree add): its .git is a file, its HEAD its own."""
     os.makedirs(dest)
