@@ -95,6 +95,15 @@ int ug_zinflate_check_size(size_t size, size_t inlen)
 	return 0;
 }
 
+size_t ug_zinflate_bound(size_t size)
+{
+	/* 5 bytes per stored block of up to 65535, the zlib wrapper, and slack
+	 * for writers that emit small blocks. */
+	size_t slack = size / 64 + 4096;
+
+	return size > SIZE_MAX - slack ? SIZE_MAX : size + slack;
+}
+
 int ug_zinflate(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen,
 		size_t *consumed)
 {

@@ -18,6 +18,10 @@ size_t ug_zinflate_max_size(void);
  */
 int ug_zinflate_check_size(size_t size, size_t inlen);
 
+/* The most compressed bytes any zlib writer spends on size bytes (stored
+ * blocks, generously rounded): a longer stream of that size is hostile. */
+size_t ug_zinflate_bound(size_t size);
+
 /*
  * Inflate the zlib stream at in[0..inlen) into exactly outlen bytes at out.
  * The stream may be followed by other bytes; *consumed (may be NULL) gets the
