@@ -223,6 +223,60 @@ static int loose_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *typ
 	return err ? blame(err, lb, oid, path) : 0;
 }
 
+struct loose_source {
+	int fd;
+};
+
+static int loose_source_read(void *ctx, uint64_t off, unsigned char *buf, size_t len, size_t *got)
+{
+	struct loose_source *ls = ctx;
+	ssize_t n;
+
+	do
+		n = pread(ls->fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return ug_error_os(UG_ERROR, "cannot read a loose object");
+	*got = (size_t)n;
+	return 0;
+}
+
+static void loose_source_free(void *ctx)
+{
+	struct loose_source *ls = ctx;
+
+	close(ls->fd);
+	free(ls);
+}
+
+/* Loose objects are stored whole: each one streams, read through its descriptor. */
+static int loose_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size,
+			ug_zstream **out)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	struct loose_source *ls;
+	char path[PATH_MAX];
+	size_t filesize, hdrlen;
+	int fd, err;
+
+	*out = NULL;
+	if ((err = obj_path(lb, oid, path, sizeof(path))))
+		return err;
+	if ((err = open_obj(path, &fd, &filesize)))
+		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
+	if ((err = read_head(fd, filesize, type, size, &hdrlen))) {
+		close(fd);
+		return blame(err, lb, oid, path);
+	}
+	if (!(ls = malloc(sizeof(*ls)))) {
+		close(fd);
+		return ug_error(UG_ENOMEM, "cannot allocate a stream");
+	}
+	ls->fd = fd;
+	err = ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
+	return err ? blame(err, lb, oid, path) : 0;
+}
+
 static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			     int *count)
 {
@@ -393,6 +447,7 @@ int ug_odb_loose_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo
 	lb->algo = algo;
 	lb->base.read = loose_read;
 	lb->base.read_header = loose_read_header;
+	lb->base.stream = loose_stream;
 	lb->base.find_prefix = loose_find_prefix;
 	lb->base.write = loose_write;
 	lb->base.hash = loose_hash;
