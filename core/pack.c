@@ -601,10 +601,10 @@ static int pack_source_read(void *ctx, uint64_t off, unsigned char *buf, size_t 
 	 * read through would count whole in the daemon's resident memory. They
 	 * are clean and shared: a later read maps them again from the cache. */
 	keep = at / page * page;
-	if (keep < ps->dropped) /* a rewind: what it maps again goes again */
-		ps->dropped = keep;
-	else if (keep > ps->dropped) {
-		uint64_t from = ps->dropped > ps->start / page * page ? ps->dropped : ps->start / page * page;
+	if (keep < ps->dropped) {
+		ps->dropped = keep; /* a rewind: what it maps again goes again */
+	} else if (keep > ps->dropped) {
+		uint64_t first = ps->start / page * page, from = ps->dropped > first ? ps->dropped : first;
 
 		if (keep > from)
 			madvise((void *)(ps->map + from), (size_t)(keep - from), MADV_DONTNEED);

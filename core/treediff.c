@@ -2,6 +2,7 @@
 #include "treediff.h"
 
 #include "error.h"
+#include "log.h"
 #include "repo.h"
 #include "tree.h"
 
@@ -178,10 +179,14 @@ static int one_side(walker *w, const job *j, const ug_tree_entry *o, const ug_tr
 	return push(w, j, e->name, e->namelen, o ? &o->oid : NULL, n ? &n->oid : NULL);
 }
 
+/* Logged here, once per diff: the caller only sees a failure, and this is
+ * what a hostile tree looks like from outside. */
 static int over_budget(walker *w)
 {
-	return ug_error(UG_ENOMEM, "tree diff over its budget of %zu entries (%zu changes so far): "
-			"one subtree named many times over?", w->budget, w->diff->count);
+	ug_error(UG_ENOMEM, "tree diff over its budget of %zu entries (%zu changes so far): "
+		 "one subtree named many times over?", w->budget, w->diff->count);
+	ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	return UG_ENOMEM;
 }
 
 /* Compare the two trees of j: emit the changed files, push the changed subtrees. */

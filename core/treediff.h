@@ -38,7 +38,8 @@ typedef struct {
  * ids are not read; subtrees are walked with an explicit stack, at most
  * UG_TREEDIFF_MAX_DEPTH deep (deeper is UG_ECORRUPT naming the tree).
  * Comparing more entries than the budget (ug_treediff_set_budget) is
- * UG_ENOMEM with a message saying so. *out: ug_treediff_free.
+ * UG_ENOMEM with a message saying so, also logged (once). *out:
+ * ug_treediff_free.
  */
 #define UG_TREEDIFF_MAX_DEPTH 4096
 int ug_treediff_trees(ug_treediff **out, struct ug_repo *repo, const ug_oid *old_tree,
