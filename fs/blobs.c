@@ -4,6 +4,7 @@
 #include "error.h"
 #include "zinflate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,7 +175,9 @@ static int open_stream(struct fs *fs, const ug_oid *oid, int *slot, ug_zstream *
 	pthread_mutex_unlock(&b->lock);
 	err = ug_odb_stream(zs, ug_repo_odb(fs->repo), oid, &type, &size);
 	if (!err && *zs && type != UG_OBJ_BLOB)
-		err = ug_error(UG_ECORRUPT, "object is a %s, not a blob", ug_otype_name(type));
+		err = ug_error(UG_ECORRUPT, "object %s is a %s, not a blob",
+			       ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, oid, fs->algo),
+			       ug_otype_name(type) ? ug_otype_name(type) : "?");
 	pthread_mutex_lock(&b->lock);
 	if (err) {
 		ug_zstream_free(*zs);
@@ -230,6 +233,13 @@ int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t
 	pthread_mutex_unlock(&b->lock);
 
 	err = ug_zstream_read(zs, off, buf, len, got);
+	if (err) { /* the stream's message does not know the object's name */
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", ug_error_last());
+		err = ug_error(err, "object %s: %s", ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, oid, fs->algo),
+			       msg);
+	}
 
 	pthread_mutex_lock(&b->lock);
 	if (slot < 0) {

@@ -288,3 +288,48 @@ def test_gigabyte_files_read_whole_in_flat_memory(tmp_path):
             print('%s: 1 GiB read in %.1f s, daemon peak RSS %.1f MiB' % (name, took, peak_rss(mnt) / MiB))
         peak = peak_rss(mnt)
         assert peak < 320 * MiB, peak / MiB
+
+
+def test_big_file_stored_as_a_delta_reads_whole(tmp_path):
+    """A big file git stored as a delta cannot stream: it is read whole, right bytes."""
+    src = fixtures.Repo(tmp_path / 'src')
+    data = b''.join(b'%08d some line of a big text file\n' % i for i in range(300000))  # 12 MiB
+    src.write('big.txt', data)
+    src.commit('big')
+    changed = data[:1000] + b'a change\n' + data[1000:]
+    src.write('big.txt', changed)
+    src.commit('changed')
+    src.git('repack', '-a', '-d', '-f', '-q')
+    objects = src.git('verify-pack', '-v', *[os.path.join(src.gitdir, 'objects', 'pack', p) for p in
+                                             os.listdir(os.path.join(src.gitdir, 'objects', 'pack')) if p.endswith('.idx')])
+    blobs = {src.rev('HEAD:big.txt'), src.rev('HEAD^:big.txt')}
+    deltified = [line for line in objects.decode().splitlines() if line.split(' ')[0] in blobs and len(line.split()) > 5]
+    assert deltified, 'git stored one of the two versions as a delta'
+    with Mount(src.path, ['ro']) as mnt:
+        for rev, want in (('HEAD', changed), ('HEAD^', data)):
+            with open(mnt.path('commits', src.rev(rev), 'big.txt'), 'rb') as f:
+                assert f.read() == want, rev
+
+
+def test_big_file_with_a_cut_stream_fails_alone(tmp_path):
+    """A 64 MiB loose file whose zlib stream is cut: reading it fails with EIO and a log
+    line naming it; the daemon lives and the rest reads."""
+    r = bare_repo(tmp_path)
+    content = b''.join(struct.pack('<Q', i) + bytes(range(256)) * 16 for i in range(64 * MiB // 4104 + 1))[:64 * MiB]
+    oid = hashlib.sha1(b'blob %d\0' % len(content) + content).hexdigest()
+    z = zlib.compress(b'blob %d\0' % len(content) + content, 1)
+    fixtures.write_loose_raw(r.path, oid, z[:len(z) * 2 // 3])
+    commit = put_commit(r, head_entries(r) + [('100644', 'cut.bin', oid)], r.rev('main'), 'a cut file',
+                        'refs/heads/main')
+    with Mount(r.path, ['ro']) as mnt:
+        path = mnt.path('commits', commit, 'cut.bin')
+        assert os.stat(path).st_size == len(content)
+        try:
+            with open(path, 'rb') as f:
+                f.read()
+            raise AssertionError('a cut stream was read whole')
+        except OSError as e:
+            assert e.errno == errno.EIO, e
+        assert oid[:12] in mnt.output(), mnt.output()
+        with open(mnt.path('commits', commit, 'README.md')) as f:
+            assert f.read() == 'a small repository\n'
