@@ -1295,6 +1295,14 @@ def build_bad_tree_names(dest):
         h.bad.append(Bad(oid, 'tree entry named %r' % name, check='hidden', otype='tree',
                          visible=('ok',), content=raw,
                          path='bad-name-' + (name.decode().replace('/', 'SLASH') or 'EMPTY')))
+    # An entry of a mode no git object type has: hidden, its neighbours shown.
+    raw = raw_tree_bytes([('100644', 'before', ok_blob), ('777777', 'strange', ok_blob),
+                          ('40000', 'dir', sub)])
+    oid = object_id('sha1', 'tree', raw)
+    write_loose_raw(g, oid, zlib.compress(b'tree %d\0' % len(raw) + raw))
+    h.bad.append(Bad(oid, 'tree entry of unknown mode 777777', check='hidden', otype='tree',
+                     visible=('before', 'dir'), content=raw, path='unknown-mode'))
+    h.facts['unknown_mode_tree'] = oid
     # Malformed trees: the whole tree is corrupt.
     good_entry = raw_tree_bytes([('100644', 'fine', ok_blob)])
     malformed = [
