@@ -215,6 +215,21 @@ def refs_seeds(s, repo, sel):
     s.add("fuzz_refs", bytes([sel]) + SEP + b"ref: HEAD\n" + SEP + b"ref: refs/heads/main\n")
 
 
+def repo_seeds(s, repo):
+    gd = os.path.join(repo, ".git")
+    parts = []
+    for rel in ("HEAD", "config", "packed-refs"):
+        with open(os.path.join(gd, rel), "rb") as f:
+            parts.append(f.read())
+    head, config, packed = parts
+    for gitfile in (b"gitdir: ../g\n", b""):
+        s.add("fuzz_repo", SEP.join([gitfile, head, config]))
+        s.add("fuzz_repo", SEP.join([gitfile, head, config, b"", b"../../objects\n#c\n", packed]))
+    s.add("fuzz_repo", SEP.join([b"gitdir: ../g", b"ref: refs/heads/x", b"", b"..\n"]))
+    s.add("fuzz_repo", SEP.join([b"", b"ref: refs/heads/main", b"[extensions]objectformat=sha256\n"
+                                 b"[core]repositoryformatversion=1\n"]))
+
+
 CONFIGS = [
     b"[core]\n\tbare = false\n\trepositoryformatversion = 0\n[user]\n\tname = \"A \\\"quoted\\\" name\"\n",
     b"[remote \"origin\"]\n\turl = x ; comment\n\tfetch = +refs/*:refs/*\n[branch \"a\\\"b\"]\n\tremote\n",
@@ -246,6 +261,8 @@ def main():
             format_seeds(s, objs, sel)
             pack_seeds(s, repo, sel)
             refs_seeds(s, repo, sel)
+            if algo == "sha1":
+                repo_seeds(s, repo)
     for c in CONFIGS:
         s.add("fuzz_config", c)
     for g in IGNORES:
