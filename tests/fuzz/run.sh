@@ -31,8 +31,10 @@ for bin in $targets; do
 	fi
 	mkdir -p "$work/corpus/$name" "$work/seeds/$name" "tests/fuzz/crashes/$name"
 	log="$work/logs/$name.log"
+	dict=
+	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	UGITFS_FUZZ_TMP=$tmp ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+		"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 $dict \
 		-artifact_prefix="$work/crashes/$name-" \
 		"$work/corpus/$name" "$work/seeds/$name" "tests/fuzz/crashes/$name" >"$log" 2>&1
 	status=$?
