@@ -115,3 +115,13 @@ def deadline_sleep(until):
         if left <= 0:
             return
         time.sleep(min(left, 0.5))
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far, or None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')

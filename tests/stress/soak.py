@@ -26,7 +26,7 @@ symlink targets, folders. An operation that was in flight at the kill may show i
 state before or after it (each syscall of an operation is one step). A shared/ file
 may show a value the outside clone pushed if the writer's value is in a commit.
 It also checks that every commit the daemon logged as synced is in main's history
-or a ugitfs/conflict/... branch, and `git fsck --strict`. Exits 1 on any lost change,
+or a ugitfs/conflict/... branch, and `git fsck --strict` at each quiet check and at the end. Exits 1 on any lost change,
 unreachable synced commit, fsck error, daemon crash or sanitizer report.
 """
 
@@ -756,7 +756,9 @@ class Soak:
             out[k] = got
         return out
 
-    def check_repo(self, when):
+    def check_repo(self, when, fsck=False):
+        """Synced commits are in a branch; with fsck (only when nothing writes: git's fsck reads
+        reflogs and objects at different moments), `git fsck --strict`."""
         refs = common.git(self.bare, 'for-each-ref', '--format=%(refname)', 'refs/heads/').decode().split()
         for r in refs:
             if r.startswith('refs/heads/ugitfs/conflict/'):
@@ -766,6 +768,8 @@ class Soak:
             self.unreachable.append('%s: synced commit %s is in no branch' % (when, c))
         self.synced &= reach  # report each once
         self.synced_total = getattr(self, 'synced_total', set()) | self.synced
+        if not fsck:
+            return
         p = subprocess.run(['git', '-C', self.bare, 'fsck', '--strict', '--no-dangling', '--no-progress'],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if p.returncode:
@@ -804,7 +808,7 @@ class Soak:
         if status.startswith('## '):
             ref = status.split()[1]
         self.check_commit(ref, resumed, when)
-        self.check_repo(when)
+        self.check_repo(when, fsck=True)
         for c, (model, shared) in zip(pipes, resumed):
             c.send(('resume', model, shared))
         self.outside.resume()
@@ -925,7 +929,7 @@ class Soak:
         self.check_commit(ref, resumed, 'final commit (%s)' % ref)
         self.daemon.stop()
         self.retire()
-        self.check_repo('final')
+        self.check_repo('final', fsck=True)
 
     def summary(self):
         ops = sum(self.ops.values())
