@@ -26,8 +26,9 @@ symlink targets, folders. An operation that was in flight at the kill may show i
 state before or after it (each syscall of an operation is one step). A shared/ file
 may show a value the outside clone pushed if the writer's value is in a commit.
 It also checks that every commit the daemon logged as synced is in main's history
-or a ugitfs/conflict/... branch, and `git fsck --strict` at each quiet check and at the end. Exits 1 on any lost change,
-unreachable synced commit, fsck error, daemon crash or sanitizer report.
+or a ugitfs/conflict/... branch, and `git fsck --strict` at each quiet check and at the end.
+Exits 1 on any lost change, unreachable synced commit, fsck error, daemon crash or
+sanitizer report, autosync miss, or work/ staying on a merged conflict branch.
 """
 
 import argparse
@@ -517,8 +518,7 @@ class Outside(threading.Thread):
                 self.values.setdefault(shared, set()).add(data)
                 with open(os.path.join(self.path, shared), 'wb') as f:
                     f.write(data)
-            self.g('add', '-A')
-            self.g('commit', '-q', '--allow-empty', '-m', 'outside %d' % self.seq)
+            self.g('commit', '-q', '-a', '--allow-empty', '-m', 'outside %d' % self.seq)
             if self.push('HEAD'):
                 return
 
@@ -582,6 +582,8 @@ class Soak:
         self.crashes = []
         self.autosync_misses = 0
         self.quiet_checks = 0
+        self.came_back = 0
+        self.stuck = []
         self.conflict_branches = set()
         self.ops = {}
         self.lock = threading.Lock()
@@ -809,10 +811,31 @@ class Soak:
             ref = status.split()[1]
         self.check_commit(ref, resumed, when)
         self.check_repo(when, fsck=True)
+        if ref != 'main':
+            self.come_back(when)
         for c, (model, shared) in zip(pipes, resumed):
             c.send(('resume', model, shared))
         self.outside.resume()
         self.paused.clear()
+
+    def come_back(self, when):
+        """On a conflict branch with nothing pending: once the clone merged it into main,
+        work/ must follow main again (else later outside commits never reach work/)."""
+        try:
+            with self.outside.busy:
+                self.outside.g('fetch', '-q', 'origin')
+                self.outside.merge_conflict()
+        except Exception as e:  # noqa: BLE001
+            self.outside.failures.append(str(e)[:300])
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rc, out, err = common.ugitfs_cmd(self.ugitfs, '--status', self.mnt)
+            if rc == 0 and not out.startswith('##'):
+                self.came_back += 1
+                return
+            time.sleep(0.2)
+        self.stuck.append('%s: work/ stays on %s 10 s after main merged it, nothing pending' % (when, out.strip()[:120]))
 
     def check_commit(self, ref, resumed, when):
         """The tree of ref holds each writer's files as the model says (empty folders are not committed)."""
@@ -945,6 +968,10 @@ class Soak:
             self.sync_runs, self.sync_fail, len(getattr(self, 'synced_total', set()))))
         print('outside clone: %d pushes, %d rejected, %d conflict merges; conflict branches %d' % (
             self.outside.pushes, self.outside.rejected, self.outside.merges, len(self.conflict_branches)))
+        print('work/ back on main after its conflict branch was merged: %d times, stuck %d' % (
+            self.came_back, len(self.stuck)))
+        for m in self.stuck[:3]:
+            print('  ' + m)
         print('unexpected operation errors: %d' % len(self.errors))
         for e in self.errors[:15]:
             print('  ' + e)
@@ -971,7 +998,8 @@ class Soak:
             print('outside clone: first rejections: %s' % ' | '.join(self.outside.reject_why))
         if self.outside.failures:
             print('outside clone failures: %d, first: %s' % (len(self.outside.failures), self.outside.failures[0]))
-        bad = self.mismatches or self.unreachable or self.fsck_errors or self.crashes
+        bad = (self.mismatches or self.unreachable or self.fsck_errors or self.crashes or self.stuck
+               or self.autosync_misses)
         print('RESULT: %s' % ('FAIL' if bad else 'PASS'))
         if not self.args.keep and not bad:
             shutil.rmtree(self.dir, ignore_errors=True)
