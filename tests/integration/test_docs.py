@@ -188,3 +188,27 @@ def test_fstab_options_of_the_examples_are_accepted(repos):
         assert sorted(os.listdir(m.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags']
         with pytest.raises(OSError):
             open(m.path('HEAD', 'new'), 'w')
+
+
+def test_readme_links_resolve_inside_the_repository():
+    """Every relative link of README.md names a file of the project; none leaves it."""
+    with open(os.path.join(ROOT, 'README.md')) as f:
+        text = f.read()
+    links = re.findall(r'\]\(([^)\s]+)\)', text)
+    assert links
+    for link in links:
+        if re.match(r'[a-z]+:', link):
+            continue
+        path = os.path.normpath(os.path.join(ROOT, link.split('#')[0]))
+        assert path.startswith(ROOT + os.sep), link
+        assert os.path.exists(path), link
+
+
+def test_nothing_points_outside_the_repository():
+    """No file of the project refers to the folder of notes outside it (the contract lives in ugitfs(1))."""
+    words = ['shar' + 'ed/', 'SP' + 'EC.md', 'SP' + 'EC section']  # split, so that this file does not match
+    args = ['grep', '-rnI', '--exclude-dir=.git', '--exclude-dir=build*', '--exclude-dir=obj-*']
+    for w in words:
+        args += ['-e', w]
+    p = subprocess.run(args + ['.'], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and p.stdout == '', p.stdout + p.stderr
