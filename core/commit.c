@@ -178,7 +178,7 @@ int ug_commit_parse(ug_commit **out, struct ug_repo *repo, const ug_oid *oid,
 		}
 	}
 	if (ugit)
-		alen = clen = 0; /* ugit has no authors (SPEC 1) */
+		alen = clen = 0; /* ugit has no authors (ugitfs(1), "Repositories") */
 	c->buf_ = malloc(alen + clen + mlen + 3);
 	if (!c->buf_) {
 		ug_commit_free(c);

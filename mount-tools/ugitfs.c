@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	char *fuse_opts = NULL, *base = basename(argv[0]);
 	const char *pos[2];
 	int npos = 0, status;
-	/* As mount.ugitfs, mount(8) calls "SPEC DIR [-sfnv] [-o OPTS] [-t TYPE]". */
+	/* As mount.ugitfs, mount(8) calls "SOURCE DIR [-sfnv] [-o OPTS] [-t TYPE]". */
 	bool helper = !strncmp(base, "mount.", 6);
 	const char *request = NULL, *message = NULL;
 

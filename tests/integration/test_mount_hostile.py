@@ -1,4 +1,4 @@
-"""SPEC section 5 under a mount: each hostile object gives EIO (or is hidden) on its own path only,
+"""ugitfs(1), ERRORS, under a mount: each hostile object gives EIO (or is hidden) on its own path only,
 with a log line naming it, and the daemon lives on."""
 
 import errno

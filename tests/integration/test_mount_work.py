@@ -1,4 +1,4 @@
-"""The working view work/ (SPEC section 4): real programs edit it, every sync is a real commit git accepts."""
+"""The working view work/ (ugitfs(1), THE WORKING VIEW): real programs edit it, every sync is a real commit git accepts."""
 
 import errno
 import os
