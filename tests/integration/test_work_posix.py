@@ -142,6 +142,15 @@ def test_an_unlinked_open_file_has_no_links(tmp_path):
             assert f.read() == 'x\nmore\n'
             assert os.fstat(f.fileno()).st_nlink == 0
         assert status(mnt) == ['D  readme', 'D  top/sub/x']
+        with open(mnt.path('work', 'new'), 'w') as f:
+            f.write('new\n')
+        with open(mnt.path('work', 'top/y'), 'w') as f:
+            f.write('y\n')
+        sync(mnt)
+        with open(mnt.path('work', 'top/y')) as f:  # a committed file replaced by a rename while open
+            os.rename(mnt.path('work', 'new'), mnt.path('work', 'top/y'))
+            assert f.read() == 'y\n'
+            assert os.fstat(f.fileno()).st_nlink == 0
 
 
 def snapshot(folder):
