@@ -388,9 +388,9 @@ int work_start(struct fs *fs)
 	if (load_oid(w, "base", &base) || ug_odb_read_header(ug_repo_odb(fs->repo), &base, &type, &size) ||
 	    type != UG_OBJ_COMMIT)
 		base = tip;
-	resume = load_oid(w, "syncing", &syncing) == 0 && ug_oid_equal(&syncing, &tip);
+	resume = load_oid(w, "syncing", &syncing) == 0 && work_synced(w, &syncing, &tip);
 	if (resume)
-		base = tip;
+		base = syncing;
 	err = work_set_base(w, &base);
 	if (err)
 		return err;

@@ -831,6 +831,11 @@ static bool contains(struct work *w, const ug_oid *tip, const ug_oid *commit)
 	return found;
 }
 
+bool work_synced(struct work *w, const ug_oid *commit, const ug_oid *tip)
+{
+	return ug_oid_equal(commit, tip) || (!ug_oid_iszero(tip) && contains(w, tip, commit));
+}
+
 /* With nothing pending, work/ shows the branch's tip, and comes back from a
  * conflict branch once the branch contains it. Holds w->lock exclusive. */
 bool work_follow(struct work *w)

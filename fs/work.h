@@ -169,6 +169,8 @@ void work_ref_changed(struct fs *fs);
 /* Finish the clean-up of upper/ after a sync whose new base is recorded
  * (also at start, when a sync was interrupted); holds w->lock exclusive. */
 void work_tidy(struct work *w);
+/* Did a sync's commit reach the branch (tip is it, or contains it)? */
+bool work_synced(struct work *w, const ug_oid *commit, const ug_oid *tip);
 void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
 void work_touch(struct work *w);      /* a change happened (for autosync) */
 

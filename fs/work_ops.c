@@ -620,6 +620,8 @@ static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t
 		err = work_ensure_parent(w, to);
 	if (!err && !isdir && rt.where == W_UPPER)
 		orphan(fs, newparent, newname, to); /* the file replaced may still be open */
+	else if (!err && !isdir && rt.where == W_LOWER)
+		orphan_lower(fs, newparent, newname, &rt);
 	if (!err && up_rename(w, from, -1, to))
 		err = -errno;
 	if (err)

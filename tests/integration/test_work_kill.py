@@ -131,3 +131,24 @@ def test_autosync_commits_a_write_made_while_a_sync_finishes(tmp_path):
         wait_for(lambda: branch_files(repo).get('second') == '2\n', 20, 'the second write committed')
         assert status(mnt) == []
     fsck(repo)
+
+
+@pytest.mark.parametrize('step', ['ref-moved', 'unchanged-dropped'])
+def test_kill_then_the_branch_moves_on_from_the_sync(tmp_path, step):
+    """Killed after the branch took the sync's commit, before the new base was recorded; then a
+    commit outside builds on it: the next mount counts the sync as done and follows the branch."""
+    repo = make_repo(tmp_path, BASE)
+    model = killed_sync(repo, step)
+    commit_outside(repo, tmp_path, 'later', 'later\n')
+    model['later'] = 'later\n'
+    with Mount(repo) as mnt:
+        assert work_files(mnt) == model
+        assert status(mnt) == []
+        w = mnt.path('work')
+        with open(os.path.join(w, 'n'), 'a') as f:
+            f.write('again\n')
+        sync(mnt)
+    model['n'] = 'new\nagain\n'
+    assert branch_files(repo) == model
+    assert git(repo, 'for-each-ref', 'refs/heads/ugitfs').strip() == ''
+    fsck(repo)

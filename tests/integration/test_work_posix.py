@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mounting import Mount
+from mounting import Mount, run_ugitfs
 from test_work_rename import branch_files, fsck, git, make_repo, status, sync, work_files
 
 BASE = {'top/sub/x': 'x\n', 'readme': 'r\n'}
@@ -142,6 +142,15 @@ def test_an_unlinked_open_file_has_no_links(tmp_path):
             assert f.read() == 'x\nmore\n'
             assert os.fstat(f.fileno()).st_nlink == 0
         assert status(mnt) == ['D  readme', 'D  top/sub/x']
+        with open(mnt.path('work', 'new'), 'w') as f:
+            f.write('new\n')
+        with open(mnt.path('work', 'top/y'), 'w') as f:
+            f.write('y\n')
+        sync(mnt)
+        with open(mnt.path('work', 'top/y')) as f:  # a committed file replaced by a rename while open
+            os.rename(mnt.path('work', 'new'), mnt.path('work', 'top/y'))
+            assert f.read() == 'y\n'
+            assert os.fstat(f.fileno()).st_nlink == 0
 
 
 def snapshot(folder):
@@ -182,3 +191,35 @@ def test_the_daemon_never_follows_a_users_symlink(tmp_path):
     assert snapshot(outside) == before
     assert (outside / 'victim').read_text() == 'untouched\n'
     fsck(repo)
+
+
+def test_a_folder_swapped_for_a_symlink_in_the_state_folder_is_not_followed(tmp_path):
+    """What a race between two requests could leave for an instant (a folder of upper/ replaced
+    by a symlink to elsewhere), made directly: the daemon's writes through open files, renames
+    and syncs do not pass through it."""
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    (outside / 'f').write_text('untouched\n')
+    before = snapshot(outside)
+    repo = make_repo(tmp_path, BASE)
+    upper = os.path.join(repo, 'ugitfs', 'work', 'main', 'upper')
+    with Mount(repo) as mnt:
+        w = mnt.path('work')
+        os.mkdir(os.path.join(w, 'd'))
+        fd = os.open(os.path.join(w, 'd', 'f'), os.O_CREAT | os.O_WRONLY, 0o644)
+        try:
+            os.write(fd, b'mine\n')
+            os.rename(os.path.join(upper, 'd'), os.path.join(upper, 'd.real'))
+            os.symlink(str(outside), os.path.join(upper, 'd'))
+            with pytest.raises(OSError):
+                os.write(fd, b'through the link\n')
+        finally:
+            os.close(fd)
+        with pytest.raises(OSError):
+            os.rename(os.path.join(w, 'd', 'f'), os.path.join(w, 'd', 'g'))
+        with pytest.raises(OSError):
+            with open(os.path.join(w, 'd', 'new'), 'w') as f:
+                f.write('x')
+        run_ugitfs('--sync', mnt.mnt)
+        assert 'd/f' not in branch_files(repo)
+    assert snapshot(outside) == before
