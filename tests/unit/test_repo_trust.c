@@ -107,10 +107,12 @@ static void test_checked_out(void)
 	ok(!ug_repo_checked_out(repo, "refs/heads/main", &where) && !strcmp(where, wt),
 	   "main is checked out in the main worktree");
 	free(where);
+	where = NULL;
 	ok(!ug_repo_checked_out(repo, "refs/heads/side", &where) && strstr(where, "/linked") &&
 		   !strstr(where, ".git"),
-	   "side in the linked one, named by its path (%s)", where ? where : "-");
+	   "side in the linked one, named by its path");
 	free(where);
+	where = NULL;
 	is_int(ug_repo_checked_out(repo, "refs/heads/other", &where), UG_ENOTFOUND, "other nowhere");
 
 	for (size_t i = 0; i < sizeof(heads) / sizeof(*heads); i++) {
@@ -136,6 +138,7 @@ static void test_checked_out(void)
 	is_int(ug_repo_open(&repo, wt), 0, "open it again, now core.bare");
 	is_int(ug_repo_checked_out(repo, "refs/heads/main", &where), UG_ENOTFOUND,
 	       "a bare repository's HEAD is no checkout");
+	where = NULL;
 	ok(!ug_repo_checked_out(repo, "refs/heads/side", &where), "its linked worktrees still are");
 	free(where);
 	ug_repo_free(repo);
