@@ -47,7 +47,7 @@ int ug_treediff_trees(ug_treediff **out, struct ug_repo *repo, const ug_oid *old
 
 /* The most tree entries one diff compares (default UG_TREEDIFF_BUDGET); set
  * before threads start. The memory of a diff grows with what it compares. */
-#define UG_TREEDIFF_BUDGET ((size_t)1 << 21)
+#define UG_TREEDIFF_BUDGET ((size_t)1 << 20)
 void ug_treediff_set_budget(size_t entries);
 void ug_treediff_free(ug_treediff *diff);
 
