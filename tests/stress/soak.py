@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # Soak of work/: writers, an outside clone pushing, syncs and SIGKILLs of the daemon, checked against a model.
 """usage: soak.py [--duration S] [--kill-every S] [--build DIR] [--writers N] [--seed N]
-                [--autosync S] [--dir DIR] [--keep]
+                [--autosync S] [--quiet-every N] [--skip OP,...] [--show N] [--dir DIR] [--keep]
 
 Mounts the real ugitfs on a bare repository (branch main, with -o autosync) and runs
 for --duration seconds (default 300):
@@ -18,7 +18,7 @@ for --duration seconds (default 300):
 - `ugitfs --sync` every 1-4 s, besides the writers' fsyncs and the autosync;
 - every --kill-every seconds (default 30) a SIGKILL of the daemon (half of the time
   while a `ugitfs --sync` runs), then a remount;
-- half-way between kills a quiet check: writers and clone pause, the autosync must
+- half-way between kills, every --quiet-every (2) kills, a quiet check: writers and clone pause, the autosync must
   leave nothing pending, and the commit work/ is based on must hold the model.
 
 After every remount, work/ is compared with the model: file bytes, the exec bit,
@@ -889,13 +889,19 @@ class Soak:
             self.outside.resume()
             syncer.start()
             self.log('running for %d s, a kill every %d s' % (self.args.duration, self.args.kill_every))
+            cycle = 0
             while True:
+                # kill_every seconds of writing between kills: the checks' own time is not counted
+                cycle += 1
                 now = time.monotonic()
-                cycle_end = min(now + self.args.kill_every, end)
-                common.deadline_sleep(now + (cycle_end - now) / 2)
-                self.quiet_check(pipes)
-                common.deadline_sleep(cycle_end)
-                if cycle_end >= end:
+                half = min(self.args.kill_every / 2, max(0, end - now) / 2)
+                common.deadline_sleep(now + half)
+                if cycle % self.args.quiet_every == 0 or now + 2 * half >= end:
+                    t = time.monotonic()
+                    self.quiet_check(pipes)
+                    self.log('quiet check %d took %.1f s' % (self.quiet_checks, time.monotonic() - t))
+                common.deadline_sleep(time.monotonic() + half)
+                if time.monotonic() >= end:
                     break
                 self.kill_and_remount(pipes)
             self.finish(pipes)
@@ -1015,6 +1021,7 @@ def main():
     ap.add_argument('--build', default=os.environ.get('UGITFS_BUILD',
                                                       os.path.join(common.HERE, '..', '..', 'build')))
     ap.add_argument('--writers', type=int, default=3)
+    ap.add_argument('--quiet-every', type=int, default=2, help='a quiet check in every Nth interval between kills')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--autosync', type=int, default=2, help='seconds; 0 for none')
     ap.add_argument('--dir', help='where the repository and mount point go (default: a new temporary folder)')
