@@ -206,20 +206,24 @@ def test_a_folder_swapped_for_a_symlink_in_the_state_folder_is_not_followed(tmp_
     with Mount(repo) as mnt:
         w = mnt.path('work')
         os.mkdir(os.path.join(w, 'd'))
-        fd = os.open(os.path.join(w, 'd', 'f'), os.O_CREAT | os.O_WRONLY, 0o644)
+        # The folder is held open, so the requests below name the daemon's node of d
+        # (a path through work/ would now reach the symlink, which the kernel follows
+        # itself, as it follows any symlink in work/).
+        dfd = os.open(os.path.join(w, 'd'), os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open('f', os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=dfd)
         try:
             os.write(fd, b'mine\n')
             os.rename(os.path.join(upper, 'd'), os.path.join(upper, 'd.real'))
             os.symlink(str(outside), os.path.join(upper, 'd'))
             with pytest.raises(OSError):
                 os.write(fd, b'through the link\n')
+            with pytest.raises(OSError):
+                os.rename('f', 'g', src_dir_fd=dfd, dst_dir_fd=dfd)
+            with pytest.raises(OSError):
+                os.close(os.open('new', os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=dfd))
         finally:
             os.close(fd)
-        with pytest.raises(OSError):
-            os.rename(os.path.join(w, 'd', 'f'), os.path.join(w, 'd', 'g'))
-        with pytest.raises(OSError):
-            with open(os.path.join(w, 'd', 'new'), 'w') as f:
-                f.write('x')
+            os.close(dfd)
         run_ugitfs('--sync', mnt.mnt)
         assert 'd/f' not in branch_files(repo)
     assert snapshot(outside) == before
