@@ -673,9 +673,11 @@ static int publish(struct work *w, const struct changes *c, const char *msg, con
 		err = work_tip(w, w->target_ref, &tip);
 		if (!err && !ug_oid_iszero(&tip))
 			err = ug_commit_lookup(&t, w->fs->repo, &tip);
+		/* A diff that cannot be made (a tree bomb meets its budget, logged
+		 * there) cannot tell the paths apart: a conflict, not a refused sync. */
 		if (!err && t)
-			err = ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
-		if (!err && t && !taken && !overlap(theirs, c))
+			ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
+		if (!err && t && theirs && !taken && !overlap(theirs, c))
 			err = commit_on_top(w, t, &tip, c, msg, reflog, commit);
 		else if (!err)
 			err = commit_to_conflict(w, commit, reflog, taken ? where : NULL);

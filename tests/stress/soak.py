@@ -9,11 +9,11 @@ for --duration seconds (default 300):
 - --writers processes (default 3), each doing random operations in its own subtree
   work/wN/ (create, append, overwrite, truncate, unlink, mkdir, rmdir, renames of files
   and of folders holding committed subfolders, onto new and onto existing names,
-  chmod +x/-x, symlink, fsync, read-back) and overwriting its own files in shared/,
+  chmod +x/-x, symlink, fsync, read-back) and overwriting its own files in contested/,
   which the outside clone overwrites too; each keeps a model of what its paths must
   hold;
 - an outside clone that commits and pushes to main (files under ext/, and the files in
-  shared/), and merges any conflict branch ugitfs made back into main, taking the
+  contested/), and merges any conflict branch ugitfs made back into main, taking the
   conflict branch's side for everything but ext/;
 - `ugitfs --sync` every 1-4 s, besides the writers' fsyncs and the autosync;
 - every --kill-every seconds (default 30) a SIGKILL of the daemon (half of the time
@@ -23,7 +23,7 @@ for --duration seconds (default 300):
 
 After every remount, work/ is compared with the model: file bytes, the exec bit,
 symlink targets, folders. An operation that was in flight at the kill may show its
-state before or after it (each syscall of an operation is one step). A shared/ file
+state before or after it (each syscall of an operation is one step). A contested/ file
 may show a value the outside clone pushed if the writer's value is in a commit.
 It also checks that every commit the daemon logged as synced is in main's history
 or a ugitfs/conflict/... branch, and `git fsck --strict` at each quiet check and at the end.
@@ -51,7 +51,7 @@ import common
 
 DEAD = (errno.ENOTCONN, errno.ECONNABORTED)  # what a caller sees once the daemon is gone
 MAX_FILE = 48 * 1024
-CONTESTED = 3  # shared/wN-K.txt files per writer
+CONTESTED = 3  # contested/wN-K.txt files per writer
 
 # ---------------------------------------------------------------------------
 # The model: relative path -> ('f', bytes, exec) | ('l', target) | ('d',)
@@ -370,10 +370,10 @@ class Writer:
         p = os.path.join(self.shared, 'w%d-%d.txt' % (self.n, k))
         data = b'writer %d seq %d\n' % (self.n, self.seq)
         self.seq += 1
-        fd = self.step('open-trunc shared/w%d-%d.txt' % (self.n, k), lambda: os.open(p, os.O_WRONLY | os.O_TRUNC),
+        fd = self.step('open-trunc contested/w%d-%d.txt' % (self.n, k), lambda: os.open(p, os.O_WRONLY | os.O_TRUNC),
                        lambda m: m, contested=(k, b''))
         try:
-            self.step('write shared/w%d-%d.txt' % (self.n, k), lambda: os.write(fd, data), lambda m: m,
+            self.step('write contested/w%d-%d.txt' % (self.n, k), lambda: os.write(fd, data), lambda m: m,
                       contested=(k, data))
         finally:
             close(fd)
@@ -465,7 +465,7 @@ class Outside(threading.Thread):
         self.stop = threading.Event()
         self.go = threading.Event()
         self.busy = threading.Lock()
-        self.values = {}  # shared/ path -> set of bytes the clone pushed there
+        self.values = {}  # contested/ path -> set of bytes the clone pushed there
         self.pushes = self.rejected = self.merges = 0
         self.failures = []
         self.reject_why = []
@@ -504,7 +504,7 @@ class Outside(threading.Thread):
         ext = ['ext/e%d.txt' % self.rnd.randrange(8) for _ in range(self.rnd.randint(1, 3))]
         shared = None
         if self.rnd.random() < 0.4:
-            shared = 'shared/w%d-%d.txt' % (self.rnd.randrange(self.writers), self.rnd.randrange(CONTESTED))
+            shared = 'contested/w%d-%d.txt' % (self.rnd.randrange(self.writers), self.rnd.randrange(CONTESTED))
         # The branch moves often (every sync): on a rejected push, do the change again on the new tip.
         for attempt in range(20):
             if attempt:
@@ -603,7 +603,7 @@ class Soak:
                               ('a/run.sh', b'#!/bin/sh\n'), ('flat', b'flat\n')):
                 files[w + rel] = data
             for k in range(CONTESTED):
-                files['shared/w%d-%d.txt' % (n, k)] = b'start\n'
+                files['contested/w%d-%d.txt' % (n, k)] = b'start\n'
         for k in range(8):
             files['ext/e%d.txt' % k] = b'ext start\n'
         for rel, data in files.items():
@@ -740,7 +740,7 @@ class Soak:
     def check_shared(self, n, r, when):
         out = {}
         for k in range(CONTESTED):
-            rel = 'shared/w%d-%d.txt' % (n, k)
+            rel = 'contested/w%d-%d.txt' % (n, k)
             try:
                 with open(os.path.join(self.mnt, 'work', rel), 'rb') as f:
                     got = f.read()
@@ -854,8 +854,8 @@ class Soak:
                 elif v[0] == 'l':
                     want['w%d/%s' % (n, k)] = ('120000', common.blob_id(os.fsencode(v[1])))
             for k, data in shared.items():
-                want['shared/w%d-%d.txt' % (n, k)] = ('100644', common.blob_id(data))
-            have = {p: v for p, v in tree.items() if p.startswith('w%d/' % n) or p.startswith('shared/w%d-' % n)}
+                want['contested/w%d-%d.txt' % (n, k)] = ('100644', common.blob_id(data))
+            have = {p: v for p, v in tree.items() if p.startswith('w%d/' % n) or p.startswith('contested/w%d-' % n)}
             if have != want:
                 lines = ['  %s: want %s, committed %s' % (p, want.get(p), have.get(p))
                          for p in sorted(set(want) | set(have)) if want.get(p) != have.get(p)]
