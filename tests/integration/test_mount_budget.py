@@ -1,4 +1,4 @@
-"""Budgets under a mount (SPEC section 5): hostile sizes meet bounded memory in the daemon.
+"""Budgets under a mount (ugitfs(1), ERRORS): hostile sizes meet bounded memory in the daemon.
 A tree bomb arriving on the working branch, a symlink claiming a gigabyte, and files of a
 gigabyte (loose and packed) read whole, each with the daemon's peak RSS measured."""
 
