@@ -314,23 +314,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* A big blob's read through its stream; false when it must be read whole. */
-static bool read_streamed(fuse_req_t req, struct fs *fs, const struct node *n, size_t size, off_t off)
+static bool read_streamed(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size,
+			  off_t off)
 {
 	char *buf;
 	size_t got;
 	int err;
 
-	if (off < 0 || (uint64_t)off >= n->size) {
+	if (off < 0 || (uint64_t)off >= total) {
 		fuse_reply_buf(req, NULL, 0);
 		return true;
 	}
-	if (size > n->size - (uint64_t)off)
-		size = (size_t)(n->size - (uint64_t)off);
+	if (size > total - (uint64_t)off)
+		size = (size_t)(total - (uint64_t)off);
 	if (!(buf = malloc(size ? size : 1))) {
 		fuse_reply_err(req, ENOMEM);
 		return true;
 	}
-	err = blobs_read(fs, &n->oid, (uint64_t)off, buf, size, &got);
+	err = blobs_read(fs, oid, (uint64_t)off, buf, size, &got);
 	if (err == 1) {
 		free(buf);
 		return false;
@@ -341,7 +342,7 @@ static bool read_streamed(fuse_req_t req, struct fs *fs, const struct node *n, s
 		char hex[UG_OID_MAXHEX + 1];
 
 		ug_log(UG_LOG_ERROR, "object %s: content ends before its header's size %llu",
-		       ug_oid_tohex(hex, &n->oid, fs->algo), (unsigned long long)n->size);
+		       ug_oid_tohex(hex, oid, fs->algo), (unsigned long long)total);
 		fuse_reply_err(req, EIO);
 	} else {
 		fuse_reply_buf(req, buf, got);
@@ -350,32 +351,23 @@ static bool read_streamed(fuse_req_t req, struct fs *fs, const struct node *n, s
 	return true;
 }
 
-/* Reads are by node: the blob is inflated once and held while it is read,
- * or, when it is big and stored whole, streamed in bounded memory. */
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+void blob_reply(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size, off_t off)
 {
-	struct fs *fs = fs_of(req);
-	struct node *n = node_get(fs, ino);
 	ug_object *obj;
 	int err;
 
-	(void)fi;
-	if (!n || n->kind != K_BLOB) {
-		fuse_reply_err(req, n ? EINVAL : ESTALE);
+	if (blobs_streams(fs, total) && read_streamed(req, fs, oid, total, size, off))
 		return;
-	}
-	if (blobs_streams(fs, n->size) && read_streamed(req, fs, n, size, off))
-		return;
-	err = blobs_get(fs, &n->oid, &obj);
+	err = blobs_get(fs, oid, &obj);
 	if (err) {
 		fuse_reply_err(req, ugfs_errno(err));
 		return;
 	}
-	if (obj->size != n->size) {
+	if (obj->size != total) {
 		char hex[UG_OID_MAXHEX + 1];
 
 		ug_log(UG_LOG_ERROR, "object %s: size %zu differs from its header's %llu",
-		       ug_oid_tohex(hex, &n->oid, fs->algo), obj->size, (unsigned long long)n->size);
+		       ug_oid_tohex(hex, oid, fs->algo), obj->size, (unsigned long long)total);
 		fuse_reply_err(req, EIO);
 	} else if (off < 0 || (uint64_t)off >= obj->size) {
 		fuse_reply_buf(req, NULL, 0);
@@ -384,6 +376,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 			       size < obj->size - (size_t)off ? size : obj->size - (size_t)off);
 	}
 	ug_object_free(obj);
+}
+
+/* Reads are by node: the blob is inflated once and held while it is read,
+ * or, when it is big and stored whole, streamed in bounded memory. */
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_get(fs, ino);
+
+	(void)fi;
+	if (!n || n->kind != K_BLOB)
+		fuse_reply_err(req, n ? EINVAL : ESTALE);
+	else
+		blob_reply(req, fs, &n->oid, n->size, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -701,26 +701,24 @@ static void wop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, str
 	struct work *w = fs->work;
 	struct target t;
 	struct wres r;
-	ug_object *obj = NULL;
+	ug_otype type;
+	size_t total = 0;
 	int err, fd = -1;
 
 	(void)fi;
 	pthread_rwlock_rdlock(&w->lock);
 	err = node_target(fs, ino, false, &t, &r);
 	if (!err && r.where == W_LOWER)
-		err = -ugfs_errno(blobs_get(fs, &r.oid, &obj));
+		err = -ugfs_errno(ug_odb_read_header(ug_repo_odb(fs->repo), &r.oid, &type, &total));
 	else if (!err && (fd = target_open(w, &t, O_RDONLY)) < 0)
 		err = -errno;
 	pthread_rwlock_unlock(&w->lock);
 	free(t.path);
 	if (err) {
 		fuse_reply_err(req, -err);
-	} else if (obj) {
-		if (off < 0 || (uint64_t)off >= obj->size)
-			size = 0;
-		else if (size > obj->size - (size_t)off)
-			size = obj->size - (size_t)off;
-		fuse_reply_buf(req, size ? (const char *)obj->data + off : NULL, size);
+	} else if (fd < 0) {
+		/* a base file: as in a snapshot (the blob is immutable, no lock needed) */
+		blob_reply(req, fs, &r.oid, total, size, off);
 	} else {
 		struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
@@ -729,7 +727,6 @@ static void wop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, str
 		buf.buf[0].pos = off;
 		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 	}
-	ug_object_free(obj);
 	if (fd >= 0)
 		close(fd);
 }
