@@ -679,8 +679,13 @@ int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
 	DIR *d;
 
 	*worktree = NULL;
-	if (repo->format != UG_FORMAT_GIT)
-		return UG_ENOTFOUND;
+	if (repo->format != UG_FORMAT_GIT) {
+		/* a ugit repository's folder is its one checkout, of HEAD's branch */
+		if (!repo->workdir || !dir_head_names(repo->gitdir, refname))
+			return UG_ENOTFOUND;
+		*worktree = strdup(repo->workdir);
+		return *worktree ? 0 : ug_error(UG_ENOMEM, "out of memory");
+	}
 	main = main_worktree(repo);
 	if (main && dir_head_names(repo->commondir, refname)) {
 		*worktree = main;

@@ -54,8 +54,9 @@ bool ug_repo_is_shallow(ug_repo *repo, const ug_oid *commit);
  * worktree list sees it: the main worktree of a non-bare repository and every
  * linked worktree (<commondir>/worktrees/ID) whose HEAD names refname. Returns
  * 0 and *worktree (newly malloc'ed: the worktree's path) when it is checked
- * out; UG_ENOTFOUND when no worktree has it (always so for ugit
- * repositories); UG_ENOMEM. HEAD files are read fresh on every call. */
+ * out; UG_ENOTFOUND when no worktree has it; UG_ENOMEM. A ugit repository's
+ * folder is the checkout of the branch its HEAD names. HEAD files are read
+ * fresh on every call. */
 int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree);
 
 /* "Name <email>" for new commits: user.name/user.email from the config, else
