@@ -79,6 +79,8 @@ struct node {
 	uint64_t size;          /* snapshot nodes: object size */
 	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH: short name */
 	unsigned depth;         /* K_REFLINK, K_LOGENTRY: folders between the mount root and the link */
+	ug_oid snap;            /* K_COMMIT, K_TREE: the snapshot's commit */
+	char *path;             /* K_COMMIT, K_TREE: the folder's path in it ("" for the root, "a/b") */
 };
 
 /* What a child looks like before it becomes a node (filled by lookup and listing code). */
@@ -156,6 +158,7 @@ struct fs {
 	struct treecache *trees;    /* internally locked */
 	struct blobs *blobs;        /* internally locked */
 	struct logcache *logs;      /* internally locked */
+	struct lastchange *changes; /* internally locked (lastchange.h) */
 
 	pthread_t watcher;
 	bool watcher_running;
@@ -211,6 +214,7 @@ struct loglist {
 	size_t count;
 	char **names;           /* entry names, oldest first */
 	ug_oid *oids;
+	int64_t *times;         /* committer times */
 };
 /* The log of a branch whose tip is tip; release with logcache_put. */
 int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);

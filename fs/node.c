@@ -95,6 +95,7 @@ static void free_node(struct node *n)
 {
 	free(n->name);
 	free(n->ref);
+	free(n->path);
 	free(n);
 }
 
@@ -158,6 +159,22 @@ struct node *node_get(struct fs *fs, fuse_ino_t ino)
 	return n;
 }
 
+/* A snapshot folder knows its commit and path, for its last-change times. */
+static int snapshot_path(struct node *n, const struct node *parent, const struct child *c)
+{
+	if (c->kind == K_COMMIT) {
+		n->snap = c->oid;
+		n->path = strdup("");
+	} else if (c->kind == K_TREE && parent->path) {
+		n->snap = parent->snap;
+		if (asprintf(&n->path, "%s%s%s", parent->path, *parent->path ? "/" : "", c->name) < 0)
+			n->path = NULL;
+	} else {
+		return 0;
+	}
+	return n->path ? 0 : -1;
+}
+
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c)
 {
 	struct node *n;
@@ -172,7 +189,7 @@ struct node *node_child(struct fs *fs, struct node *parent, const struct child *
 	}
 	if (!n) {
 		n = new_node(fs->next_ino, parent->ino, c->name);
-		if (n && c->ref && !(n->ref = strdup(c->ref))) {
+		if (n && ((c->ref && !(n->ref = strdup(c->ref))) || snapshot_path(n, parent, c))) {
 			free_node(n);
 			n = NULL;
 		}

@@ -1,5 +1,6 @@
 /* What each kind of node shows: its attributes, children, listing, link target and extended attributes. */
 #include "fs_internal.h"
+#include "lastchange.h"
 #include "work.h"
 
 #include "error.h"
@@ -70,6 +71,24 @@ static unsigned slashes(const char *s)
 	return n;
 }
 
+static int link_commit(struct fs *fs, const struct node *n, ug_oid *out);
+
+/* A link to a commit carries the commit's committer time; one that resolves
+ * to nothing readable shows when the refs were loaded. */
+static int64_t link_time(struct fs *fs, const struct node *n)
+{
+	ug_oid oid;
+	int64_t t;
+
+	if (link_commit(fs, n, &oid) == 0 && lastchange_commit_time(fs, &oid, &t) == 0)
+		return t;
+	struct refsnap *s = refsnap_get(fs);
+
+	t = s->loaded;
+	refsnap_put(fs, s);
+	return t;
+}
+
 void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -110,14 +129,7 @@ void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 		st->st_mode = S_IFLNK | 0777;
 		if (view_readlink(fs, n, target, sizeof(target)) == 0)
 			st->st_size = (off_t)strlen(target);
-		if (n->kind == K_LOGENTRY) {
-			set_times(st, n->time);
-		} else {
-			struct refsnap *s = refsnap_get(fs);
-
-			set_times(st, s->loaded);
-			refsnap_put(fs, s);
-		}
+		set_times(st, n->kind == K_LOGENTRY ? n->time : link_time(fs, n));
 		break;
 	}
 	case K_COMMIT:
@@ -213,7 +225,34 @@ static int commit_child(struct fs *fs, const ug_oid *oid, struct child *c)
 	c->time = commit->time;
 	c->mode = UG_MODE_TREE;
 	ug_commit_free(commit);
+	/* a history that cannot be walked shows the commit's own time (logged once) */
+	if (!fs->opts.mtime_commit && (err = lastchange_root_time(fs, oid, &c->time)))
+		ugfs_errno(err);
 	return 0;
+}
+
+/* The last-change times of a snapshot folder's entries; *out stays NULL with
+ * -o mtime=commit (every entry has the folder's time) or when the history
+ * cannot be walked (logged: the entries show the folder's time). */
+static void folder_times(struct fs *fs, const struct node *dir, const ug_tree *tree, const struct lc_times **out)
+{
+	int err;
+
+	*out = NULL;
+	if (fs->opts.mtime_commit || !dir->path)
+		return;
+	err = lastchange_folder(fs, &dir->snap, dir->path, &tree->oid, out);
+	if (err) {
+		ugfs_errno(err);
+		*out = NULL;
+	}
+}
+
+static int64_t entry_time(const struct lc_times *t, const ug_tree *tree, const ug_tree_entry *e, int64_t dflt)
+{
+	size_t i = (size_t)(e - tree->entries);
+
+	return t && i < t->count ? t->times[i] : dflt;
 }
 
 static const struct {
@@ -423,7 +462,15 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 		if (err)
 			return -ugfs_errno(err);
 		e = ug_tree_find(tree, name, strlen(name));
-		err = e ? entry_child(fs, e, dir->time, c) : UG_ENOTFOUND;
+		if (e) {
+			const struct lc_times *t;
+
+			folder_times(fs, dir, tree, &t);
+			err = entry_child(fs, e, entry_time(t, tree, e, dir->time), c);
+			lastchange_put(fs, t);
+		} else {
+			err = UG_ENOTFOUND;
+		}
 		if (!err)
 			c->name = name; /* the tree's storage is released below */
 		treecache_put(fs, tree);
@@ -443,6 +490,7 @@ struct listing {
 	/* K_COMMIT, K_TREE */
 	const ug_tree *tree;
 	int64_t time;
+	const struct lc_times *times; /* NULL: every entry has time */
 	/* K_REFDIR: children computed at open */
 	struct child *kids;
 	size_t nkids;
@@ -559,6 +607,8 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 	case K_TREE:
 		err = -ugfs_errno(treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &l->tree));
 		l->time = dir->time;
+		if (!err)
+			folder_times(fs, dir, l->tree, &l->times);
 		break;
 	case K_GITLINK:
 	case K_WORK:
@@ -581,6 +631,7 @@ void listing_free(struct fs *fs, struct listing *l)
 	for (size_t i = 0; i < l->nkids; i++)
 		child_release(&l->kids[i]);
 	free(l->kids);
+	lastchange_put(fs, l->times);
 	treecache_put(fs, l->tree);
 	logcache_put(fs, l->log);
 	ug_walk_free(l->walk);
@@ -629,13 +680,15 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 		c->name = l->log->names[i];
 		c->kind = K_LOGENTRY;
 		c->oid = l->log->oids[i];
+		c->time = l->log->times[i];
 		c->depth = l->depth;
 		return 0;
 	case K_COMMIT:
 	case K_TREE:
 		if (i >= l->tree->count)
 			return 1;
-		err = entry_child(fs, &l->tree->entries[i], l->time, c);
+		err = entry_child(fs, &l->tree->entries[i],
+				  entry_time(l->times, l->tree, &l->tree->entries[i], l->time), c);
 		if (err) {
 			/* only this entry is affected: listed, and its lookup fails */
 			ugfs_errno(err);
@@ -665,6 +718,49 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 	}
 }
 
+/* The commit a link node points to (a tag peeled); 0 or a negative errno. */
+static int link_commit(struct fs *fs, const struct node *n, ug_oid *out)
+{
+	struct refsnap *s;
+	const char *prefix;
+	const ug_ref_list *l;
+	const ug_ref *ref = NULL;
+	char *full;
+	int err = -ENOENT;
+
+	if (n->kind == K_LOGENTRY || n->kind == K_ABBREV) {
+		*out = n->oid;
+		return 0;
+	}
+	s = refsnap_get(fs);
+	if (n->kind == K_HEAD) {
+		if (s->head_valid)
+			*out = s->head_oid;
+		err = s->head_valid ? 0 : -ENOENT;
+		refsnap_put(fs, s);
+		return err;
+	}
+	l = ns_list(s, n->ns, &prefix);
+	full = malloc(strlen(prefix) + strlen(n->ref) + 1);
+	if (full) {
+		sprintf(full, "%s%s", prefix, n->ref);
+		ref = ug_refs_find(l->refs, l->count, full);
+		if (ref && n->ns == NS_TAGS) {
+			int e = refsnap_peel(fs, ref, out);
+
+			err = e ? -ugfs_errno(e) : 0;
+		} else if (ref) {
+			*out = ref->oid;
+			err = 0;
+		}
+	} else {
+		err = -ENOMEM;
+	}
+	free(full);
+	refsnap_put(fs, s);
+	return err;
+}
+
 int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 {
 	switch (n->kind) {
@@ -684,32 +780,10 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 		return err;
 	}
 	case K_REFLINK: {
-		struct refsnap *s = refsnap_get(fs);
-		const char *prefix;
-		const ug_ref_list *l = ns_list(s, n->ns, &prefix);
-		char *full = malloc(strlen(prefix) + strlen(n->ref) + 1);
-		const ug_ref *ref = NULL;
 		ug_oid target;
-		int err = -ENOMEM;
+		int err = link_commit(fs, n, &target);
 
-		if (full) {
-			sprintf(full, "%s%s", prefix, n->ref);
-			ref = ug_refs_find(l->refs, l->count, full);
-			err = -ENOENT;
-			if (ref && n->ns == NS_TAGS) {
-				int e = refsnap_peel(fs, ref, &target);
-
-				err = e ? -ugfs_errno(e) : 0;
-			} else if (ref) {
-				target = ref->oid;
-				err = 0;
-			}
-			if (!err)
-				err = commit_target(fs, &target, n->depth, buf, size);
-		}
-		free(full);
-		refsnap_put(fs, s);
-		return err;
+		return err ? err : commit_target(fs, &target, n->depth, buf, size);
 	}
 	case K_LOGENTRY:
 		return commit_target(fs, &n->oid, n->depth, buf, size);

@@ -1,0 +1,590 @@
+/* Last-change times: first-parent walks that answer a whole folder at once, memoized per (commit, folder). */
+#include "fs_internal.h"
+#include "lastchange.h"
+
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a walk needs of a commit: kept so that a second walk parses nothing. */
+struct fact {
+	ug_oid oid, tree, parent;
+	int64_t time;
+	bool root;              /* no parent */
+	struct fact *next;
+};
+
+/* A folder's answer, with its key and its place in the least-recently-used list. */
+struct answer {
+	struct lc_times pub;    /* first: lc_times pointers are answer pointers */
+	int refs;               /* the cache's own reference counts too */
+	bool cached;
+	ug_oid commit;
+	char *path;
+	uint64_t hash;
+	size_t bytes;
+	struct answer *hnext, *newer, *older;
+};
+
+#define ABUCKETS 4096
+
+struct lastchange {
+	pthread_mutex_t lock;
+	struct fact **facts;
+	size_t fbuckets, nfacts;
+	struct answer *answers[ABUCKETS];
+	struct answer *newest, *oldest;
+	size_t bytes, limit;    /* facts and cached answers together */
+};
+
+int lastchange_new(struct lastchange **out, size_t limit)
+{
+	struct lastchange *lc = calloc(1, sizeof(*lc));
+
+	if (!lc || !(lc->facts = calloc(4096, sizeof(*lc->facts)))) {
+		free(lc);
+		return UG_ENOMEM;
+	}
+	pthread_mutex_init(&lc->lock, NULL);
+	lc->fbuckets = 4096;
+	lc->limit = limit;
+	*out = lc;
+	return 0;
+}
+
+static void answer_free(struct answer *a)
+{
+	free(a->pub.times);
+	free(a->path);
+	free(a);
+}
+
+static void facts_clear(struct lastchange *lc)
+{
+	for (size_t i = 0; i < lc->fbuckets; i++) {
+		for (struct fact *f = lc->facts[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+		lc->facts[i] = NULL;
+	}
+	lc->bytes -= lc->nfacts * sizeof(struct fact);
+	lc->nfacts = 0;
+}
+
+void lastchange_free(struct lastchange *lc)
+{
+	if (!lc)
+		return;
+	facts_clear(lc);
+	for (struct answer *a = lc->newest, *next; a; a = next) {
+		next = a->older;
+		answer_free(a);
+	}
+	free(lc->facts);
+	pthread_mutex_destroy(&lc->lock);
+	free(lc);
+}
+
+static size_t oid_slot(const ug_oid *oid, size_t buckets)
+{
+	uint64_t h;
+
+	memcpy(&h, oid->id, sizeof(h));
+	return (size_t)(h & (buckets - 1));
+}
+
+/* Double the fact buckets; on allocation failure keep the long chains. */
+static void facts_grow(struct lastchange *lc)
+{
+	size_t n = lc->fbuckets * 2;
+	struct fact **t = calloc(n, sizeof(*t));
+
+	if (!t)
+		return;
+	for (size_t i = 0; i < lc->fbuckets; i++) {
+		for (struct fact *f = lc->facts[i], *next; f; f = next) {
+			next = f->next;
+			f->next = t[oid_slot(&f->oid, n)];
+			t[oid_slot(&f->oid, n)] = f;
+		}
+	}
+	free(lc->facts);
+	lc->facts = t;
+	lc->fbuckets = n;
+}
+
+static void evict(struct lastchange *lc);
+
+/* The facts of a commit, from the cache or read and kept (copied to *out). */
+static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
+{
+	struct lastchange *lc = fs->changes;
+	struct fact *f;
+	ug_commit *c;
+	int err;
+
+	pthread_mutex_lock(&lc->lock);
+	for (f = lc->facts[oid_slot(oid, lc->fbuckets)]; f; f = f->next) {
+		if (ug_oid_equal(&f->oid, oid)) {
+			*out = *f;
+			pthread_mutex_unlock(&lc->lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&lc->lock);
+	err = ug_commit_lookup(&c, fs->repo, oid);
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->oid = *oid;
+	out->tree = c->tree;
+	out->time = c->time;
+	out->root = c->nparents == 0;
+	if (c->nparents)
+		out->parent = c->parents[0];
+	ug_commit_free(c);
+	f = malloc(sizeof(*f));
+	if (!f)
+		return 0; /* answered, just not kept */
+	*f = *out;
+	pthread_mutex_lock(&lc->lock);
+	f->next = lc->facts[oid_slot(oid, lc->fbuckets)];
+	lc->facts[oid_slot(oid, lc->fbuckets)] = f;
+	lc->nfacts++;
+	lc->bytes += sizeof(*f);
+	if (lc->nfacts > lc->fbuckets)
+		facts_grow(lc);
+	evict(lc);
+	pthread_mutex_unlock(&lc->lock);
+	return 0;
+}
+
+int lastchange_commit_time(struct fs *fs, const ug_oid *commit, int64_t *out)
+{
+	struct fact f;
+	int err = fact_get(fs, commit, &f);
+
+	if (!err)
+		*out = f.time;
+	return err;
+}
+
+/* Brent's cycle check over a first-parent walk: a chain that comes back to a
+ * commit it passed (possible only in forged bytes) would walk forever. */
+struct cycle {
+	ug_oid mark;
+	size_t power, steps;
+};
+
+static int cycle_step(struct cycle *cy, const ug_oid *now)
+{
+	if (ug_oid_equal(&cy->mark, now))
+		return ug_error(UG_ECORRUPT, "a first-parent history loops");
+	if (++cy->steps == cy->power) {
+		cy->mark = *now;
+		cy->power *= 2;
+		cy->steps = 0;
+	}
+	return 0;
+}
+
+int lastchange_root_time(struct fs *fs, const ug_oid *commit, int64_t *out)
+{
+	struct fact cur, p;
+	struct cycle cy = { *commit, 1, 0 };
+	int err = fact_get(fs, commit, &cur);
+
+	while (!err && !cur.root) {
+		err = fact_get(fs, &cur.parent, &p);
+		if (err || !ug_oid_equal(&p.tree, &cur.tree))
+			break;
+		cur = p;
+		err = cycle_step(&cy, &cur.oid);
+	}
+	if (!err)
+		*out = cur.time;
+	return err;
+}
+
+/* --- the answers' cache ------------------------------------------------------ */
+
+static void unlink_lru(struct lastchange *lc, struct answer *a)
+{
+	*(a->newer ? &a->newer->older : &lc->newest) = a->older;
+	*(a->older ? &a->older->newer : &lc->oldest) = a->newer;
+	a->newer = a->older = NULL;
+}
+
+static void push_lru(struct lastchange *lc, struct answer *a)
+{
+	a->older = lc->newest;
+	a->newer = NULL;
+	if (lc->newest)
+		lc->newest->newer = a;
+	lc->newest = a;
+	if (!lc->oldest)
+		lc->oldest = a;
+}
+
+static void drop(struct lastchange *lc, struct answer *a)
+{
+	struct answer **p = &lc->answers[a->hash & (ABUCKETS - 1)];
+
+	while (*p != a)
+		p = &(*p)->hnext;
+	*p = a->hnext;
+	unlink_lru(lc, a);
+	lc->bytes -= a->bytes;
+	a->cached = false;
+	if (--a->refs == 0)
+		answer_free(a);
+}
+
+/* Within the budget: answers go least recently used first; if facts alone
+ * exceed it, they are forgotten all at once (they are cheap to read again). */
+static void evict(struct lastchange *lc)
+{
+	while (lc->bytes > lc->limit && lc->oldest)
+		drop(lc, lc->oldest);
+	if (lc->bytes > lc->limit)
+		facts_clear(lc);
+}
+
+static uint64_t key_hash(const ug_oid *commit, const char *path)
+{
+	uint64_t h;
+
+	memcpy(&h, commit->id, sizeof(h));
+	return str_hash(path, h);
+}
+
+/* A new reference to the cached answer for (commit, path), or NULL. */
+static struct answer *answer_find(struct lastchange *lc, const ug_oid *commit, const char *path)
+{
+	uint64_t h = key_hash(commit, path);
+	struct answer *a;
+
+	pthread_mutex_lock(&lc->lock);
+	for (a = lc->answers[h & (ABUCKETS - 1)]; a; a = a->hnext)
+		if (a->hash == h && ug_oid_equal(&a->commit, commit) && !strcmp(a->path, path))
+			break;
+	if (a) {
+		a->refs++;
+		unlink_lru(lc, a);
+		push_lru(lc, a);
+	}
+	pthread_mutex_unlock(&lc->lock);
+	return a;
+}
+
+/* Keep a (the caller's reference stays the caller's); a twin computed by
+ * another thread meanwhile wins and a stays private. */
+static void answer_keep(struct lastchange *lc, struct answer *a)
+{
+	struct answer *twin;
+
+	a->hash = key_hash(&a->commit, a->path);
+	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * sizeof(int64_t);
+	pthread_mutex_lock(&lc->lock);
+	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
+		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
+			break;
+	if (!twin && a->bytes <= lc->limit / 2) {
+		a->hnext = lc->answers[a->hash & (ABUCKETS - 1)];
+		lc->answers[a->hash & (ABUCKETS - 1)] = a;
+		push_lru(lc, a);
+		a->refs++;
+		a->cached = true;
+		lc->bytes += a->bytes;
+		evict(lc);
+	}
+	pthread_mutex_unlock(&lc->lock);
+}
+
+void lastchange_put(struct fs *fs, const struct lc_times *t)
+{
+	struct lastchange *lc = fs->changes;
+	struct answer *a = (struct answer *)t;
+	bool last;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&lc->lock);
+	last = --a->refs == 0;
+	pthread_mutex_unlock(&lc->lock);
+	if (last)
+		answer_free(a);
+}
+
+/* --- the walk -------------------------------------------------------------- */
+
+/* A folder's path cut into components. */
+struct walkpath {
+	const char *path;
+	size_t d;               /* components */
+	const char **name;
+	size_t *len;
+};
+
+static int walkpath_init(struct walkpath *wp, const char *path)
+{
+	size_t max = strlen(path) / 2 + 1;
+
+	memset(wp, 0, sizeof(*wp));
+	wp->path = path;
+	wp->name = malloc(max * sizeof(*wp->name));
+	wp->len = malloc(max * sizeof(*wp->len));
+	if (!wp->name || !wp->len) {
+		free(wp->name);
+		free(wp->len);
+		return UG_ENOMEM;
+	}
+	for (const char *p = path; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		wp->name[wp->d] = p;
+		wp->len[wp->d++] = n;
+		p += n + (slash != NULL);
+	}
+	return 0;
+}
+
+static void walkpath_release(struct walkpath *wp)
+{
+	free(wp->name);
+	free(wp->len);
+}
+
+/* The tree ids along the path in a commit whose root tree is root: ids[0..d].
+ * prev holds them in a neighbour commit: once a tree on the way is the same,
+ * the rest is too. UG_ENOTFOUND when the path is no folder there. */
+static int resolve(struct fs *fs, const struct walkpath *wp, const ug_oid *root, ug_oid *ids, const ug_oid *prev)
+{
+	ids[0] = *root;
+	for (size_t k = 0; k < wp->d; k++) {
+		const ug_tree *t;
+		const ug_tree_entry *e;
+		int err;
+
+		if (prev && ug_oid_equal(&ids[k], &prev[k])) {
+			memcpy(ids + k + 1, prev + k + 1, (wp->d - k) * sizeof(*ids));
+			return 0;
+		}
+		err = treecache_get(fs, &ids[k], &t);
+		if (err)
+			return err;
+		e = ug_tree_find(t, wp->name[k], wp->len[k]);
+		if (e && e->mode == UG_MODE_TREE)
+			ids[k + 1] = e->oid;
+		treecache_put(fs, t);
+		if (!e || e->mode != UG_MODE_TREE)
+			return UG_ENOTFOUND;
+	}
+	return 0;
+}
+
+/* One folder's walk in progress: the entries not yet settled. */
+struct pending {
+	const ug_tree *tree;    /* the folder in the snapshot */
+	struct answer *a;
+	size_t *todo;           /* indices of unsettled entries */
+	size_t ntodo;
+	bool folder_known;
+};
+
+static void settle_all(struct pending *w, int64_t when)
+{
+	for (size_t i = 0; i < w->ntodo; i++)
+		w->a->pub.times[w->todo[i]] = when;
+	w->ntodo = 0;
+	if (!w->folder_known)
+		w->a->pub.folder = when;
+	w->folder_known = true;
+}
+
+/* The folder differs between a commit (at when) and its first parent, whose
+ * folder is ptree: the entries that differ changed at when. */
+static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, int64_t when)
+{
+	const ug_tree *pt;
+	size_t kept = 0;
+	int err = treecache_get(fs, ptree, &pt);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		const ug_tree_entry *pe = ug_tree_find(pt, e->name, e->namelen);
+
+		if (pe && pe->mode == e->mode && ug_oid_equal(&pe->oid, &e->oid))
+			w->todo[kept++] = w->todo[i];
+		else
+			w->a->pub.times[w->todo[i]] = when;
+	}
+	w->ntodo = kept;
+	treecache_put(fs, pt);
+	if (!w->folder_known)
+		w->a->pub.folder = when;
+	w->folder_known = true;
+	return 0;
+}
+
+/* A cached answer m for an older commit on the walk, whose entries not yet
+ * settled are unchanged since: theirs are ours. false if m cannot tell. */
+static bool settle_from(struct fs *fs, struct pending *w, const struct answer *m)
+{
+	const ug_tree *mt = w->tree;
+	bool same = ug_oid_equal(&m->pub.tree, &w->tree->oid);
+	size_t *at = malloc((w->ntodo ? w->ntodo : 1) * sizeof(*at));
+
+	if (!at || (!same && treecache_get(fs, &m->pub.tree, &mt))) {
+		free(at);
+		return false;
+	}
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		const ug_tree_entry *me = same ? e : ug_tree_find(mt, e->name, e->namelen);
+
+		if (!me || (size_t)(me - mt->entries) >= m->pub.count) {
+			if (!same)
+				treecache_put(fs, mt);
+			free(at);
+			return false;
+		}
+		at[i] = (size_t)(me - mt->entries);
+	}
+	for (size_t i = 0; i < w->ntodo; i++)
+		w->a->pub.times[w->todo[i]] = m->pub.times[at[i]];
+	w->ntodo = 0;
+	if (!w->folder_known)
+		w->a->pub.folder = m->pub.folder;
+	w->folder_known = true;
+	if (!same)
+		treecache_put(fs, mt);
+	free(at);
+	return true;
+}
+
+/* Walk first parents from the snapshot until every entry is settled, or an
+ * older commit's cached answer settles the rest. ids: 2 * (d + 1) ids. */
+static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struct pending *w, ug_oid *ids)
+{
+	ug_oid *pids = ids + wp->d + 1;
+	struct cycle cy = { cur.oid, 1, 0 };
+	int err = resolve(fs, wp, &cur.tree, ids, NULL);
+
+	for (size_t steps = 0; !err && (w->ntodo || !w->folder_known); steps++) {
+		struct answer *m = steps ? answer_find(fs->changes, &cur.oid, wp->path) : NULL;
+		struct fact p;
+		ug_oid *swap;
+		bool done = m && settle_from(fs, w, m);
+
+		lastchange_put(fs, m ? &m->pub : NULL);
+		if (done)
+			break;
+		if (cur.root) {
+			settle_all(w, cur.time);
+			break;
+		}
+		err = fact_get(fs, &cur.parent, &p);
+		if (!err)
+			err = resolve(fs, wp, &p.tree, pids, ids);
+		if (err == UG_ENOTFOUND) { /* created here */
+			settle_all(w, cur.time);
+			return 0;
+		}
+		if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
+			err = settle_changed(fs, w, &pids[wp->d], cur.time);
+		cur = p;
+		swap = ids;
+		ids = pids;
+		pids = swap;
+		if (!err)
+			err = cycle_step(&cy, &cur.oid);
+	}
+	return err;
+}
+
+/* The answer for the folder at wp in commit, whose tree is tree; *out has one reference. */
+static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, const ug_oid *tree,
+		   struct answer **out)
+{
+	struct pending w = { 0 };
+	struct answer *a = calloc(1, sizeof(*a));
+	ug_oid *ids = malloc(2 * (wp->d + 1) * sizeof(*ids));
+	struct fact cur;
+	int err = a && ids ? treecache_get(fs, tree, &w.tree) : UG_ENOMEM;
+
+	if (!err) {
+		a->refs = 1;
+		a->commit = *commit;
+		a->pub.tree = *tree;
+		a->pub.count = w.tree->count;
+		a->pub.times = calloc(w.tree->count ? w.tree->count : 1, sizeof(int64_t));
+		a->path = strdup(wp->path);
+		w.todo = malloc((w.tree->count ? w.tree->count : 1) * sizeof(*w.todo));
+		w.a = a;
+		if (!a->pub.times || !a->path || !w.todo)
+			err = UG_ENOMEM;
+	}
+	for (size_t i = 0; !err && i < w.tree->count; i++)
+		w.todo[w.ntodo++] = i;
+	if (!err)
+		err = fact_get(fs, commit, &cur);
+	if (!err)
+		err = walk(fs, wp, cur, &w, ids);
+	if (w.tree)
+		treecache_put(fs, w.tree);
+	free(w.todo);
+	free(ids);
+	if (err && a)
+		answer_free(a);
+	else
+		*out = a;
+	return err;
+}
+
+/* A diff opens a folder in two adjacent snapshots: answering the first
+ * parent's folder first makes the child's walk one step long. */
+static void prime_parent(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, const ug_oid *tree)
+{
+	struct fact f, p;
+	struct answer *a;
+	ug_oid *ids = malloc((wp->d + 1) * sizeof(*ids));
+
+	if (ids && !fact_get(fs, commit, &f) && !f.root && !fact_get(fs, &f.parent, &p) &&
+	    !resolve(fs, wp, &p.tree, ids, NULL) && !ug_oid_equal(&ids[wp->d], tree)) {
+		a = answer_find(fs->changes, &p.oid, wp->path);
+		if (!a && !compute(fs, wp, &p.oid, &ids[wp->d], &a))
+			answer_keep(fs->changes, a);
+		lastchange_put(fs, a ? &a->pub : NULL);
+	}
+	free(ids);
+}
+
+int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, const ug_oid *tree,
+		      const struct lc_times **out)
+{
+	struct answer *a = answer_find(fs->changes, commit, path);
+	struct walkpath wp;
+	int err;
+
+	if (a) {
+		*out = &a->pub;
+		return 0;
+	}
+	err = walkpath_init(&wp, path);
+	if (err)
+		return err;
+	prime_parent(fs, &wp, commit, tree);
+	err = compute(fs, &wp, commit, tree, &a);
+	if (!err) {
+		answer_keep(fs->changes, a);
+		*out = &a->pub;
+	}
+	walkpath_release(&wp);
+	return err;
+}

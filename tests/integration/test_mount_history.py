@@ -1,0 +1,187 @@
+"""Times that mean something: last-change times of snapshot paths and commit times on links, against git."""
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+import fixtures
+from mounting import Mount
+
+
+def build_history(dest):
+    """Every shape a last-change walk must get right: a merge whose side branch alone changed a
+    file, a delete and re-create, a revert to an earlier blob, an empty commit, a mode change,
+    symlinks, nested folders, a folder deleted and re-created, and a nested branch name."""
+    r = fixtures.Repo(dest)
+    r.write('README.md', 'v1\n')
+    r.write('src/a.c', 'int a;\n')
+    r.write('src/deep/x/y.txt', 'deep\n')
+    r.write('old/keep.txt', 'never changes\n')
+    r.write('tool.sh', 'echo 1\n', mode=0o644)
+    r.symlink('link', 'README.md')
+    r.commit('initial')
+    r.write('README.md', 'v2\n')
+    r.commit('readme v2')
+    r.git('checkout', '-q', '-b', 'side')
+    r.write('src/side.c', 'int side;\n')
+    r.write('src/deep/x/y.txt', 'deep on side\n')
+    r.commit('side: add side.c, change y')
+    r.git('checkout', '-q', 'main')
+    r.write('other.txt', 'main only\n')
+    r.commit('main: other')
+    r.merge('side', 'merge side')
+    r.commit('empty commit')
+    r.remove('src/a.c')
+    r.commit('delete a.c')
+    r.write('src/a.c', 'int a;\n')
+    r.commit('re-create a.c as it was')
+    r.write('README.md', 'v1\n')
+    r.commit('revert README to v1')
+    os.chmod(os.path.join(r.path, 'tool.sh'), 0o755)
+    r.symlink('link', 'other.txt')
+    r.commit('tool.sh executable, link retargeted')
+    r.remove('src/deep')
+    r.commit('drop src/deep')
+    r.write('src/deep/x/y.txt', 'deep\n')
+    r.commit('src/deep back')
+    r.git('branch', 'team/feature/z', 'HEAD~3')
+    return fixtures._fixture('history', r)
+
+
+@pytest.fixture(scope='module')
+def hist(tmp_path_factory):
+    return build_history(tmp_path_factory.mktemp('hist') / 'history')
+
+
+def first_parents(fx, rev='main'):
+    return fx.git_lines('rev-list', '--first-parent', rev)
+
+
+def git_change_time(fx, commit, path):
+    """What the oracle says: git log -1 --first-parent --format=%ct COMMIT -- PATH."""
+    out = fx.git('log', '-1', '--first-parent', '--format=%ct', commit, '--', path or '.').decode().strip()
+    return int(out)
+
+
+def snapshot_paths(fx, commit):
+    recs = fx.git('ls-tree', '-r', '-t', '-z', '--name-only', commit).split(b'\0')
+    return [p.decode() for p in recs if p]
+
+
+def times(st):
+    return (st.st_mtime, st.st_ctime, st.st_atime)
+
+
+def test_snapshot_times_are_last_changes(hist):
+    """Every path of every first-parent snapshot of main (and the side branch's tip) has
+    mtime = ctime = atime = git log -1 --first-parent --format=%ct C -- PATH; the root too."""
+    commits = first_parents(hist) + [hist.git_lines('rev-parse', 'side')[0]]
+    with Mount(hist.path, ['ro']) as mnt:
+        for c in commits:
+            for path in [''] + snapshot_paths(hist, c):
+                st = os.lstat(mnt.path('commits', c, path))
+                want = git_change_time(hist, c, path)
+                assert times(st) == (want, want, want), (c, path)
+
+
+def test_listing_gives_the_same_times_as_lookup(hist):
+    """readdirplus (ls -l) and a plain lookup agree: times come from the folder's one walk."""
+    head = first_parents(hist)[0]
+    with Mount(hist.path, ['ro']) as mnt:
+        listed = {e.name: e.stat(follow_symlinks=False).st_mtime
+                  for e in os.scandir(mnt.path('commits', head, 'src'))}
+    with Mount(hist.path, ['ro']) as mnt:
+        looked = {n: os.lstat(mnt.path('commits', head, 'src', n)).st_mtime for n in listed}
+    assert listed == looked
+    assert listed == {n: git_change_time(hist, head, 'src/' + n) for n in listed}
+
+
+def test_mtime_commit_keeps_the_commit_time(hist):
+    """-o mtime=commit: every path of a snapshot has the snapshot's own committer time."""
+    c = first_parents(hist)[3]
+    when = int(hist.git('log', '-1', '--format=%ct', c).decode())
+    with Mount(hist.path, ['ro', 'mtime=commit']) as mnt:
+        for path in [''] + snapshot_paths(hist, c):
+            assert times(os.lstat(mnt.path('commits', c, path))) == (when, when, when), path
+
+
+def test_bad_mtime_value_is_refused(hist, tmp_path):
+    from mounting import run_ugitfs
+    r = run_ugitfs('-f', '-o', 'mtime=never', hist.path, str(tmp_path))
+    assert r.returncode != 0 and 'mtime' in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_link_times_are_commit_times(hist):
+    """HEAD, branches/, tags/ and log/ entries carry the committer time of their commit."""
+    hist.git('tag', '-f', '-a', '-m', 'annotated', 'v1', 'HEAD~2')
+    hist.git('tag', '-f', 'light', 'HEAD~4')
+
+    def ct(rev):
+        return int(hist.git('log', '-1', '--format=%ct', rev).decode())
+    with Mount(hist.path, ['ro']) as mnt:
+        assert os.lstat(mnt.path('HEAD')).st_mtime == ct('HEAD')
+        assert os.lstat(mnt.path('branches', 'main')).st_mtime == ct('main')
+        assert os.lstat(mnt.path('branches', 'team', 'feature', 'z')).st_mtime == ct('team/feature/z')
+        assert os.lstat(mnt.path('tags', 'v1')).st_mtime == ct('v1^{commit}')
+        assert os.lstat(mnt.path('tags', 'light')).st_mtime == ct('light')
+        log = mnt.path('log', 'main')
+        listed = {e.name: e.stat(follow_symlinks=False).st_mtime for e in os.scandir(log)}
+        oids = list(reversed(first_parents(hist)))
+        assert len(listed) == len(oids)
+        for name in sorted(listed):
+            n = int(name.split('_')[0])
+            assert listed[name] == ct(oids[n - 1]), name
+            assert os.lstat(os.path.join(log, name)).st_mtime == ct(oids[n - 1]), name
+
+
+def same_attrs(a, b):
+    return (a.st_ino, a.st_size, a.st_mode, a.st_nlink, a.st_mtime, a.st_ctime) == \
+        (b.st_ino, b.st_size, b.st_mode, b.st_nlink, b.st_mtime, b.st_ctime)
+
+
+def diff_paths(out, old_root, new_root):
+    """Paths named by `diff -rq` output, folders that exist on one side expanded to their files."""
+    found = set()
+    for line in out.splitlines():
+        if line.startswith('Files ') or line.startswith('Symbolic links '):
+            left = line[line.index(' ') + 1:line.index(' and ' + new_root)]
+            left = left[len('links '):] if line.startswith('Symbolic') else left
+            found.add(os.path.relpath(left, old_root))
+        elif line.startswith('Only in '):
+            where, name = line[len('Only in '):].split(': ', 1)
+            full = os.path.join(where, name)
+            root = old_root if full.startswith(old_root + '/') else new_root
+            if os.path.isdir(full) and not os.path.islink(full):
+                for dirpath, _, files in os.walk(full):
+                    found.update(os.path.relpath(os.path.join(dirpath, f), root) for f in files)
+            else:
+                found.add(os.path.relpath(full, root))
+        elif line.startswith('File ') and ' is a ' in line:  # a type change
+            left = line[len('File '):line.index(' is a ')]
+            found.add(os.path.relpath(left, old_root))
+        else:
+            raise AssertionError('unexpected diff output: ' + line)
+    return found
+
+
+def test_diff_of_adjacent_snapshots(hist):
+    """diff -rq of each adjacent pair prints exactly git diff --name-only's paths, and every
+    path no commit between them changed has the same inode, size, mode, links and times on
+    both sides (so diff skips it without reading)."""
+    chain = list(reversed(first_parents(hist)))
+    with Mount(hist.path, ['ro']) as mnt:
+        for old, new in zip(chain, chain[1:]):
+            a, b = mnt.path('commits', old), mnt.path('commits', new)
+            p = subprocess.run(['diff', '-rq', '--no-dereference', a, b], capture_output=True, text=True)
+            assert p.returncode in (0, 1), p.stderr
+            changed = set(hist.git_lines('diff', '--name-only', old, new))
+            # diff compares bytes, so a change of the executable bit alone is not its business
+            mode_only = {line.split('\t', 1)[1] for line in hist.git_lines('diff', '--raw', '--no-abbrev', old, new)
+                         if line.split()[2] == line.split()[3]}
+            assert diff_paths(p.stdout, a, b) == changed - mode_only, (old, new)
+            for path in snapshot_paths(hist, new):
+                if os.path.lexists(os.path.join(a, path)) and \
+                        not any(c == path or c.startswith(path + '/') for c in changed):
+                    assert same_attrs(os.lstat(os.path.join(a, path)), os.lstat(os.path.join(b, path))), path
