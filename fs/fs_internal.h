@@ -35,13 +35,17 @@ enum kind {
 	K_BLOB,      /* a file inside a snapshot */
 	K_LINK,      /* a symlink inside a snapshot */
 	K_GITLINK,   /* a submodule inside a snapshot: an empty folder */
+	K_VBRANCH,   /* versions/BRANCH/: the branch tip's root folder */
+	K_VTREE,     /* versions/BRANCH/a/: a folder of the tip's tree */
+	K_VFILE,     /* versions/BRANCH/a/f/: the versions of file a/f */
+	K_VENTRY,    /* versions/BRANCH/a/f/N_DATE_SHORT_SUBJECT: symlink to commits/OID/a/f */
 	K_WORK,      /* work/: the working view's top */
 	K_WNODE,     /* anything below work/: what it is comes from the overlay (work.c) */
 	K_NKINDS
 };
 
 /* The ref namespaces a K_REFDIR can show. */
-enum ns { NS_HEADS, NS_TAGS, NS_LOG };
+enum ns { NS_HEADS, NS_TAGS, NS_LOG, NS_VERSIONS };
 
 /* Fixed node ids of the top level; everything else is numbered from FIRST_DYNAMIC. */
 enum {
@@ -52,6 +56,7 @@ enum {
 	INO_COMMITS,
 	INO_LOG,
 	INO_WORK,
+	INO_VERSIONS,
 	FIRST_DYNAMIC = 16,
 };
 
@@ -77,10 +82,13 @@ struct node {
 	ug_oid tree;            /* K_COMMIT: its tree */
 	int64_t time;           /* snapshot nodes: the commit's committer time */
 	uint64_t size;          /* snapshot nodes: object size */
-	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH: short name */
-	unsigned depth;         /* K_REFLINK, K_LOGENTRY: folders between the mount root and the link */
+	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH and versions/
+				 * nodes: the branch's short name */
+	unsigned depth;         /* K_REFLINK, K_LOGENTRY, K_VENTRY: folders between the mount root and
+				 * the link; K_VBRANCH, K_VTREE, K_VFILE: folders down to and with itself */
 	ug_oid snap;            /* K_COMMIT, K_TREE: the snapshot's commit */
-	char *path;             /* K_COMMIT, K_TREE: the folder's path in it ("" for the root, "a/b") */
+	char *path;             /* K_COMMIT, K_TREE: the folder's path in it ("" for the root, "a/b");
+				 * versions/ nodes: the path in the branch's tree (K_VENTRY: its file's) */
 };
 
 /* What a child looks like before it becomes a node (filled by lookup and listing code). */

@@ -588,3 +588,132 @@ int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, con
 	walkpath_release(&wp);
 	return err;
 }
+
+/* --- versions of one file ----------------------------------------------------- */
+
+/* What a file path holds in one commit: present or not, and its mode and id. */
+struct held {
+	bool present;
+	uint32_t mode;
+	ug_oid oid;
+	ug_oid *ids;            /* the folder's tree ids along the path (d + 1), or none */
+	bool folder;            /* ids are valid: the folder exists */
+};
+
+/* The entry at wp/name in commit; prev (the neighbour's) lets equal trees skip lookups. */
+static int held_at(struct fs *fs, const struct walkpath *wp, const char *name, const ug_oid *commit,
+		   struct held *h, const struct held *prev)
+{
+	struct fact f;
+	const ug_tree *t;
+	const ug_tree_entry *e;
+	int err = fact_get(fs, commit, &f);
+
+	h->present = h->folder = false;
+	if (!err)
+		err = resolve(fs, wp, &f.tree, h->ids, prev && prev->folder ? prev->ids : NULL);
+	if (err == UG_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	h->folder = true;
+	if (prev && prev->folder && ug_oid_equal(&prev->ids[wp->d], &h->ids[wp->d])) {
+		h->present = prev->present;
+		h->mode = prev->mode;
+		h->oid = prev->oid;
+		return 0;
+	}
+	err = treecache_get(fs, &h->ids[wp->d], &t);
+	if (err)
+		return err;
+	e = ug_tree_find(t, name, strlen(name));
+	if (e) {
+		h->present = true;
+		h->mode = e->mode;
+		h->oid = e->oid;
+	}
+	treecache_put(fs, t);
+	return 0;
+}
+
+static bool held_differ(const struct held *a, const struct held *b)
+{
+	return a->present != b->present ||
+	       (a->present && (a->mode != b->mode || !ug_oid_equal(&a->oid, &b->oid)));
+}
+
+/* Split "a/b/name" into the folder's walkpath (over a copy in *buf) and name. */
+static int split_file(const char *path, char **buf, struct walkpath *wp, const char **name)
+{
+	char *slash;
+	int err;
+
+	*buf = strdup(path);
+	if (!*buf)
+		return UG_ENOMEM;
+	slash = strrchr(*buf, '/');
+	*name = slash ? slash + 1 : *buf;
+	if (slash)
+		*slash = '\0';
+	err = walkpath_init(wp, slash ? *buf : "");
+	if (err)
+		free(*buf);
+	return err;
+}
+
+int lastchange_versions(struct fs *fs, const struct loglist *l, const char *path, size_t **out, size_t *count)
+{
+	struct walkpath wp;
+	struct held h[2] = { 0 };
+	const char *name;
+	char *buf;
+	size_t n = 0;
+	int err = split_file(path, &buf, &wp, &name);
+
+	if (err)
+		return err;
+	*out = malloc((l->count ? l->count : 1) * sizeof(**out));
+	h[0].ids = malloc(2 * (wp.d + 1) * sizeof(ug_oid));
+	h[1].ids = h[0].ids ? h[0].ids + wp.d + 1 : NULL;
+	if (!*out || !h[0].ids)
+		err = UG_ENOMEM;
+	for (size_t i = 0; !err && i < l->count; i++) {
+		struct held *now = &h[i & 1], *prev = i ? &h[(i - 1) & 1] : NULL;
+
+		err = held_at(fs, &wp, name, &l->oids[i], now, prev);
+		if (!err && now->present && (!prev || held_differ(now, prev)))
+			(*out)[n++] = i;
+	}
+	free(h[0].ids);
+	walkpath_release(&wp);
+	free(buf);
+	if (err) {
+		free(*out);
+		*out = NULL;
+	}
+	*count = n;
+	return err;
+}
+
+int lastchange_version_at(struct fs *fs, const struct loglist *l, size_t i, const char *path, bool *changed)
+{
+	struct walkpath wp;
+	struct held h[2] = { 0 };
+	const char *name;
+	char *buf;
+	int err = split_file(path, &buf, &wp, &name);
+
+	if (err)
+		return err;
+	h[0].ids = malloc(2 * (wp.d + 1) * sizeof(ug_oid));
+	h[1].ids = h[0].ids ? h[0].ids + wp.d + 1 : NULL;
+	err = h[0].ids ? held_at(fs, &wp, name, &l->oids[i], &h[0], NULL) : UG_ENOMEM;
+	if (!err && i > 0)
+		err = held_at(fs, &wp, name, &l->oids[i - 1], &h[1], NULL);
+	if (!err)
+		*changed = h[0].present && (i == 0 || held_differ(&h[0], &h[1]));
+	free(h[0].ids);
+	walkpath_release(&wp);
+	free(buf);
+	return err;
+}

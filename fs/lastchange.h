@@ -4,6 +4,7 @@
 
 #include "oid.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,5 +49,15 @@ int lastchange_root_time(struct fs *fs, const ug_oid *commit, int64_t *out);
 int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, const ug_oid *tree,
 		      const struct lc_times **out);
 void lastchange_put(struct fs *fs, const struct lc_times *t);
+
+struct loglist;
+
+/* The versions of the file (or symlink, or submodule) at path along a
+ * branch's log l: the indices into l, oldest first, of the commits where
+ * path is present and differs from the commit before (created or changed;
+ * deletions are not versions). *out: malloc'ed, *count of them. Core codes. */
+int lastchange_versions(struct fs *fs, const struct loglist *l, const char *path, size_t **out, size_t *count);
+/* Is l's commit i one of path's versions? Core codes. */
+int lastchange_version_at(struct fs *fs, const struct loglist *l, size_t i, const char *path, bool *changed);
 
 #endif

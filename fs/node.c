@@ -19,6 +19,7 @@ static const struct {
 	{ INO_TAGS, "tags", K_REFDIR, NS_TAGS },
 	{ INO_COMMITS, "commits", K_COMMITS, 0 },
 	{ INO_LOG, "log", K_REFDIR, NS_LOG },
+	{ INO_VERSIONS, "versions", K_REFDIR, NS_VERSIONS },
 	{ INO_WORK, "work", K_WORK, 0 },
 };
 
@@ -159,16 +160,21 @@ struct node *node_get(struct fs *fs, fuse_ino_t ino)
 	return n;
 }
 
-/* A snapshot folder knows its commit and path, for its last-change times. */
+/* A snapshot folder knows its commit and path, for its last-change times;
+ * a versions/ node its path in the branch's tree. */
 static int snapshot_path(struct node *n, const struct node *parent, const struct child *c)
 {
 	if (c->kind == K_COMMIT) {
 		n->snap = c->oid;
 		n->path = strdup("");
-	} else if (c->kind == K_TREE && parent->path) {
+	} else if ((c->kind == K_TREE || c->kind == K_VTREE || c->kind == K_VFILE) && parent->path) {
 		n->snap = parent->snap;
 		if (asprintf(&n->path, "%s%s%s", parent->path, *parent->path ? "/" : "", c->name) < 0)
 			n->path = NULL;
+	} else if (c->kind == K_VBRANCH) {
+		n->path = strdup("");
+	} else if (c->kind == K_VENTRY && parent->path) {
+		n->path = strdup(parent->path);
 	} else {
 		return 0;
 	}

@@ -112,7 +112,10 @@ void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 		st->st_mode = S_IFDIR | 0555;
 		break;
 	case K_REFDIR:
-	case K_LOGBRANCH: {
+	case K_LOGBRANCH:
+	case K_VBRANCH:
+	case K_VTREE:
+	case K_VFILE: {
 		struct refsnap *s = refsnap_get(fs);
 
 		st->st_mode = S_IFDIR | 0555;
@@ -123,13 +126,14 @@ void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case K_HEAD:
 	case K_REFLINK:
 	case K_ABBREV:
-	case K_LOGENTRY: {
+	case K_LOGENTRY:
+	case K_VENTRY: {
 		char target[4096];
 
 		st->st_mode = S_IFLNK | 0777;
 		if (view_readlink(fs, n, target, sizeof(target)) == 0)
 			st->st_size = (off_t)strlen(target);
-		set_times(st, n->kind == K_LOGENTRY ? n->time : link_time(fs, n));
+		set_times(st, n->kind == K_LOGENTRY || n->kind == K_VENTRY ? n->time : link_time(fs, n));
 		break;
 	}
 	case K_COMMIT:
@@ -261,7 +265,8 @@ static const struct {
 	enum ns ns;
 } top[] = {
 	{ "HEAD", K_HEAD, 0 },	    { "branches", K_REFDIR, NS_HEADS }, { "tags", K_REFDIR, NS_TAGS },
-	{ "commits", K_COMMITS, 0 }, { "log", K_REFDIR, NS_LOG },	 { "work", K_WORK, 0 },
+	{ "commits", K_COMMITS, 0 }, { "log", K_REFDIR, NS_LOG },	 { "versions", K_REFDIR, NS_VERSIONS },
+	{ "work", K_WORK, 0 },
 };
 
 static size_t top_count(struct fs *fs)
@@ -277,6 +282,12 @@ static void top_child(size_t i, struct child *c)
 	c->kind = top[i].kind;
 	c->ns = top[i].ns;
 	c->ref = "";
+}
+
+/* What a branch is in each namespace's folder. */
+static enum kind branch_kind(enum ns ns)
+{
+	return ns == NS_LOG ? K_LOGBRANCH : ns == NS_VERSIONS ? K_VBRANCH : K_REFLINK;
 }
 
 /* Fill c's name and ref for the component name[0..len) below ref folder dir:
@@ -297,7 +308,7 @@ static int named_child(struct child *c, const struct node *dir, const char *name
 	c->ref = buf + len + 1;
 	c->ns = dir->ns;
 	if (!folder)
-		c->depth = 1 + slashes(c->ref) + (dir->ns == NS_LOG);
+		c->depth = 1 + slashes(c->ref) + (dir->ns == NS_LOG || dir->ns == NS_VERSIONS);
 	return 0;
 }
 
@@ -324,7 +335,7 @@ static int refdir_lookup(struct fs *fs, const struct node *dir, const char *name
 
 		/* a tag of a tree or a blob, or an unreadable one, is not shown */
 		if (dir->ns != NS_TAGS || !refsnap_peel(fs, ref, &peeled)) {
-			c->kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+			c->kind = branch_kind(dir->ns);
 			err = named_child(c, dir, name, nlen);
 		}
 	} else {
@@ -396,6 +407,102 @@ static int logbranch_lookup(struct fs *fs, const struct node *dir, const char *n
 	return err;
 }
 
+/* --- versions/ -------------------------------------------------------------- */
+
+/* The tree a versions/ folder shows: the branch tip's root, or its own. */
+static int vtree_get(struct fs *fs, const struct node *dir, const ug_tree **out)
+{
+	ug_commit *commit;
+	ug_oid tip;
+	int err;
+
+	if (dir->kind == K_VTREE)
+		return -ugfs_errno(treecache_get(fs, &dir->oid, out));
+	err = branch_tip(fs, dir->ref, &tip);
+	if (err)
+		return err;
+	err = ug_commit_lookup(&commit, fs->repo, &tip);
+	if (!err) {
+		err = treecache_get(fs, &commit->tree, out);
+		ug_commit_free(commit);
+	}
+	return -ugfs_errno(err);
+}
+
+/* A tree entry of a versions/ folder: folders stay folders, anything else is a folder of versions. */
+static void vchild(const struct node *dir, const ug_tree_entry *e, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = e->name;
+	c->kind = e->mode == UG_MODE_TREE ? K_VTREE : K_VFILE;
+	c->oid = e->oid;
+	c->mode = e->mode;
+	c->ref = dir->ref;
+	c->depth = dir->depth + 1;
+}
+
+static int vtree_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	const ug_tree *tree;
+	const ug_tree_entry *e;
+	int err = vtree_get(fs, dir, &tree);
+
+	if (err)
+		return err;
+	e = ug_tree_find(tree, name, strlen(name));
+	if (e) {
+		vchild(dir, e, c);
+		c->name = name; /* the tree's storage is released below */
+	}
+	treecache_put(fs, tree);
+	return e ? 0 : -ENOENT;
+}
+
+/* The branch's log for a versions/ file folder; release with logcache_put. */
+static int vfile_log(struct fs *fs, const struct node *dir, const struct loglist **out)
+{
+	ug_oid tip;
+	int err = branch_tip(fs, dir->ref, &tip);
+
+	return err ? err : -ugfs_errno(logcache_get(fs, &tip, out));
+}
+
+static void ventry(const struct node *dir, const struct loglist *l, size_t i, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = l->names[i];
+	c->kind = K_VENTRY;
+	c->oid = l->oids[i];
+	c->time = l->times[i];
+	c->depth = dir->depth;
+}
+
+static int vfile_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	const struct loglist *l;
+	char *end;
+	unsigned long long pos = strtoull(name, &end, 10);
+	bool changed = false;
+	int err;
+
+	if (end == name || *end != '_' || pos == 0)
+		return -ENOENT;
+	err = vfile_log(fs, dir, &l);
+	if (err)
+		return err;
+	err = -ENOENT;
+	if (pos <= l->count && !strcmp(l->names[pos - 1], name)) {
+		err = lastchange_version_at(fs, l, pos - 1, dir->path, &changed);
+		err = err ? -ugfs_errno(err) : changed ? 0 : -ENOENT;
+		if (!err) {
+			ventry(dir, l, pos - 1, c);
+			c->name = name;
+		}
+	}
+	logcache_put(fs, l);
+	return err;
+}
+
 static int commits_lookup(struct fs *fs, const char *name, struct child *c)
 {
 	size_t len = strlen(name);
@@ -451,6 +558,11 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 		return refdir_lookup(fs, dir, name, c);
 	case K_LOGBRANCH:
 		return logbranch_lookup(fs, dir, name, c);
+	case K_VBRANCH:
+	case K_VTREE:
+		return vtree_lookup(fs, dir, name, c);
+	case K_VFILE:
+		return vfile_lookup(fs, dir, name, c);
 	case K_COMMITS:
 		return commits_lookup(fs, name, c);
 	case K_COMMIT:
@@ -494,9 +606,12 @@ struct listing {
 	/* K_REFDIR: children computed at open */
 	struct child *kids;
 	size_t nkids;
-	/* K_LOGBRANCH */
+	/* K_LOGBRANCH, K_VFILE */
 	const struct loglist *log;
 	unsigned depth;
+	/* K_VBRANCH, K_VTREE, K_VFILE: the folder; K_VFILE: its versions (indices into log) */
+	const struct node *dir;
+	size_t *versions, nversions;
 	/* K_COMMITS: a walk, restarted only when asked to go further back than
 	 * the last entry (the one that did not fit in the kernel's last buffer) */
 	ug_walk *walk;
@@ -555,7 +670,7 @@ static int refdir_list(struct fs *fs, const struct node *dir, struct listing *l)
 		} else {
 			if (dir->ns == NS_TAGS && refsnap_peel(fs, r, &peeled))
 				continue;
-			c.kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+			c.kind = branch_kind(dir->ns);
 		}
 		err = named_child(&c, dir, rest, slash ? (size_t)(slash - rest) : strlen(rest));
 		if (err)
@@ -601,6 +716,17 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 		l->depth = dir->depth;
 		break;
 	}
+	case K_VBRANCH:
+	case K_VTREE:
+		err = vtree_get(fs, dir, &l->tree);
+		l->dir = dir;
+		break;
+	case K_VFILE:
+		err = vfile_log(fs, dir, &l->log);
+		if (!err)
+			err = -ugfs_errno(lastchange_versions(fs, l->log, dir->path, &l->versions, &l->nversions));
+		l->dir = dir;
+		break;
 	case K_COMMITS:
 		break; /* the walk starts at the first read */
 	case K_COMMIT:
@@ -635,6 +761,7 @@ void listing_free(struct fs *fs, struct listing *l)
 	treecache_put(fs, l->tree);
 	logcache_put(fs, l->log);
 	ug_walk_free(l->walk);
+	free(l->versions);
 	free(l);
 }
 
@@ -695,6 +822,17 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 			c->broken = true;
 		}
 		return 0;
+	case K_VBRANCH:
+	case K_VTREE:
+		if (i >= l->tree->count)
+			return 1;
+		vchild(l->dir, &l->tree->entries[i], c);
+		return 0;
+	case K_VFILE:
+		if (i >= l->nversions)
+			return 1;
+		ventry(l->dir, l->log, l->versions[i], c);
+		return 0;
 	case K_COMMITS:
 		if (!l->walk || i + 1 < l->pos) {
 			err = walk_start(fs, l);
@@ -728,7 +866,7 @@ static int link_commit(struct fs *fs, const struct node *n, ug_oid *out)
 	char *full;
 	int err = -ENOENT;
 
-	if (n->kind == K_LOGENTRY || n->kind == K_ABBREV) {
+	if (n->kind == K_LOGENTRY || n->kind == K_ABBREV || n->kind == K_VENTRY) {
 		*out = n->oid;
 		return 0;
 	}
@@ -787,6 +925,14 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 	}
 	case K_LOGENTRY:
 		return commit_target(fs, &n->oid, n->depth, buf, size);
+	case K_VENTRY: {
+		int err = commit_target(fs, &n->oid, n->depth, buf, size);
+		size_t len = err ? 0 : strlen(buf);
+
+		if (!err && snprintf(buf + len, size - len, "/%s", n->path ? n->path : "") >= (int)(size - len))
+			err = -ENAMETOOLONG;
+		return err;
+	}
 	case K_ABBREV:
 		if (size <= fs->hexsz)
 			return -ENAMETOOLONG;

@@ -185,3 +185,48 @@ def test_diff_of_adjacent_snapshots(hist):
                 if os.path.lexists(os.path.join(a, path)) and \
                         not any(c == path or c.startswith(path + '/') for c in changed):
                     assert same_attrs(os.lstat(os.path.join(a, path)), os.lstat(os.path.join(b, path))), path
+
+
+def git_versions(fx, tip, path):
+    """The first-parent commits of tip that created or changed path (deletions left out), oldest first."""
+    out = []
+    for c in fx.git_lines('log', '--first-parent', '--format=%H', tip, '--', path):
+        if fx.git('rev-parse', '-q', '--verify', '%s:%s' % (c, path), check=False).strip():
+            out.append(c)
+    return list(reversed(out))
+
+
+@pytest.mark.parametrize('branch', ['main', 'team/feature/z'])
+def test_versions_match_git_log(hist, branch):
+    """versions/BRANCH/ mirrors the tip's tree; each file's folder lists exactly git's first-parent
+    commits that created or changed it, named as in log/BRANCH/, linking to the file in that snapshot."""
+    tip = hist.git_lines('rev-parse', branch)[0]
+    files = [l.split('\t', 1) for l in hist.git_lines('ls-tree', '-r', '-t', tip)]
+    depth = 2 + branch.count('/')
+    with Mount(hist.path, ['ro']) as mnt:
+        log_names = set(os.listdir(mnt.path('log', branch)))
+        top = mnt.path('versions', *branch.split('/'))
+        assert sorted(os.listdir(top)) == sorted(p for _, p in files if '/' not in p)
+        for meta, path in files:
+            folder = os.path.join(top, path)
+            assert stat.S_ISDIR(os.lstat(folder).st_mode), path
+            if meta.split()[1] == 'tree':
+                assert sorted(os.listdir(folder)) == sorted(
+                    p.rsplit('/', 1)[1] for _, p in files if p.rsplit('/', 1)[0] == path and '/' in p)
+                continue
+            names = sorted(os.listdir(folder))
+            assert set(names) <= log_names, path
+            chain = list(reversed(first_parents(hist, tip)))
+            got = [chain[int(n.split('_')[0]) - 1] for n in names]
+            assert got == git_versions(hist, tip, path), path
+            up = '../' * (depth + path.count('/') + 1)
+            for name, c in zip(names, got):
+                link = os.path.join(folder, name)
+                assert os.readlink(link) == up + 'commits/%s/%s' % (c, path)
+                assert os.lstat(link).st_mtime == int(hist.git('log', '-1', '--format=%ct', c).decode())
+                if meta.split()[0] != '120000':
+                    with open(link, 'rb') as f:
+                        assert f.read() == hist.git('show', '%s:%s' % (c, path))
+            with pytest.raises(FileNotFoundError):  # a commit of the log that did not change it
+                unchanged = sorted(log_names - set(names))[0]
+                os.lstat(os.path.join(folder, unchanged))

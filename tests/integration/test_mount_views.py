@@ -202,7 +202,7 @@ def test_views_match_git(repos, kind):
     fx = repos.get(kind)
     commits = sorted(all_commits(fx))
     with Mount(fx.path, ['ro']) as mnt:
-        assert sorted(os.listdir(mnt.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags']
+        assert sorted(os.listdir(mnt.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags', 'versions']
         check_refs(fx, mnt)
         assert set(os.listdir(mnt.path('commits'))) == set(commits)
         # every snapshot for small histories; a sample of long ones
