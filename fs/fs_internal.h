@@ -8,6 +8,7 @@
 #include "fs.h"
 
 #include "commit.h"
+#include "commitgraph.h"
 #include "odb.h"
 #include "oid.h"
 #include "refs.h"
@@ -167,6 +168,7 @@ struct fs {
 	struct blobs *blobs;        /* internally locked */
 	struct logcache *logs;      /* internally locked */
 	struct lastchange *changes; /* internally locked (lastchange.h) */
+	ug_commitgraph *graph;      /* immutable, NULL without a usable commit-graph */
 
 	pthread_t watcher;
 	bool watcher_running;

@@ -12,6 +12,8 @@ struct fact {
 	ug_oid oid, tree, parent;
 	int64_t time;
 	bool root;              /* no parent */
+	bool graphed;           /* in the commit-graph, at pos */
+	uint32_t pos;
 	struct fact *next;
 };
 
@@ -122,6 +124,7 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 {
 	struct lastchange *lc = fs->changes;
 	struct fact *f;
+	ug_graph_commit gc;
 	ug_commit *c;
 	int err;
 
@@ -134,17 +137,26 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 		}
 	}
 	pthread_mutex_unlock(&lc->lock);
-	err = ug_commit_lookup(&c, fs->repo, oid);
-	if (err)
-		return err;
 	memset(out, 0, sizeof(*out));
 	out->oid = *oid;
-	out->tree = c->tree;
-	out->time = c->time;
-	out->root = c->nparents == 0;
-	if (c->nparents)
-		out->parent = c->parents[0];
-	ug_commit_free(c);
+	if (fs->graph && ug_commitgraph_lookup(fs->graph, oid, &gc) == 0) {
+		out->tree = gc.tree;
+		out->time = gc.time;
+		out->root = gc.nparents == 0;
+		out->parent = gc.parent;
+		out->graphed = true;
+		out->pos = gc.pos;
+	} else {
+		err = ug_commit_lookup(&c, fs->repo, oid);
+		if (err)
+			return err;
+		out->tree = c->tree;
+		out->time = c->time;
+		out->root = c->nparents == 0;
+		if (c->nparents)
+			out->parent = c->parents[0];
+		ug_commit_free(c);
+	}
 	f = malloc(sizeof(*f));
 	if (!f)
 		return 0; /* answered, just not kept */
@@ -468,6 +480,13 @@ static bool settle_from(struct fs *fs, struct pending *w, const struct answer *m
 	return true;
 }
 
+/* Does the commit-graph's changed-path filter rule out any change below
+ * path between f and its first parent? */
+static bool untouched(struct fs *fs, const struct fact *f, const char *path)
+{
+	return f->graphed && *path && !ug_commitgraph_maybe_changed(fs->graph, f->pos, path, strlen(path));
+}
+
 /* Walk first parents from the snapshot until every entry is settled, or an
  * older commit's cached answer settles the rest. ids: 2 * (d + 1) ids. */
 static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struct pending *w, ug_oid *ids)
@@ -490,6 +509,12 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 			break;
 		}
 		err = fact_get(fs, &cur.parent, &p);
+		if (!err && untouched(fs, &cur, wp->path)) {
+			/* the folder is the same in the parent: ids stay a valid resolution */
+			cur = p;
+			err = cycle_step(&cy, &cur.oid);
+			continue;
+		}
 		if (!err)
 			err = resolve(fs, wp, &p.tree, pids, ids);
 		if (err == UG_ENOTFOUND) { /* created here */
@@ -636,6 +661,16 @@ static int held_at(struct fs *fs, const struct walkpath *wp, const char *name, c
 	return 0;
 }
 
+/* The same as the commit before (the filter said so): ids included. */
+static void held_copy(struct held *to, const struct held *from, size_t d)
+{
+	to->present = from->present;
+	to->mode = from->mode;
+	to->oid = from->oid;
+	to->folder = from->folder;
+	memcpy(to->ids, from->ids, (d + 1) * sizeof(*to->ids));
+}
+
 static bool held_differ(const struct held *a, const struct held *b)
 {
 	return a->present != b->present ||
@@ -679,7 +714,12 @@ int lastchange_versions(struct fs *fs, const struct loglist *l, const char *path
 		err = UG_ENOMEM;
 	for (size_t i = 0; !err && i < l->count; i++) {
 		struct held *now = &h[i & 1], *prev = i ? &h[(i - 1) & 1] : NULL;
+		struct fact f;
 
+		if (prev && !fact_get(fs, &l->oids[i], &f) && untouched(fs, &f, path)) {
+			held_copy(now, prev, wp.d);
+			continue;
+		}
 		err = held_at(fs, &wp, name, &l->oids[i], now, prev);
 		if (!err && now->present && (!prev || held_differ(now, prev)))
 			(*out)[n++] = i;
@@ -701,10 +741,17 @@ int lastchange_version_at(struct fs *fs, const struct loglist *l, size_t i, cons
 	struct held h[2] = { 0 };
 	const char *name;
 	char *buf;
+	struct fact f;
 	int err = split_file(path, &buf, &wp, &name);
 
 	if (err)
 		return err;
+	if (i > 0 && !fact_get(fs, &l->oids[i], &f) && untouched(fs, &f, path)) {
+		*changed = false;
+		walkpath_release(&wp);
+		free(buf);
+		return 0;
+	}
 	h[0].ids = malloc(2 * (wp.d + 1) * sizeof(ug_oid));
 	h[1].ids = h[0].ids ? h[0].ids + wp.d + 1 : NULL;
 	err = h[0].ids ? held_at(fs, &wp, name, &l->oids[i], &h[0], NULL) : UG_ENOMEM;

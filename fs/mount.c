@@ -119,6 +119,7 @@ static void fs_free(struct fs *fs)
 	blobs_free(fs->blobs);
 	logcache_free(fs->logs);
 	lastchange_free(fs->changes);
+	ug_commitgraph_free(fs->graph);
 	if (fs->by_ino)
 		node_table_free(fs);
 	ug_repo_free(fs->repo);
@@ -165,6 +166,7 @@ int ugfs_main(const struct ugfs_options *opts)
 	ug_odb_set_verify(ug_repo_odb(fs->repo), opts->verify);
 	if (treecache_new(&fs->trees, opts->memory / 8) || blobs_new(&fs->blobs, opts->memory / 8) ||
 	    logcache_new(&fs->logs, 8, opts->memory / 8) || lastchange_new(&fs->changes, opts->memory / 16) ||
+	    ug_commitgraph_open(&fs->graph, fs->repo) ||
 	    node_table_init(fs) || refsnap_load(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start: %s\n", opts->repo, ug_error_last());
 		goto out;
@@ -205,6 +207,10 @@ int ugfs_main(const struct ugfs_options *opts)
 	if (work_start_threads(fs))
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), opts->mountpoint);
+	if (fs->graph)
+		ug_log(UG_LOG_INFO, "using the commit-graph: %llu commits%s",
+		       (unsigned long long)ug_commitgraph_count(fs->graph),
+		       ug_commitgraph_has_filters(fs->graph) ? ", with changed-path filters" : "");
 
 	loop = fuse_loop_cfg_create();
 	if (loop)

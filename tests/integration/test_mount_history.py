@@ -1,6 +1,7 @@
 """Times that mean something: last-change times of snapshot paths and commit times on links, against git."""
 
 import os
+import shutil
 import stat
 import subprocess
 
@@ -55,6 +56,47 @@ def hist(tmp_path_factory):
     return build_history(tmp_path_factory.mktemp('hist') / 'history')
 
 
+GRAPHS = {
+    'objects': [],
+    'graph': [['commit-graph', 'write', '--reachable']],
+    'graph-filters': [['commit-graph', 'write', '--reachable', '--changed-paths']],
+    'graph-chain': [['commit-graph', 'write', '--split=no-merge', '--changed-paths', '--stdin-commits'],
+                    ['commit-graph', 'write', '--reachable', '--split=no-merge', '--changed-paths']],
+    'graph-corrupt': [['commit-graph', 'write', '--reachable', '--changed-paths']],
+}
+
+
+@pytest.fixture(scope='module', params=sorted(GRAPHS))
+def variant(request, hist, tmp_path_factory):
+    """The history as objects only, or with a commit-graph: plain, with changed-path filters, a
+    chain of two, or one damaged (which must be ignored with one log line, results unchanged)."""
+    dest = tmp_path_factory.mktemp(request.param) / 'repo'
+    shutil.copytree(hist.path, dest, symlinks=True)
+    fx = fixtures._fixture('history', fixtures.Repo(dest, init=False))
+    for args in GRAPHS[request.param]:
+        fx.git(*args, input=(fx.git_lines('rev-parse', 'main~6')[0] + '\n').encode())
+    if request.param == 'graph-corrupt':
+        path = os.path.join(fx.gitdir, 'objects', 'info', 'commit-graph')
+        os.chmod(path, 0o644)
+        with open(path, 'r+b') as f:
+            f.seek(1100)
+            byte = f.read(1)
+            f.seek(1100)
+            f.write(bytes([byte[0] ^ 0xff]))
+        fx.git_args = ['-c', 'core.commitGraph=false', *fx.git_args]  # the oracle must not read it
+    fx.facts['graph'] = request.param
+    return fx
+
+
+def check_graph_use(fx, out):
+    """The daemon used the graph when there was a good one, and said once why it did not otherwise."""
+    kind = fx.facts['graph']
+    assert ('using the commit-graph' in out) == (kind not in ('objects', 'graph-corrupt')), out
+    assert ('with changed-path filters' in out) == (kind in ('graph-filters', 'graph-chain')), out
+    warnings = [l for l in out.splitlines() if 'commit-graph' in l and 'not used' in l]
+    assert len(warnings) == (kind == 'graph-corrupt'), out
+
+
 def first_parents(fx, rev='main'):
     return fx.git_lines('rev-list', '--first-parent', rev)
 
@@ -74,16 +116,19 @@ def times(st):
     return (st.st_mtime, st.st_ctime, st.st_atime)
 
 
-def test_snapshot_times_are_last_changes(hist):
+def test_snapshot_times_are_last_changes(variant):
     """Every path of every first-parent snapshot of main (and the side branch's tip) has
-    mtime = ctime = atime = git log -1 --first-parent --format=%ct C -- PATH; the root too."""
-    commits = first_parents(hist) + [hist.git_lines('rev-parse', 'side')[0]]
-    with Mount(hist.path, ['ro']) as mnt:
+    mtime = ctime = atime = git log -1 --first-parent --format=%ct C -- PATH; the root too.
+    The same with each kind of commit-graph, and with a damaged one."""
+    fx = variant
+    commits = first_parents(fx) + [fx.git_lines('rev-parse', 'side')[0]]
+    with Mount(fx.path, ['ro']) as mnt:
         for c in commits:
-            for path in [''] + snapshot_paths(hist, c):
+            for path in [''] + snapshot_paths(fx, c):
                 st = os.lstat(mnt.path('commits', c, path))
-                want = git_change_time(hist, c, path)
+                want = git_change_time(fx, c, path)
                 assert times(st) == (want, want, want), (c, path)
+        check_graph_use(fx, mnt.output())
 
 
 def test_listing_gives_the_same_times_as_lookup(hist):
@@ -197,9 +242,11 @@ def git_versions(fx, tip, path):
 
 
 @pytest.mark.parametrize('branch', ['main', 'team/feature/z'])
-def test_versions_match_git_log(hist, branch):
+def test_versions_match_git_log(variant, branch):
     """versions/BRANCH/ mirrors the tip's tree; each file's folder lists exactly git's first-parent
-    commits that created or changed it, named as in log/BRANCH/, linking to the file in that snapshot."""
+    commits that created or changed it, named as in log/BRANCH/, linking to the file in that snapshot.
+    The same with each kind of commit-graph, and with a damaged one."""
+    hist = variant
     tip = hist.git_lines('rev-parse', branch)[0]
     files = [l.split('\t', 1) for l in hist.git_lines('ls-tree', '-r', '-t', tip)]
     depth = 2 + branch.count('/')
@@ -230,3 +277,4 @@ def test_versions_match_git_log(hist, branch):
             with pytest.raises(FileNotFoundError):  # a commit of the log that did not change it
                 unchanged = sorted(log_names - set(names))[0]
                 os.lstat(os.path.join(folder, unchanged))
+        check_graph_use(hist, mnt.output())
