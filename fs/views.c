@@ -778,6 +778,7 @@ static int walk_start(struct fs *fs, struct listing *l)
 	err = ug_walk_new(&l->walk, fs->repo);
 	if (err)
 		return err;
+	ug_walk_use_graph(l->walk, fs->graph);
 	if (ug_refs_resolve(ug_repo_refdb(fs->repo), "HEAD", &head, NULL) == 0)
 		ug_walk_push(l->walk, &head);
 	err = ug_refs_list(ug_repo_refdb(fs->repo), "", &all);

@@ -72,9 +72,14 @@ def variant(request, hist, tmp_path_factory):
     chain of two, or one damaged (which must be ignored with one log line, results unchanged)."""
     dest = tmp_path_factory.mktemp(request.param) / 'repo'
     shutil.copytree(hist.path, dest, symlinks=True)
-    fx = fixtures._fixture('history', fixtures.Repo(dest, init=False))
+    repo = fixtures.Repo(dest, init=False)
+    fx = fixtures._fixture('history', repo)
     for args in GRAPHS[request.param]:
         fx.git(*args, input=(fx.git_lines('rev-parse', 'main~6')[0] + '\n').encode())
+    # one commit newer than the graph: read from objects, its parent from the graph
+    repo.tick = 1000
+    repo.write('src/after-graph.c', 'int later;\n')
+    repo.commit('after the graph')
     if request.param == 'graph-corrupt':
         path = os.path.join(fx.gitdir, 'objects', 'info', 'commit-graph')
         os.chmod(path, 0o644)
@@ -129,6 +134,14 @@ def test_snapshot_times_are_last_changes(variant):
                 want = git_change_time(fx, c, path)
                 assert times(st) == (want, want, want), (c, path)
         check_graph_use(fx, mnt.output())
+
+
+def test_commits_listing(variant):
+    """commits/ lists exactly the commits git rev-list --all reaches, whatever graph there is."""
+    want = set(variant.git_lines('rev-list', '--all'))
+    with Mount(variant.path, ['ro']) as mnt:
+        assert set(os.listdir(mnt.path('commits'))) == want
+        check_graph_use(variant, mnt.output())
 
 
 def test_listing_gives_the_same_times_as_lookup(hist):
