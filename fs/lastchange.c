@@ -3,9 +3,21 @@
 #include "lastchange.h"
 
 #include "error.h"
+#include "treediff.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The files a commit changed against its first parent, sorted: computed once
+ * per commit and shared by the walks of every folder. */
+struct changes {
+	int refs;               /* under the cache's lock; the fact table holds one */
+	bool many;              /* over MAX_CHANGES: not listed, compare trees instead */
+	size_t count, bytes;
+	char **paths;
+};
+
+#define MAX_CHANGES 4096
 
 /* What a walk needs of a commit: kept so that a second walk parses nothing. */
 struct fact {
@@ -14,6 +26,7 @@ struct fact {
 	bool root;              /* no parent */
 	bool graphed;           /* in the commit-graph, at pos */
 	uint32_t pos;
+	struct changes *changes; /* in the table only (never in copies): NULL until asked for */
 	struct fact *next;
 };
 
@@ -62,11 +75,25 @@ static void answer_free(struct answer *a)
 	free(a);
 }
 
+static void changes_free(struct changes *c)
+{
+	for (size_t i = 0; c && i < c->count; i++)
+		free(c->paths[i]);
+	if (c)
+		free(c->paths);
+	free(c);
+}
+
 static void facts_clear(struct lastchange *lc)
 {
 	for (size_t i = 0; i < lc->fbuckets; i++) {
 		for (struct fact *f = lc->facts[i], *next; f; f = next) {
 			next = f->next;
+			if (f->changes) {
+				lc->bytes -= f->changes->bytes;
+				if (--f->changes->refs == 0)
+					changes_free(f->changes);
+			}
 			free(f);
 		}
 		lc->facts[i] = NULL;
@@ -132,6 +159,7 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 	for (f = lc->facts[oid_slot(oid, lc->fbuckets)]; f; f = f->next) {
 		if (ug_oid_equal(&f->oid, oid)) {
 			*out = *f;
+			out->changes = NULL;
 			pthread_mutex_unlock(&lc->lock);
 			return 0;
 		}
@@ -171,6 +199,105 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 	evict(lc);
 	pthread_mutex_unlock(&lc->lock);
 	return 0;
+}
+
+static struct fact *fact_find(struct lastchange *lc, const ug_oid *oid)
+{
+	struct fact *f = lc->facts[oid_slot(oid, lc->fbuckets)];
+
+	while (f && !ug_oid_equal(&f->oid, oid))
+		f = f->next;
+	return f;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files f changed against its first parent p, listed from a tree diff,
+ * or marked many; *out holds a reference (changes_put). Core codes. */
+static int changes_get(struct fs *fs, const struct fact *f, const struct fact *p, struct changes **out)
+{
+	struct lastchange *lc = fs->changes;
+	struct changes *c;
+	struct fact *t;
+	ug_treediff *d;
+	int err;
+
+	pthread_mutex_lock(&lc->lock);
+	t = fact_find(lc, &f->oid);
+	if (t && t->changes) {
+		t->changes->refs++;
+		*out = t->changes;
+		pthread_mutex_unlock(&lc->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&lc->lock);
+	err = ug_treediff_trees(&d, fs->repo, &p->tree, &f->tree);
+	if (err)
+		return err;
+	c = calloc(1, sizeof(*c));
+	if (c && d->count <= MAX_CHANGES && !(c->paths = calloc(d->count ? d->count : 1, sizeof(*c->paths))))
+		err = UG_ENOMEM;
+	for (size_t i = 0; c && !err && i < d->count && d->count <= MAX_CHANGES; i++, c->count++) {
+		if (!(c->paths[i] = strdup(d->deltas[i].path)))
+			err = UG_ENOMEM;
+		c->bytes += strlen(d->deltas[i].path) + 1 + sizeof(char *);
+	}
+	if (c)
+		c->many = d->count > MAX_CHANGES;
+	ug_treediff_free(d);
+	if (!c || err) {
+		changes_free(c);
+		return UG_ENOMEM;
+	}
+	qsort(c->paths, c->count, sizeof(*c->paths), path_cmp);
+	c->bytes += sizeof(*c);
+	c->refs = 1;
+	pthread_mutex_lock(&lc->lock);
+	t = fact_find(lc, &f->oid);
+	if (t && !t->changes) {
+		t->changes = c;
+		c->refs++;
+		lc->bytes += c->bytes;
+		evict(lc);
+	}
+	pthread_mutex_unlock(&lc->lock);
+	*out = c;
+	return 0;
+}
+
+static void changes_put(struct fs *fs, struct changes *c)
+{
+	bool last;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&fs->changes->lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&fs->changes->lock);
+	if (last)
+		changes_free(c);
+}
+
+/* Did the commit change key (a file, or anything below the folder key)? */
+static bool touched(const struct changes *c, const char *key, size_t len)
+{
+	size_t lo = 0, hi = c->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(c->paths[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->count && !strncmp(c->paths[lo], key, len); lo++)
+		if (c->paths[lo][len] == '\0' || c->paths[lo][len] == '/')
+			return true;
+	return false;
 }
 
 int lastchange_commit_time(struct fs *fs, const ug_oid *commit, int64_t *out)
@@ -487,6 +614,43 @@ static bool untouched(struct fs *fs, const struct fact *f, const char *path)
 	return f->graphed && *path && !ug_commitgraph_maybe_changed(fs->graph, f->pos, path, strlen(path));
 }
 
+/* One step with the commit's list of changed files: false if the folder at
+ * path did not change; else it settles what changed. key: a buffer for paths. */
+static int settle_listed(struct pending *w, const struct changes *ch, const char *path, int64_t when,
+			 char **key, size_t *cap, bool *changed)
+{
+	size_t plen = strlen(path);
+
+	*changed = touched(ch, path, plen);
+	if (!*changed)
+		return 0;
+	if (!w->folder_known)
+		w->a->pub.folder = when;
+	w->folder_known = true;
+	for (size_t i = 0, kept = 0, n = w->ntodo; i < n; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+
+		if (plen + e->namelen + 2 > *cap) {
+			char *k = realloc(*key, plen + e->namelen + 64);
+
+			if (!k)
+				return UG_ENOMEM;
+			*key = k;
+			*cap = plen + e->namelen + 64;
+		}
+		memcpy(*key, path, plen);
+		(*key)[plen] = '/';
+		memcpy(*key + plen + 1, e->name, e->namelen + 1);
+		if (touched(ch, *key, plen + 1 + e->namelen))
+			w->a->pub.times[w->todo[i]] = when;
+		else
+			w->todo[kept++] = w->todo[i];
+		if (i + 1 == n)
+			w->ntodo = kept;
+	}
+	return 0;
+}
+
 /* Walk first parents from the snapshot until every entry is settled, or an
  * older commit's cached answer settles the rest. ids: 2 * (d + 1) ids. */
 static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struct pending *w, ug_oid *ids)
@@ -494,6 +658,9 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	ug_oid *pids = ids + wp->d + 1;
 	struct cycle cy = { cur.oid, 1, 0 };
 	int err = resolve(fs, wp, &cur.tree, ids, NULL);
+	bool ids_valid = true; /* ids resolve the path in cur */
+	char *key = NULL;
+	size_t cap = 0;
 
 	for (size_t steps = 0; !err && (w->ntodo || !w->folder_known); steps++) {
 		struct answer *m = steps ? answer_find(fs->changes, &cur.oid, wp->path) : NULL;
@@ -515,11 +682,32 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 			err = cycle_step(&cy, &cur.oid);
 			continue;
 		}
+		if (!err && wp->d > 0) {
+			/* below the root, one list of changed files per commit serves every folder */
+			struct changes *ch = NULL;
+			bool changed = false;
+
+			err = changes_get(fs, &cur, &p, &ch);
+			if (!err && !ch->many) {
+				err = settle_listed(w, ch, wp->path, cur.time, &key, &cap, &changed);
+				changes_put(fs, ch);
+				ids_valid = ids_valid && !changed;
+				cur = p;
+				if (!err)
+					err = cycle_step(&cy, &cur.oid);
+				continue;
+			}
+			changes_put(fs, ch);
+		}
+		if (!err && !ids_valid)
+			err = resolve(fs, wp, &cur.tree, ids, NULL);
+		ids_valid = true;
 		if (!err)
 			err = resolve(fs, wp, &p.tree, pids, ids);
 		if (err == UG_ENOTFOUND) { /* created here */
 			settle_all(w, cur.time);
-			return 0;
+			err = 0;
+			break;
 		}
 		if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
 			err = settle_changed(fs, w, &pids[wp->d], cur.time);
@@ -530,6 +718,7 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 		if (!err)
 			err = cycle_step(&cy, &cur.oid);
 	}
+	free(key);
 	return err;
 }
 
