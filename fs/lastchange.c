@@ -3,8 +3,8 @@
 #include "lastchange.h"
 
 #include "error.h"
-#include "treediff.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +210,152 @@ static struct fact *fact_find(struct lastchange *lc, const ug_oid *oid)
 	return f;
 }
 
+/* A pair of trees still to compare (either side may be absent) under prefix. */
+struct cjob {
+	ug_oid a, b;            /* new, old */
+	bool has_a, has_b;
+	char *prefix;           /* "" or "dir/sub/" */
+};
+
+struct clist {
+	struct cjob *jobs;
+	size_t njobs, capjobs, budget;
+	struct changes *c;
+	size_t cap;
+};
+
+static int add_path(struct clist *l, const char *prefix, const ug_tree_entry *e)
+{
+	char *p;
+
+	if (l->c->count >= MAX_CHANGES) {
+		l->c->many = true;
+		return 0;
+	}
+	if (l->c->count == l->cap) {
+		size_t n = l->cap ? 2 * l->cap : 16;
+		char **m = realloc(l->c->paths, n * sizeof(*m));
+
+		if (!m)
+			return UG_ENOMEM;
+		l->c->paths = m;
+		l->cap = n;
+	}
+	if (asprintf(&p, "%s%s", prefix, e->name) < 0)
+		return UG_ENOMEM;
+	l->c->paths[l->c->count++] = p;
+	l->c->bytes += strlen(p) + 1 + sizeof(char *);
+	return 0;
+}
+
+static int add_job(struct clist *l, const char *prefix, const ug_tree_entry *a, const ug_tree_entry *b)
+{
+	struct cjob *j;
+
+	if (l->njobs == l->capjobs) {
+		size_t n = l->capjobs ? 2 * l->capjobs : 16;
+		struct cjob *m = realloc(l->jobs, n * sizeof(*m));
+
+		if (!m)
+			return UG_ENOMEM;
+		l->jobs = m;
+		l->capjobs = n;
+	}
+	j = &l->jobs[l->njobs];
+	memset(j, 0, sizeof(*j));
+	if (asprintf(&j->prefix, "%s%s/", prefix, (a ? a : b)->name) < 0)
+		return UG_ENOMEM;
+	j->has_a = a != NULL;
+	j->has_b = b != NULL;
+	if (a)
+		j->a = a->oid;
+	if (b)
+		j->b = b->oid;
+	l->njobs++;
+	return 0;
+}
+
+/* One side's entry e against the other side's entry o (NULL: absent): files
+ * that differ are listed, folders that differ are queued. new_side: e is new. */
+static int compare_entry(struct clist *l, const char *prefix, const ug_tree_entry *e, const ug_tree_entry *o,
+			 bool new_side)
+{
+	bool et = e->mode == UG_MODE_TREE, ot = o && o->mode == UG_MODE_TREE;
+	int err = 0;
+
+	if (o && o->mode == e->mode && ug_oid_equal(&o->oid, &e->oid))
+		return 0;
+	if (et)
+		err = add_job(l, prefix, new_side ? e : (ot ? o : NULL), new_side ? (ot ? o : NULL) : e);
+	else
+		err = add_path(l, prefix, e);
+	/* a file against a folder: the folder's side is queued from its own side */
+	return err;
+}
+
+/* Compare one queued pair: every entry of each side against the other's. */
+static int compare_job(struct fs *fs, struct clist *l, struct cjob *j)
+{
+	const ug_tree *a = NULL, *b = NULL;
+	int err = 0;
+
+	if (j->has_a)
+		err = treecache_get(fs, &j->a, &a);
+	if (!err && j->has_b)
+		err = treecache_get(fs, &j->b, &b);
+	for (size_t i = 0; !err && a && i < a->count && !l->c->many; i++) {
+		const ug_tree_entry *e = &a->entries[i];
+
+		err = compare_entry(l, j->prefix, e, b ? ug_tree_find(b, e->name, e->namelen) : NULL, true);
+	}
+	for (size_t i = 0; !err && b && i < b->count && !l->c->many; i++) {
+		const ug_tree_entry *e = &b->entries[i];
+		const ug_tree_entry *o = a ? ug_tree_find(a, e->name, e->namelen) : NULL;
+
+		/* pairs both sides share were handled from the new side, except a folder
+		 * on this side facing a file there */
+		if (!o || (e->mode == UG_MODE_TREE && o->mode != UG_MODE_TREE))
+			err = compare_entry(l, j->prefix, e, o && o->mode == UG_MODE_TREE ? o : NULL, false);
+	}
+	if (a)
+		treecache_put(fs, a);
+	if (b)
+		treecache_put(fs, b);
+	return err;
+}
+
+/* The files that differ between two root trees, through the tree cache; a
+ * diff over MAX_CHANGES files (or as many folders) stops and is marked many. */
+static int list_changes(struct fs *fs, const ug_oid *new_root, const ug_oid *old_root, struct changes *c)
+{
+	struct clist l = { 0 };
+	int err = 0;
+
+	l.c = c;
+	l.jobs = calloc(1, sizeof(*l.jobs));
+	if (!l.jobs || !(l.jobs[0].prefix = strdup("")))
+		err = UG_ENOMEM;
+	l.capjobs = l.njobs = 1;
+	if (!err) {
+		l.jobs[0].a = *new_root;
+		l.jobs[0].b = *old_root;
+		l.jobs[0].has_a = l.jobs[0].has_b = true;
+	}
+	while (!err && l.njobs && !c->many) {
+		struct cjob j = l.jobs[--l.njobs];
+
+		if (++l.budget > MAX_CHANGES)
+			c->many = true;
+		else
+			err = compare_job(fs, &l, &j);
+		free(j.prefix);
+	}
+	for (size_t i = 0; l.jobs && i < l.njobs; i++)
+		free(l.jobs[i].prefix);
+	free(l.jobs);
+	return err;
+}
+
 static int path_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -222,7 +368,6 @@ static int changes_get(struct fs *fs, const struct fact *f, const struct fact *p
 	struct lastchange *lc = fs->changes;
 	struct changes *c;
 	struct fact *t;
-	ug_treediff *d;
 	int err;
 
 	pthread_mutex_lock(&lc->lock);
@@ -234,23 +379,11 @@ static int changes_get(struct fs *fs, const struct fact *f, const struct fact *p
 		return 0;
 	}
 	pthread_mutex_unlock(&lc->lock);
-	err = ug_treediff_trees(&d, fs->repo, &p->tree, &f->tree);
-	if (err)
-		return err;
 	c = calloc(1, sizeof(*c));
-	if (c && d->count <= MAX_CHANGES && !(c->paths = calloc(d->count ? d->count : 1, sizeof(*c->paths))))
-		err = UG_ENOMEM;
-	for (size_t i = 0; c && !err && i < d->count && d->count <= MAX_CHANGES; i++, c->count++) {
-		if (!(c->paths[i] = strdup(d->deltas[i].path)))
-			err = UG_ENOMEM;
-		c->bytes += strlen(d->deltas[i].path) + 1 + sizeof(char *);
-	}
-	if (c)
-		c->many = d->count > MAX_CHANGES;
-	ug_treediff_free(d);
-	if (!c || err) {
+	err = c ? list_changes(fs, &f->tree, &p->tree, c) : UG_ENOMEM;
+	if (err) {
 		changes_free(c);
-		return UG_ENOMEM;
+		return err;
 	}
 	qsort(c->paths, c->count, sizeof(*c->paths), path_cmp);
 	c->bytes += sizeof(*c);
