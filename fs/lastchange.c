@@ -385,7 +385,8 @@ static int changes_get(struct fs *fs, const struct fact *f, const struct fact *p
 		changes_free(c);
 		return err;
 	}
-	qsort(c->paths, c->count, sizeof(*c->paths), path_cmp);
+	if (c->count)
+		qsort(c->paths, c->count, sizeof(*c->paths), path_cmp);
 	c->bytes += sizeof(*c);
 	c->refs = 1;
 	pthread_mutex_lock(&lc->lock);
