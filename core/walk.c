@@ -133,6 +133,7 @@ int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain
 
 struct ug_walk {
 	struct ug_repo *repo;
+	const ug_commitgraph *graph; /* parents without parsing, when set */
 	oidset seen;    /* every id ever queued */
 	ug_oid *queue;  /* a ring: tips go in at the front, parents at the back */
 	size_t head, len, cap;
@@ -210,6 +211,29 @@ int ug_walk_push(ug_walk *w, const ug_oid *oid)
 	return enqueue(w, &peeled, true);
 }
 
+void ug_walk_use_graph(ug_walk *w, const ug_commitgraph *graph)
+{
+	w->graph = graph;
+}
+
+/* Queue the parents the commit-graph knows; UG_ENOTFOUND if it does not know cur. */
+static int graph_parents(ug_walk *w, const ug_oid *cur)
+{
+	ug_graph_commit gc;
+	ug_oid *parents;
+	size_t n;
+	int err = w->graph ? ug_commitgraph_lookup(w->graph, cur, &gc) : UG_ENOTFOUND;
+
+	if (!err)
+		err = ug_commitgraph_parents(w->graph, gc.pos, &parents, &n);
+	if (err)
+		return err == UG_ENOMEM ? err : UG_ENOTFOUND;
+	for (size_t i = 0; i < n && !err; i++)
+		err = enqueue(w, &parents[i], false);
+	free(parents);
+	return err;
+}
+
 int ug_walk_next(ug_walk *w, ug_oid *out)
 {
 	while (w->len > 0) {
@@ -219,6 +243,12 @@ int ug_walk_next(ug_walk *w, ug_oid *out)
 
 		w->head = (w->head + 1) % w->cap;
 		w->len--;
+		err = graph_parents(w, &cur);
+		if (err != UG_ENOTFOUND) {
+			if (!err)
+				*out = cur;
+			return err;
+		}
 		err = ug_commit_lookup(&c, w->repo, &cur);
 		if (err == UG_ENOMEM)
 			return err;

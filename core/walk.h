@@ -2,6 +2,7 @@
 #ifndef UG_WALK_H
 #define UG_WALK_H
 
+#include "commitgraph.h"
 #include "oid.h"
 
 #include <stddef.h>
@@ -23,6 +24,9 @@ int ug_walk_new(ug_walk **out, struct ug_repo *repo);
 void ug_walk_free(ug_walk *w);
 /* Push a tip; tags are peeled, non-commits are ignored. */
 int ug_walk_push(ug_walk *w, const ug_oid *oid);
+/* Read parents from a commit-graph (borrowed; it must outlive the walk)
+ * for the commits it holds, instead of parsing them. */
+void ug_walk_use_graph(ug_walk *w, const ug_commitgraph *graph);
 /* Next commit: 0 and *out set, UG_ENOTFOUND at the end. A commit that cannot
  * be read is logged and skipped (its parents are not walked). */
 int ug_walk_next(ug_walk *w, ug_oid *out);

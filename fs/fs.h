@@ -14,6 +14,7 @@ struct ugfs_options {
 	unsigned autosync;      /* -o autosync=SECONDS, 0 = off */
 	const char *author;     /* -o author=NAME <EMAIL>, or NULL */
 	bool verify;            /* -o verify */
+	bool mtime_commit;      /* -o mtime=commit: snapshot paths show their commit's time, not their last change */
 	size_t memory;          /* -o memory=SIZE: cap for caches in bytes */
 	bool foreground;        /* -f */
 	bool debug;             /* -d */

@@ -8,6 +8,7 @@
 #include "fs.h"
 
 #include "commit.h"
+#include "commitgraph.h"
 #include "odb.h"
 #include "oid.h"
 #include "refs.h"
@@ -35,13 +36,17 @@ enum kind {
 	K_BLOB,      /* a file inside a snapshot */
 	K_LINK,      /* a symlink inside a snapshot */
 	K_GITLINK,   /* a submodule inside a snapshot: an empty folder */
+	K_VBRANCH,   /* versions/BRANCH/: the branch tip's root folder */
+	K_VTREE,     /* versions/BRANCH/a/: a folder of the tip's tree */
+	K_VFILE,     /* versions/BRANCH/a/f/: the versions of file a/f */
+	K_VENTRY,    /* versions/BRANCH/a/f/N_DATE_SHORT_SUBJECT: symlink to commits/OID/a/f */
 	K_WORK,      /* work/: the working view's top */
 	K_WNODE,     /* anything below work/: what it is comes from the overlay (work.c) */
 	K_NKINDS
 };
 
 /* The ref namespaces a K_REFDIR can show. */
-enum ns { NS_HEADS, NS_TAGS, NS_LOG };
+enum ns { NS_HEADS, NS_TAGS, NS_LOG, NS_VERSIONS };
 
 /* Fixed node ids of the top level; everything else is numbered from FIRST_DYNAMIC. */
 enum {
@@ -52,6 +57,7 @@ enum {
 	INO_COMMITS,
 	INO_LOG,
 	INO_WORK,
+	INO_VERSIONS,
 	FIRST_DYNAMIC = 16,
 };
 
@@ -77,8 +83,13 @@ struct node {
 	ug_oid tree;            /* K_COMMIT: its tree */
 	int64_t time;           /* snapshot nodes: the commit's committer time */
 	uint64_t size;          /* snapshot nodes: object size */
-	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH: short name */
-	unsigned depth;         /* K_REFLINK, K_LOGENTRY: folders between the mount root and the link */
+	char *ref;              /* K_REFDIR: prefix ("" or "a/b/"); K_REFLINK, K_LOGBRANCH and versions/
+				 * nodes: the branch's short name */
+	unsigned depth;         /* K_REFLINK, K_LOGENTRY, K_VENTRY: folders between the mount root and
+				 * the link; K_VBRANCH, K_VTREE, K_VFILE: folders down to and with itself */
+	ug_oid snap;            /* K_COMMIT, K_TREE: the snapshot's commit */
+	char *path;             /* K_COMMIT, K_TREE: the folder's path in it ("" for the root, "a/b");
+				 * versions/ nodes: the path in the branch's tree (K_VENTRY: its file's) */
 };
 
 /* What a child looks like before it becomes a node (filled by lookup and listing code). */
@@ -156,6 +167,8 @@ struct fs {
 	struct treecache *trees;    /* internally locked */
 	struct blobs *blobs;        /* internally locked */
 	struct logcache *logs;      /* internally locked */
+	struct lastchange *changes; /* internally locked (lastchange.h) */
+	ug_commitgraph *graph;      /* immutable, NULL without a usable commit-graph */
 
 	pthread_t watcher;
 	bool watcher_running;
@@ -220,6 +233,7 @@ struct loglist {
 	size_t count;
 	char **names;           /* entry names, oldest first */
 	ug_oid *oids;
+	int64_t *times;         /* committer times */
 };
 /* The log of a branch whose tip is tip; release with logcache_put. */
 int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);

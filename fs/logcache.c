@@ -49,6 +49,7 @@ static void list_release(struct loglist *l)
 		free(l->names[i]);
 	free(l->names);
 	free(l->oids);
+	free(l->times);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -124,12 +125,13 @@ static int build(struct fs *fs, const ug_oid *tip, struct loglist *l, size_t *by
 		return err;
 	l->names = calloc(n ? n : 1, sizeof(*l->names));
 	l->oids = malloc((n ? n : 1) * sizeof(*l->oids));
-	if (!l->names || !l->oids) {
+	l->times = malloc((n ? n : 1) * sizeof(*l->times));
+	if (!l->names || !l->oids || !l->times) {
 		free(chain);
 		list_release(l);
 		return UG_ENOMEM;
 	}
-	*bytes = n * (sizeof(char *) + sizeof(ug_oid));
+	*bytes = n * (sizeof(char *) + sizeof(ug_oid) + sizeof(int64_t));
 	for (size_t i = 0; i < n; i++) {
 		/* chain[0] is the tip; entry i is oldest first */
 		const ug_oid *id = &chain[n - 1 - i];
@@ -144,6 +146,7 @@ static int build(struct fs *fs, const ug_oid *tip, struct loglist *l, size_t *by
 		s = ug_commit_subject(c, &slen);
 		clean_subject(s, slen, subject);
 		format_date(c->time, date, sizeof(date));
+		l->times[i] = c->time;
 		ug_commit_free(c);
 		short_id(fs, id, sid);
 		snprintf(name, sizeof(name), "%06zu_%s_%s_%s", i + 1, date, sid, subject);

@@ -1,5 +1,6 @@
 /* Mounting: open the repository, check the mount point, start the session, serve, clean up. */
 #include "fs_internal.h"
+#include "lastchange.h"
 #include "work.h"
 
 #include "error.h"
@@ -163,6 +164,8 @@ static void fs_free(struct fs *fs)
 	treecache_free(fs->trees);
 	blobs_free(fs->blobs);
 	logcache_free(fs->logs);
+	lastchange_free(fs->changes);
+	ug_commitgraph_free(fs->graph);
 	if (fs->by_ino)
 		node_table_free(fs);
 	ug_repo_free(fs->repo);
@@ -183,6 +186,10 @@ static int serve(struct fs *fs)
 	if (work_start_threads(fs))
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), fs->mount_real);
+	if (fs->graph)
+		ug_log(UG_LOG_INFO, "using the commit-graph: %llu commits%s",
+		       (unsigned long long)ug_commitgraph_count(fs->graph),
+		       ug_commitgraph_has_filters(fs->graph) ? ", with changed-path filters" : "");
 	if (loop)
 		fuse_loop_cfg_set_max_threads(loop, 16);
 	/* libfuse's handlers end the loop with the signal's number; errors are negative */
@@ -239,11 +246,13 @@ int ugfs_main(const struct ugfs_options *opts)
 	fs->gid = getgid();
 	fs->mount_time = time(NULL);
 	/* The memory cap: half to whole objects and delta bases, an eighth each
-	 * to parsed trees, blobs being read and log listings; the rest to nodes. */
+	 * to parsed trees, blobs being read and log listings, a sixteenth to
+	 * last-change times; the rest to nodes. */
 	ug_odb_set_cache_limit(ug_repo_odb(fs->repo), opts->memory / 2);
 	ug_odb_set_verify(ug_repo_odb(fs->repo), opts->verify);
 	if (treecache_new(&fs->trees, opts->memory / 8) || blobs_new(&fs->blobs, opts->memory / 8) ||
-	    logcache_new(&fs->logs, 8, opts->memory / 8) ||
+	    logcache_new(&fs->logs, 8, opts->memory / 8) || lastchange_new(&fs->changes, opts->memory / 16) ||
+	    ug_commitgraph_open(&fs->graph, fs->repo) ||
 	    node_table_init(fs) || refsnap_load(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start: %s\n", opts->repo, ug_error_last());
 		goto out;

@@ -19,6 +19,7 @@ static const struct {
 	{ INO_TAGS, "tags", K_REFDIR, NS_TAGS },
 	{ INO_COMMITS, "commits", K_COMMITS, 0 },
 	{ INO_LOG, "log", K_REFDIR, NS_LOG },
+	{ INO_VERSIONS, "versions", K_REFDIR, NS_VERSIONS },
 	{ INO_WORK, "work", K_WORK, 0 },
 };
 
@@ -95,6 +96,7 @@ static void free_node(struct node *n)
 {
 	free(n->name);
 	free(n->ref);
+	free(n->path);
 	free(n);
 }
 
@@ -158,6 +160,27 @@ struct node *node_get(struct fs *fs, fuse_ino_t ino)
 	return n;
 }
 
+/* A snapshot folder knows its commit and path, for its last-change times;
+ * a versions/ node its path in the branch's tree. */
+static int snapshot_path(struct node *n, const struct node *parent, const struct child *c)
+{
+	if (c->kind == K_COMMIT) {
+		n->snap = c->oid;
+		n->path = strdup("");
+	} else if ((c->kind == K_TREE || c->kind == K_VTREE || c->kind == K_VFILE) && parent->path) {
+		n->snap = parent->snap;
+		if (asprintf(&n->path, "%s%s%s", parent->path, *parent->path ? "/" : "", c->name) < 0)
+			n->path = NULL;
+	} else if (c->kind == K_VBRANCH) {
+		n->path = strdup("");
+	} else if (c->kind == K_VENTRY && parent->path) {
+		n->path = strdup(parent->path);
+	} else {
+		return 0;
+	}
+	return n->path ? 0 : -1;
+}
+
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c)
 {
 	struct node *n;
@@ -172,7 +195,7 @@ struct node *node_child(struct fs *fs, struct node *parent, const struct child *
 	}
 	if (!n) {
 		n = new_node(fs->next_ino, parent->ino, c->name);
-		if (n && c->ref && !(n->ref = strdup(c->ref))) {
+		if (n && ((c->ref && !(n->ref = strdup(c->ref))) || snapshot_path(n, parent, c))) {
 			free_node(n);
 			n = NULL;
 		}

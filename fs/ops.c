@@ -19,6 +19,10 @@ static double timeout(enum kind k)
 	case K_REFLINK:
 	case K_LOGBRANCH:
 	case K_ABBREV:
+	case K_VBRANCH:
+	case K_VTREE:
+	case K_VFILE:
+	case K_VENTRY:
 	case K_WORK:
 	case K_WNODE:
 		return 1.0;
@@ -35,7 +39,7 @@ static bool immutable(enum kind k)
 static bool is_dir(enum kind k)
 {
 	return k == K_ROOT || k == K_REFDIR || k == K_COMMITS || k == K_COMMIT || k == K_LOGBRANCH ||
-	       k == K_TREE || k == K_GITLINK || k == K_WORK;
+	       k == K_TREE || k == K_GITLINK || k == K_WORK || k == K_VBRANCH || k == K_VTREE || k == K_VFILE;
 }
 
 static struct fs *fs_of(fuse_req_t req)

@@ -191,7 +191,8 @@ static void invalidate_refs(struct fs *fs)
 {
 	struct stale_list l = { 0 };
 	unsigned mask = 1u << K_HEAD | 1u << K_REFDIR | 1u << K_REFLINK | 1u << K_LOGBRANCH |
-			1u << K_LOGENTRY | 1u << K_ROOT;
+			1u << K_LOGENTRY | 1u << K_ROOT | 1u << K_VBRANCH | 1u << K_VTREE | 1u << K_VFILE |
+			1u << K_VENTRY;
 
 	node_foreach(fs, mask, collect, &l);
 	for (size_t i = 0; i < l.n; i++) {

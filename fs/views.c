@@ -1,5 +1,6 @@
 /* What each kind of node shows: its attributes, children, listing, link target and extended attributes. */
 #include "fs_internal.h"
+#include "lastchange.h"
 #include "work.h"
 
 #include "error.h"
@@ -70,6 +71,24 @@ static unsigned slashes(const char *s)
 	return n;
 }
 
+static int link_commit(struct fs *fs, const struct node *n, ug_oid *out);
+
+/* A link to a commit carries the commit's committer time; one that resolves
+ * to nothing readable shows when the refs were loaded. */
+static int64_t link_time(struct fs *fs, const struct node *n)
+{
+	ug_oid oid;
+	int64_t t;
+
+	if (link_commit(fs, n, &oid) == 0 && lastchange_commit_time(fs, &oid, &t) == 0)
+		return t;
+	struct refsnap *s = refsnap_get(fs);
+
+	t = s->loaded;
+	refsnap_put(fs, s);
+	return t;
+}
+
 void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -93,7 +112,10 @@ void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 		st->st_mode = S_IFDIR | 0555;
 		break;
 	case K_REFDIR:
-	case K_LOGBRANCH: {
+	case K_LOGBRANCH:
+	case K_VBRANCH:
+	case K_VTREE:
+	case K_VFILE: {
 		struct refsnap *s = refsnap_get(fs);
 
 		st->st_mode = S_IFDIR | 0555;
@@ -104,20 +126,14 @@ void view_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case K_HEAD:
 	case K_REFLINK:
 	case K_ABBREV:
-	case K_LOGENTRY: {
+	case K_LOGENTRY:
+	case K_VENTRY: {
 		char target[4096];
 
 		st->st_mode = S_IFLNK | 0777;
 		if (view_readlink(fs, n, target, sizeof(target)) == 0)
 			st->st_size = (off_t)strlen(target);
-		if (n->kind == K_LOGENTRY) {
-			set_times(st, n->time);
-		} else {
-			struct refsnap *s = refsnap_get(fs);
-
-			set_times(st, s->loaded);
-			refsnap_put(fs, s);
-		}
+		set_times(st, n->kind == K_LOGENTRY || n->kind == K_VENTRY ? n->time : link_time(fs, n));
 		break;
 	}
 	case K_COMMIT:
@@ -213,7 +229,34 @@ static int commit_child(struct fs *fs, const ug_oid *oid, struct child *c)
 	c->time = commit->time;
 	c->mode = UG_MODE_TREE;
 	ug_commit_free(commit);
+	/* a history that cannot be walked shows the commit's own time (logged once) */
+	if (!fs->opts.mtime_commit && (err = lastchange_root_time(fs, oid, &c->time)))
+		ugfs_errno(err);
 	return 0;
+}
+
+/* The last-change times of a snapshot folder's entries; *out stays NULL with
+ * -o mtime=commit (every entry has the folder's time) or when the history
+ * cannot be walked (logged: the entries show the folder's time). */
+static void folder_times(struct fs *fs, const struct node *dir, const ug_tree *tree, const struct lc_times **out)
+{
+	int err;
+
+	*out = NULL;
+	if (fs->opts.mtime_commit || !dir->path)
+		return;
+	err = lastchange_folder(fs, &dir->snap, dir->path, &tree->oid, out);
+	if (err) {
+		ugfs_errno(err);
+		*out = NULL;
+	}
+}
+
+static int64_t entry_time(const struct lc_times *t, const ug_tree *tree, const ug_tree_entry *e, int64_t dflt)
+{
+	size_t i = (size_t)(e - tree->entries);
+
+	return t && i < t->count ? t->times[i] : dflt;
 }
 
 static const struct {
@@ -222,7 +265,8 @@ static const struct {
 	enum ns ns;
 } top[] = {
 	{ "HEAD", K_HEAD, 0 },	    { "branches", K_REFDIR, NS_HEADS }, { "tags", K_REFDIR, NS_TAGS },
-	{ "commits", K_COMMITS, 0 }, { "log", K_REFDIR, NS_LOG },	 { "work", K_WORK, 0 },
+	{ "commits", K_COMMITS, 0 }, { "log", K_REFDIR, NS_LOG },	 { "versions", K_REFDIR, NS_VERSIONS },
+	{ "work", K_WORK, 0 },
 };
 
 static size_t top_count(struct fs *fs)
@@ -238,6 +282,12 @@ static void top_child(size_t i, struct child *c)
 	c->kind = top[i].kind;
 	c->ns = top[i].ns;
 	c->ref = "";
+}
+
+/* What a branch is in each namespace's folder. */
+static enum kind branch_kind(enum ns ns)
+{
+	return ns == NS_LOG ? K_LOGBRANCH : ns == NS_VERSIONS ? K_VBRANCH : K_REFLINK;
 }
 
 /* Fill c's name and ref for the component name[0..len) below ref folder dir:
@@ -258,7 +308,7 @@ static int named_child(struct child *c, const struct node *dir, const char *name
 	c->ref = buf + len + 1;
 	c->ns = dir->ns;
 	if (!folder)
-		c->depth = 1 + slashes(c->ref) + (dir->ns == NS_LOG);
+		c->depth = 1 + slashes(c->ref) + (dir->ns == NS_LOG || dir->ns == NS_VERSIONS);
 	return 0;
 }
 
@@ -285,7 +335,7 @@ static int refdir_lookup(struct fs *fs, const struct node *dir, const char *name
 
 		/* a tag of a tree or a blob, or an unreadable one, is not shown */
 		if (dir->ns != NS_TAGS || !refsnap_peel(fs, ref, &peeled)) {
-			c->kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+			c->kind = branch_kind(dir->ns);
 			err = named_child(c, dir, name, nlen);
 		}
 	} else {
@@ -357,6 +407,102 @@ static int logbranch_lookup(struct fs *fs, const struct node *dir, const char *n
 	return err;
 }
 
+/* --- versions/ -------------------------------------------------------------- */
+
+/* The tree a versions/ folder shows: the branch tip's root, or its own. */
+static int vtree_get(struct fs *fs, const struct node *dir, const ug_tree **out)
+{
+	ug_commit *commit;
+	ug_oid tip;
+	int err;
+
+	if (dir->kind == K_VTREE)
+		return -ugfs_errno(treecache_get(fs, &dir->oid, out));
+	err = branch_tip(fs, dir->ref, &tip);
+	if (err)
+		return err;
+	err = ug_commit_lookup(&commit, fs->repo, &tip);
+	if (!err) {
+		err = treecache_get(fs, &commit->tree, out);
+		ug_commit_free(commit);
+	}
+	return -ugfs_errno(err);
+}
+
+/* A tree entry of a versions/ folder: folders stay folders, anything else is a folder of versions. */
+static void vchild(const struct node *dir, const ug_tree_entry *e, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = e->name;
+	c->kind = e->mode == UG_MODE_TREE ? K_VTREE : K_VFILE;
+	c->oid = e->oid;
+	c->mode = e->mode;
+	c->ref = dir->ref;
+	c->depth = dir->depth + 1;
+}
+
+static int vtree_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	const ug_tree *tree;
+	const ug_tree_entry *e;
+	int err = vtree_get(fs, dir, &tree);
+
+	if (err)
+		return err;
+	e = ug_tree_find(tree, name, strlen(name));
+	if (e) {
+		vchild(dir, e, c);
+		c->name = name; /* the tree's storage is released below */
+	}
+	treecache_put(fs, tree);
+	return e ? 0 : -ENOENT;
+}
+
+/* The branch's log for a versions/ file folder; release with logcache_put. */
+static int vfile_log(struct fs *fs, const struct node *dir, const struct loglist **out)
+{
+	ug_oid tip;
+	int err = branch_tip(fs, dir->ref, &tip);
+
+	return err ? err : -ugfs_errno(logcache_get(fs, &tip, out));
+}
+
+static void ventry(const struct node *dir, const struct loglist *l, size_t i, struct child *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = l->names[i];
+	c->kind = K_VENTRY;
+	c->oid = l->oids[i];
+	c->time = l->times[i];
+	c->depth = dir->depth;
+}
+
+static int vfile_lookup(struct fs *fs, const struct node *dir, const char *name, struct child *c)
+{
+	const struct loglist *l;
+	char *end;
+	unsigned long long pos = strtoull(name, &end, 10);
+	bool changed = false;
+	int err;
+
+	if (end == name || *end != '_' || pos == 0)
+		return -ENOENT;
+	err = vfile_log(fs, dir, &l);
+	if (err)
+		return err;
+	err = -ENOENT;
+	if (pos <= l->count && !strcmp(l->names[pos - 1], name)) {
+		err = lastchange_version_at(fs, l, pos - 1, dir->path, &changed);
+		err = err ? -ugfs_errno(err) : changed ? 0 : -ENOENT;
+		if (!err) {
+			ventry(dir, l, pos - 1, c);
+			c->name = name;
+		}
+	}
+	logcache_put(fs, l);
+	return err;
+}
+
 static int commits_lookup(struct fs *fs, const char *name, struct child *c)
 {
 	size_t len = strlen(name);
@@ -412,6 +558,11 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 		return refdir_lookup(fs, dir, name, c);
 	case K_LOGBRANCH:
 		return logbranch_lookup(fs, dir, name, c);
+	case K_VBRANCH:
+	case K_VTREE:
+		return vtree_lookup(fs, dir, name, c);
+	case K_VFILE:
+		return vfile_lookup(fs, dir, name, c);
 	case K_COMMITS:
 		return commits_lookup(fs, name, c);
 	case K_COMMIT:
@@ -423,7 +574,15 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 		if (err)
 			return -ugfs_errno(err);
 		e = ug_tree_find(tree, name, strlen(name));
-		err = e ? entry_child(fs, e, dir->time, c) : UG_ENOTFOUND;
+		if (e) {
+			const struct lc_times *t;
+
+			folder_times(fs, dir, tree, &t);
+			err = entry_child(fs, e, entry_time(t, tree, e, dir->time), c);
+			lastchange_put(fs, t);
+		} else {
+			err = UG_ENOTFOUND;
+		}
 		if (!err)
 			c->name = name; /* the tree's storage is released below */
 		treecache_put(fs, tree);
@@ -443,12 +602,16 @@ struct listing {
 	/* K_COMMIT, K_TREE */
 	const ug_tree *tree;
 	int64_t time;
+	const struct lc_times *times; /* NULL: every entry has time */
 	/* K_REFDIR: children computed at open */
 	struct child *kids;
 	size_t nkids;
-	/* K_LOGBRANCH */
+	/* K_LOGBRANCH, K_VFILE */
 	const struct loglist *log;
 	unsigned depth;
+	/* K_VBRANCH, K_VTREE, K_VFILE: the folder; K_VFILE: its versions (indices into log) */
+	const struct node *dir;
+	size_t *versions, nversions;
 	/* K_COMMITS: a walk, restarted only when asked to go further back than
 	 * the last entry (the one that did not fit in the kernel's last buffer) */
 	ug_walk *walk;
@@ -507,7 +670,7 @@ static int refdir_list(struct fs *fs, const struct node *dir, struct listing *l)
 		} else {
 			if (dir->ns == NS_TAGS && refsnap_peel(fs, r, &peeled))
 				continue;
-			c.kind = dir->ns == NS_LOG ? K_LOGBRANCH : K_REFLINK;
+			c.kind = branch_kind(dir->ns);
 		}
 		err = named_child(&c, dir, rest, slash ? (size_t)(slash - rest) : strlen(rest));
 		if (err)
@@ -553,12 +716,25 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 		l->depth = dir->depth;
 		break;
 	}
+	case K_VBRANCH:
+	case K_VTREE:
+		err = vtree_get(fs, dir, &l->tree);
+		l->dir = dir;
+		break;
+	case K_VFILE:
+		err = vfile_log(fs, dir, &l->log);
+		if (!err)
+			err = -ugfs_errno(lastchange_versions(fs, l->log, dir->path, &l->versions, &l->nversions));
+		l->dir = dir;
+		break;
 	case K_COMMITS:
 		break; /* the walk starts at the first read */
 	case K_COMMIT:
 	case K_TREE:
 		err = -ugfs_errno(treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &l->tree));
 		l->time = dir->time;
+		if (!err)
+			folder_times(fs, dir, l->tree, &l->times);
 		break;
 	case K_GITLINK:
 	case K_WORK:
@@ -581,9 +757,11 @@ void listing_free(struct fs *fs, struct listing *l)
 	for (size_t i = 0; i < l->nkids; i++)
 		child_release(&l->kids[i]);
 	free(l->kids);
+	lastchange_put(fs, l->times);
 	treecache_put(fs, l->tree);
 	logcache_put(fs, l->log);
 	ug_walk_free(l->walk);
+	free(l->versions);
 	free(l);
 }
 
@@ -600,6 +778,7 @@ static int walk_start(struct fs *fs, struct listing *l)
 	err = ug_walk_new(&l->walk, fs->repo);
 	if (err)
 		return err;
+	ug_walk_use_graph(l->walk, fs->graph);
 	if (ug_refs_resolve(ug_repo_refdb(fs->repo), "HEAD", &head, NULL) == 0)
 		ug_walk_push(l->walk, &head);
 	err = ug_refs_list(ug_repo_refdb(fs->repo), "", &all);
@@ -629,18 +808,31 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 		c->name = l->log->names[i];
 		c->kind = K_LOGENTRY;
 		c->oid = l->log->oids[i];
+		c->time = l->log->times[i];
 		c->depth = l->depth;
 		return 0;
 	case K_COMMIT:
 	case K_TREE:
 		if (i >= l->tree->count)
 			return 1;
-		err = entry_child(fs, &l->tree->entries[i], l->time, c);
+		err = entry_child(fs, &l->tree->entries[i],
+				  entry_time(l->times, l->tree, &l->tree->entries[i], l->time), c);
 		if (err) {
 			/* only this entry is affected: listed, and its lookup fails */
 			ugfs_errno(err);
 			c->broken = true;
 		}
+		return 0;
+	case K_VBRANCH:
+	case K_VTREE:
+		if (i >= l->tree->count)
+			return 1;
+		vchild(l->dir, &l->tree->entries[i], c);
+		return 0;
+	case K_VFILE:
+		if (i >= l->nversions)
+			return 1;
+		ventry(l->dir, l->log, l->versions[i], c);
 		return 0;
 	case K_COMMITS:
 		if (!l->walk || i + 1 < l->pos) {
@@ -665,6 +857,49 @@ int listing_at(struct fs *fs, struct listing *l, size_t i, struct child *c)
 	}
 }
 
+/* The commit a link node points to (a tag peeled); 0 or a negative errno. */
+static int link_commit(struct fs *fs, const struct node *n, ug_oid *out)
+{
+	struct refsnap *s;
+	const char *prefix;
+	const ug_ref_list *l;
+	const ug_ref *ref = NULL;
+	char *full;
+	int err = -ENOENT;
+
+	if (n->kind == K_LOGENTRY || n->kind == K_ABBREV || n->kind == K_VENTRY) {
+		*out = n->oid;
+		return 0;
+	}
+	s = refsnap_get(fs);
+	if (n->kind == K_HEAD) {
+		if (s->head_valid)
+			*out = s->head_oid;
+		err = s->head_valid ? 0 : -ENOENT;
+		refsnap_put(fs, s);
+		return err;
+	}
+	l = ns_list(s, n->ns, &prefix);
+	full = malloc(strlen(prefix) + strlen(n->ref) + 1);
+	if (full) {
+		sprintf(full, "%s%s", prefix, n->ref);
+		ref = ug_refs_find(l->refs, l->count, full);
+		if (ref && n->ns == NS_TAGS) {
+			int e = refsnap_peel(fs, ref, out);
+
+			err = e ? -ugfs_errno(e) : 0;
+		} else if (ref) {
+			*out = ref->oid;
+			err = 0;
+		}
+	} else {
+		err = -ENOMEM;
+	}
+	free(full);
+	refsnap_put(fs, s);
+	return err;
+}
+
 int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 {
 	switch (n->kind) {
@@ -684,35 +919,21 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 		return err;
 	}
 	case K_REFLINK: {
-		struct refsnap *s = refsnap_get(fs);
-		const char *prefix;
-		const ug_ref_list *l = ns_list(s, n->ns, &prefix);
-		char *full = malloc(strlen(prefix) + strlen(n->ref) + 1);
-		const ug_ref *ref = NULL;
 		ug_oid target;
-		int err = -ENOMEM;
+		int err = link_commit(fs, n, &target);
 
-		if (full) {
-			sprintf(full, "%s%s", prefix, n->ref);
-			ref = ug_refs_find(l->refs, l->count, full);
-			err = -ENOENT;
-			if (ref && n->ns == NS_TAGS) {
-				int e = refsnap_peel(fs, ref, &target);
-
-				err = e ? -ugfs_errno(e) : 0;
-			} else if (ref) {
-				target = ref->oid;
-				err = 0;
-			}
-			if (!err)
-				err = commit_target(fs, &target, n->depth, buf, size);
-		}
-		free(full);
-		refsnap_put(fs, s);
-		return err;
+		return err ? err : commit_target(fs, &target, n->depth, buf, size);
 	}
 	case K_LOGENTRY:
 		return commit_target(fs, &n->oid, n->depth, buf, size);
+	case K_VENTRY: {
+		int err = commit_target(fs, &n->oid, n->depth, buf, size);
+		size_t len = err ? 0 : strlen(buf);
+
+		if (!err && snprintf(buf + len, size - len, "/%s", n->path ? n->path : "") >= (int)(size - len))
+			err = -ENAMETOOLONG;
+		return err;
+	}
 	case K_ABBREV:
 		if (size <= fs->hexsz)
 			return -ENAMETOOLONG;

@@ -31,12 +31,14 @@ static const char usage[] =
 	"  -o author='NAME <EMAIL>'  identity of the commits made on sync\n"
 	"  -o verify          check that every object read hashes to its id\n"
 	"  -o memory=SIZE     cap for the daemon's caches (K, M, G suffixes; default 256M)\n"
+	"  -o mtime=change|commit  snapshot times: when each path last changed (default),\n"
+	"                     or the snapshot's own commit time\n"
 	"  and the standard FUSE options (allow_other, ...); default_permissions is\n"
 	"  always on: the kernel checks every access against the modes shown.\n"
 	"Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 /* Options of ours, and fstab-only ones that mount(8) passes along and we drop. */
-enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_DROP };
+enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_MTIME, O_DROP };
 
 static const struct {
 	const char *name;
@@ -48,6 +50,7 @@ static const struct {
 	{ "memory", true, O_MEMORY },	  { "auto", false, O_DROP },	    { "noauto", false, O_DROP },
 	{ "user", false, O_DROP },	  { "users", false, O_DROP },	    { "nouser", false, O_DROP },
 	{ "_netdev", false, O_DROP },	  { "nofail", false, O_DROP },	    { "defaults", false, O_DROP },
+	{ "mtime", true, O_MTIME },
 };
 
 static int parse_size(const char *s, size_t *out)
@@ -108,6 +111,13 @@ static int take_option(struct ugfs_options *o, char *opt, char **fuse_opts)
 			o->autosync = (unsigned)v;
 			break;
 		}
+		case O_MTIME:
+			if (strcmp(value, "change") && strcmp(value, "commit")) {
+				fprintf(stderr, "ugitfs: option mtime: '%s' is neither 'change' nor 'commit'\n", value);
+				return -1;
+			}
+			o->mtime_commit = !strcmp(value, "commit");
+			break;
 		case O_MEMORY:
 			if (parse_size(value, &o->memory)) {
 				fprintf(stderr, "ugitfs: option memory: '%s' is not a size of at least 1M\n", value);

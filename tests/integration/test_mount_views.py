@@ -58,6 +58,25 @@ def committer_time(fx, oid):
     return int(fx.git('log', '-1', '--format=%ct', oid).decode())
 
 
+def change_times(fx, commit):
+    """{path bytes: committer time of the last first-parent commit that changed it or anything
+    below it} for commit's snapshot, b'' for its root, from one `git log --name-only`."""
+    out, when = {}, None
+    for tok in fx.git('log', '--first-parent', '--format=%x01%ct', '--name-only', '-z', commit).split(b'\0'):
+        if tok.startswith(b'\x01'):
+            when = int(tok[1:])
+            continue
+        path = tok.lstrip(b'\n')
+        if not path:
+            continue
+        while True:
+            out.setdefault(path, when)
+            if not path:
+                break
+            path = path.rpartition(b'/')[0]
+    return out
+
+
 def walk(root):
     """{path bytes relative to root: lstat} of everything below root, iteratively."""
     found, todo = {}, [b'']
@@ -79,13 +98,13 @@ def check_snapshot(fx, mnt, commit):
     want = ls_tree(fx, commit)
     got = walk(root)
     assert sorted(got) == sorted(want), 'paths differ for %s' % commit
-    when = committer_time(fx, commit)
+    when = change_times(fx, commit)
     contents = blobs(fx, sorted({w[2] for w in want.values() if w[1] == 'blob'}))
     for path, (mode, otype, oid, size) in want.items():
         st = got[path]
         full = os.path.join(os.fsencode(root), path)
         assert st.st_mode == MODES[mode], (path, oct(st.st_mode), mode)
-        assert (st.st_mtime, st.st_ctime, st.st_atime) == (when, when, when), path
+        assert (st.st_mtime, st.st_ctime, st.st_atime) == (when[path],) * 3, path
         assert st.st_uid == os.getuid() and st.st_gid == os.getgid()
         if mode == '120000':  # Linux keeps user.* attributes off symlinks
             assert os.listxattr(full, follow_symlinks=False) == []
@@ -102,7 +121,7 @@ def check_snapshot(fx, mnt, commit):
         elif mode == '160000':
             assert os.listdir(full) == [], 'a gitlink is an empty folder'
     st = os.stat(root)
-    assert st.st_mode == stat.S_IFDIR | 0o555 and st.st_mtime == when
+    assert st.st_mode == stat.S_IFDIR | 0o555 and st.st_mtime == when[b'']
 
 
 def check_commit_xattrs(fx, mnt, commit):
@@ -183,7 +202,7 @@ def test_views_match_git(repos, kind):
     fx = repos.get(kind)
     commits = sorted(all_commits(fx))
     with Mount(fx.path, ['ro']) as mnt:
-        assert sorted(os.listdir(mnt.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags']
+        assert sorted(os.listdir(mnt.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags', 'versions']
         check_refs(fx, mnt)
         assert set(os.listdir(mnt.path('commits'))) == set(commits)
         # every snapshot for small histories; a sample of long ones
