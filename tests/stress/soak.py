@@ -144,7 +144,7 @@ class Writer:
         self.skip = set(skip)
         self.n = n
         self.root = os.path.join(mnt, 'work', 'w%d' % n)
-        self.shared = os.path.join(mnt, 'work', 'shared')
+        self.shared = os.path.join(mnt, 'work', 'contested')
         self.model = model
         self.contested = contested  # K -> bytes
         self.rnd = random.Random(seed)
@@ -741,7 +741,7 @@ class Soak:
             resumed.append((got, shared))
         try:
             top = sorted(os.listdir(work))
-            want = sorted(['ext', 'shared'] + ['w%d' % n for n in range(len(reports))])
+            want = sorted(['ext', 'contested'] + ['w%d' % n for n in range(len(reports))])
             if top != want:
                 self.mismatches.append((kind(when), '%s: work/ holds %s, want %s' % (when, top, want)))
         except OSError as e:
