@@ -1,4 +1,4 @@
-/* Fuzz target: opening a repository from its small files: .git file, HEAD, config, commondir, alternates, packed-refs. */
+/* Fuzz target: opening a repository from its small files: .git file, HEAD, config, commondir, alternates, packed-refs, shallow. */
 #include "fuzz_util.h"
 
 #include "error.h"
@@ -11,7 +11,7 @@
 /* Where the parts of the input go (after the working tree's .git file). */
 static const char *const files[] = {
 	"repo/g/HEAD", "repo/g/config", "repo/g/commondir", "repo/g/objects/info/alternates",
-	"repo/g/packed-refs",
+	"repo/g/packed-refs", "repo/g/shallow",
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ug_refs_resolve(ug_repo_refdb(repo), "HEAD", &oid, &final);
 	free(final);
 	ug_odb_exists(ug_repo_odb(repo), &oid);
+	ug_repo_is_shallow(repo, &oid);
 	ug_config_get(ug_repo_config(repo), "user.name", &v);
 	ident = ug_repo_default_ident(repo);
 	free(ident);

@@ -215,6 +215,25 @@ def refs_seeds(s, repo, sel):
     s.add("fuzz_refs", bytes([sel]) + SEP + b"ref: HEAD\n" + SEP + b"ref: refs/heads/main\n")
 
 
+def commitgraph_seeds(s, repo, sel):
+    """Graphs as git writes them: one file with changed-path filters, then a split chain of two."""
+    info = os.path.join(repo, ".git", "objects", "info")
+    git(repo, "commit-graph", "write", "--reachable", "--changed-paths")
+    with open(os.path.join(info, "commit-graph"), "rb") as f:
+        s.add("fuzz_commitgraph", bytes([sel]) + f.read())
+    git(repo, "commit-graph", "write", "--reachable", "--split=no-merge")
+    git(repo, "-c", "user.name=f", "-c", "user.email=f@e", "commit", "-q", "--allow-empty", "-m", "more")
+    git(repo, "commit-graph", "write", "--reachable", "--split=no-merge", "--changed-paths")
+    chain_dir = os.path.join(info, "commit-graphs")
+    with open(os.path.join(chain_dir, "commit-graph-chain")) as f:
+        names = f.read().split()
+    layers = []
+    for h in names:
+        with open(os.path.join(chain_dir, "graph-%s.graph" % h), "rb") as f:
+            layers.append(f.read())
+    s.add("fuzz_commitgraph", bytes([sel]) + SEP.join(layers))
+
+
 def repo_seeds(s, repo):
     gd = os.path.join(repo, ".git")
     parts = []
@@ -228,6 +247,8 @@ def repo_seeds(s, repo):
     s.add("fuzz_repo", SEP.join([b"gitdir: ../g", b"ref: refs/heads/x", b"", b"..\n"]))
     s.add("fuzz_repo", SEP.join([b"", b"ref: refs/heads/main", b"[extensions]objectformat=sha256\n"
                                  b"[core]repositoryformatversion=1\n"]))
+    head_id = git(repo, "rev-parse", "HEAD").strip()
+    s.add("fuzz_repo", SEP.join([b"", head, config, b"", b"", packed, head_id + b"\n" + b"0" * 40 + b"\nx\n"]))
 
 
 CONFIGS = [
@@ -263,6 +284,7 @@ def main():
             refs_seeds(s, repo, sel)
             if algo == "sha1":
                 repo_seeds(s, repo)
+            commitgraph_seeds(s, repo, sel)
     for c in CONFIGS:
         s.add("fuzz_config", c)
     for g in IGNORES:
