@@ -41,6 +41,10 @@ ug_refdb *ug_repo_refdb(ug_repo *repo);
 /* The repository's config merged over the user's global one (may be empty, never NULL). */
 ug_config *ug_repo_config(ug_repo *repo);
 
+/* The promisor remote of a partial clone (promisor.h), NULL otherwise; borrowed
+ * for the repo's life. Objects missing locally are fetched from it on read. */
+struct ug_promisor *ug_repo_promisor(ug_repo *repo);
+
 /* "Name <email>" for new commits: user.name/user.email from the config, else
  * the login name and host. Newly malloc'ed. */
 char *ug_repo_default_ident(ug_repo *repo);
