@@ -91,16 +91,47 @@ static bool has_promisor_pack(const char *objects_dir)
 	return found;
 }
 
+/* The first remote NAME whose remote.NAME.promisor is true, from the section
+ * headers [remote "NAME"] of the repository's config file; newly malloc'ed or NULL. */
+static char *promisor_section(ug_config *cfg, const char *objects_dir)
+{
+	char path[4096], line[512], key[300];
+	char *found = NULL;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/../config", objects_dir) >= sizeof(path) ||
+	    !(f = fopen(path, "re")))
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *s = line, *end;
+		bool b = false;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncmp(s, "[remote \"", 9) || !(end = strstr(s + 9, "\"]")))
+			continue;
+		*end = '\0';
+		snprintf(key, sizeof(key), "remote.%s.promisor", s + 9);
+		if (name_ok(s + 9) && !ug_config_get_bool(cfg, key, &b) && b)
+			found = strdup(s + 9);
+	}
+	fclose(f);
+	return found;
+}
+
 /* The remote's name, newly malloc'ed, or NULL when none is a promisor. */
 static char *find_remote(ug_config *cfg, const char *objects_dir)
 {
 	const char *v = NULL;
 	bool b = false;
+	char *name;
 
 	if (!ug_config_get(cfg, "extensions.partialClone", &v) && name_ok(v))
 		return strdup(v);
 	if (!ug_config_get_bool(cfg, "remote.origin.promisor", &b) && b)
 		return strdup("origin");
+	if ((name = promisor_section(cfg, objects_dir)))
+		return name;
 	if (!ug_config_get(cfg, "remote.origin.url", &v) && has_promisor_pack(objects_dir))
 		return strdup("origin");
 	return NULL;

@@ -15,6 +15,7 @@ struct ugfs_options {
 	const char *author;     /* -o author=NAME <EMAIL>, or NULL */
 	bool verify;            /* -o verify */
 	size_t memory;          /* -o memory=SIZE: cap for caches in bytes */
+	unsigned fetch_timeout; /* -o fetch_timeout=SECONDS: partial clones; 0 = the default */
 	bool foreground;        /* -f */
 	bool debug;             /* -d */
 	const char *fuse_opts;  /* the remaining -o options for libfuse, comma-separated (may be "") */

@@ -129,6 +129,7 @@ struct treecache;
 struct logcache;
 struct blobs;
 struct work;
+struct prefetch;
 
 /* The daemon state: the session userdata. Every field documents its lock. */
 struct fs {
@@ -156,6 +157,7 @@ struct fs {
 	struct treecache *trees;    /* internally locked */
 	struct blobs *blobs;        /* internally locked */
 	struct logcache *logs;      /* internally locked */
+	struct prefetch *prefetch;  /* internally locked; NULL unless a partial clone */
 
 	pthread_t watcher;
 	bool watcher_running;
@@ -215,6 +217,14 @@ struct loglist {
 /* The log of a branch whose tip is tip; release with logcache_put. */
 int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);
 void logcache_put(struct fs *fs, const struct loglist *list);
+
+/* prefetch.c: partial clones. Start after daemonizing (a thread; logs that the
+ * repository is partial); a no-op for other repositories. Core error codes. */
+int prefetch_start(struct fs *fs);
+void prefetch_stop(struct fs *fs);
+/* Before a folder's entries are used: fetch all its missing objects in one
+ * request (once per folder), and its subtree in the background. */
+void prefetch_folder(struct fs *fs, const ug_tree *tree);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

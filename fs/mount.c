@@ -201,6 +201,8 @@ int ugfs_main(const struct ugfs_options *opts)
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	if (work_start_threads(fs))
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	if (prefetch_start(fs))
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), opts->mountpoint);
 
 	loop = fuse_loop_cfg_create();
@@ -209,6 +211,7 @@ int ugfs_main(const struct ugfs_options *opts)
 	status = fuse_session_loop_mt(fs->se, loop) ? 1 : 0;
 	fuse_loop_cfg_destroy(loop);
 	watcher_stop(fs);
+	prefetch_stop(fs);
 	work_stop(fs);
 	work_final_sync(fs);
 	ug_log(UG_LOG_INFO, "unmounted %s", opts->mountpoint);

@@ -422,6 +422,7 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 
 		if (err)
 			return -ugfs_errno(err);
+		prefetch_folder(fs, tree); /* a partial clone: this folder's objects in one request */
 		e = ug_tree_find(tree, name, strlen(name));
 		err = e ? entry_child(fs, e, dir->time, c) : UG_ENOTFOUND;
 		if (!err)
@@ -558,6 +559,8 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 	case K_COMMIT:
 	case K_TREE:
 		err = -ugfs_errno(treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &l->tree));
+		if (!err)
+			prefetch_folder(fs, l->tree);
 		l->time = dir->time;
 		break;
 	case K_GITLINK:

@@ -31,11 +31,12 @@ static const char usage[] =
 	"  -o author='NAME <EMAIL>'  identity of the commits made on sync\n"
 	"  -o verify          check that every object read hashes to its id\n"
 	"  -o memory=SIZE     cap for the daemon's caches (K, M, G suffixes; default 256M)\n"
+	"  -o fetch_timeout=SECS  partial clones: give up a fetch of missing objects after SECS (default 30)\n"
 	"  and the standard FUSE options (allow_other, default_permissions, ...).\n"
 	"Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 /* Options of ours, and fstab-only ones that mount(8) passes along and we drop. */
-enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_DROP };
+enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_FETCH_TIMEOUT, O_DROP };
 
 static const struct {
 	const char *name;
@@ -47,6 +48,7 @@ static const struct {
 	{ "memory", true, O_MEMORY },	  { "auto", false, O_DROP },	    { "noauto", false, O_DROP },
 	{ "user", false, O_DROP },	  { "users", false, O_DROP },	    { "nouser", false, O_DROP },
 	{ "_netdev", false, O_DROP },	  { "nofail", false, O_DROP },	    { "defaults", false, O_DROP },
+	{ "fetch_timeout", true, O_FETCH_TIMEOUT },
 };
 
 static int parse_size(const char *s, size_t *out)
@@ -105,6 +107,17 @@ static int take_option(struct ugfs_options *o, char *opt, char **fuse_opts)
 				return -1;
 			}
 			o->autosync = (unsigned)v;
+			break;
+		}
+		case O_FETCH_TIMEOUT: {
+			char *end;
+			unsigned long v = strtoul(value, &end, 10);
+
+			if (!*value || *end || v < 1 || v > 86400) {
+				fprintf(stderr, "ugitfs: option fetch_timeout: '%s' is not a number of seconds\n", value);
+				return -1;
+			}
+			o->fetch_timeout = (unsigned)v;
 			break;
 		}
 		case O_MEMORY:
