@@ -225,6 +225,10 @@ void prefetch_stop(struct fs *fs);
 /* Before a folder's entries are used: fetch all its missing objects in one
  * request (once per folder), and its subtree in the background. */
 void prefetch_folder(struct fs *fs, const ug_tree *tree);
+/* The same for the base folder behind a folder of work/, without the subtree. */
+void prefetch_work(struct fs *fs, fuse_ino_t dir);
+/* Before a base folder dir/name of work/ is copied up (a rename): all of it, now. */
+void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

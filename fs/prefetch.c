@@ -1,10 +1,12 @@
 /* Partial clones: a folder's missing objects fetched in one request, and a listed folder's subtree in the background. */
 #include "fs_internal.h"
+#include "work.h"
 
 #include "error.h"
 #include "log.h"
 #include "promisor.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Folders whose entries are all present (a power of two; forgotten when 3/4 full). */
@@ -133,28 +135,37 @@ static void enqueue(struct prefetch *p, const ug_oid *oid)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void prefetch_folder(struct fs *fs, const ug_tree *tree)
+/* The missing entries of one folder in one request; true when it was done now. */
+static bool fetch_folder(struct fs *fs, const ug_tree *tree)
 {
 	struct prefetch *p = fs->prefetch;
 	struct oids want = { 0 };
-	bool folders = false;
 	int err;
 
 	if (!p || is_seen(p, &tree->oid))
-		return;
+		return false;
 	err = missing_entries(fs, tree, NULL, &want);
 	if (!err && want.n)
 		err = ug_promisor_fetch(p->promisor, want.v, want.n);
 	free(want.v);
 	if (err)
-		return; /* the reads that need them report it */
-	for (size_t i = 0; i < tree->count && !folders; i++)
-		folders = tree->entries[i].mode == UG_MODE_TREE;
+		return false; /* the reads that need them report it */
 	pthread_mutex_lock(&p->lock);
 	seen_add(p, &tree->oid);
 	pthread_mutex_unlock(&p->lock);
+	return true;
+}
+
+void prefetch_folder(struct fs *fs, const ug_tree *tree)
+{
+	bool folders = false;
+
+	if (!fetch_folder(fs, tree))
+		return;
+	for (size_t i = 0; i < tree->count && !folders; i++)
+		folders = tree->entries[i].mode == UG_MODE_TREE;
 	if (folders)
-		enqueue(p, &tree->oid);
+		enqueue(fs->prefetch, &tree->oid);
 }
 
 /* Fetch what of want is still missing (another thread may have fetched it meanwhile). */
@@ -297,4 +308,49 @@ void prefetch_stop(struct fs *fs)
 	pthread_cond_destroy(&p->cond);
 	free(p->seen);
 	free(p);
+}
+
+/* The base folder behind rel in work/ (or behind rel/name when name), if any. */
+static bool work_below(struct fs *fs, fuse_ino_t dir, const char *name, ug_oid *tree)
+{
+	struct work *w = fs->work;
+	struct wres r;
+	bool below;
+	char *rel = node_path(fs, dir), *full = NULL;
+
+	if (!rel)
+		return false;
+	if (name && asprintf(&full, "%s%s%s", rel, *rel ? "/" : "", name) < 0) {
+		free(rel);
+		return false;
+	}
+	/* the lock only to read the overlay: a fetch must not hold back a sync */
+	pthread_rwlock_rdlock(&w->lock);
+	below = work_resolve(w, full ? full : rel, &r) == 0 && r.below;
+	pthread_rwlock_unlock(&w->lock);
+	free(rel);
+	free(full);
+	if (below)
+		*tree = r.below_tree;
+	return below;
+}
+
+void prefetch_work(struct fs *fs, fuse_ino_t dir)
+{
+	const ug_tree *tree;
+	ug_oid oid;
+
+	if (!fs->prefetch || !fs->work || !work_below(fs, dir, NULL, &oid) || treecache_get(fs, &oid, &tree))
+		return;
+	/* only this folder: what work/ does elsewhere reads nothing else of the base */
+	fetch_folder(fs, tree);
+	treecache_put(fs, tree);
+}
+
+void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name)
+{
+	ug_oid oid;
+
+	if (fs->prefetch && fs->work && work_below(fs, dir, name, &oid))
+		walk(fs, fs->prefetch, &oid);
 }

@@ -195,7 +195,14 @@ def test_partial_work_sync_fetches_only_what_it_needs(server, tmp_path):
         write(os.path.join(work, 'new.txt'), 'new\n')
         with open(os.path.join(work, 'src', 'main.c'), 'a') as f:
             f.write('/* more */\n')
-        os.rename(os.path.join(work, 'big'), os.path.join(work, 'large'))
+        before = fetches(log)
+        os.rename(os.path.join(work, 'big'), os.path.join(work, 'large'))  # copies up 50 blobs
+        assert fetches(log) - before <= 3, 'a folder moved in work/ fetches its blobs together'
+        before = fetches(log)
+        leaf = os.path.join(work, 'lib', 'deep', 'er')
+        assert sorted((n, os.lstat(os.path.join(leaf, n)).st_size) for n in os.listdir(leaf)) == \
+            [('leaf.txt', 7), ('leaf2.txt', 13), ('up', 21)]
+        assert fetches(log) - before <= 2, 'listing a folder of work/ fetches its sizes together'
         p = run_ugitfs('--sync', '-m', 'edit a partial clone', mnt.mnt)
         assert p.returncode == 0, p.stderr
         tip = p.stdout.strip()
