@@ -2,7 +2,6 @@
 #include "promisor.h"
 
 #include "error.h"
-#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -411,8 +410,8 @@ static void unlink_request(ug_promisor *p, struct request *r)
 
 static int backoff_error(ug_promisor *p)
 {
-	return ug_error(UG_ERROR, "promisor remote '%s' failed less than %d s ago: %s", p->remote,
-			BACKOFF_SECONDS, p->lasterr);
+	/* the same words as the failure itself: one cause, whichever thread met it */
+	return ug_error(UG_ERROR, "cannot fetch from promisor remote '%s': %s", p->remote, p->lasterr);
 }
 
 /* Run mine when a slot frees, unless a failure meanwhile started a back-off. Under the lock. */
@@ -434,9 +433,7 @@ static int run_request(ug_promisor *p, struct request *mine)
 		pthread_mutex_lock(&p->lock);
 		p->running--;
 		if (err) {
-			/* one line per failed fetch; the paths that needed it say EIO */
-			ug_log(UG_LOG_ERROR, "cannot fetch %zu object%s from promisor remote '%s': %s", mine->n,
-			       mine->n == 1 ? "" : "s", p->remote, line);
+			/* not logged here: each path that needed an object reports this once */
 			snprintf(p->lasterr, sizeof(p->lasterr), "%s", line);
 			p->retry_after = now_ms() + BACKOFF_SECONDS * 1000;
 		}

@@ -214,3 +214,44 @@ def test_partial_work_sync_fetches_only_what_it_needs(server, tmp_path):
     assert not any(n.startswith('big/') for n in names)
     assert git(repo, 'cat-file', 'blob', f'{tip}:src/main.c').endswith('/* more */\n')
     assert git(repo, 'cat-file', 'blob', f'{tip}:large/f049.txt') == 'big file 49\n' * 50
+
+
+def test_partial_silent_remote_times_out(server, tmp_path):
+    """A remote that never answers: the fetch is killed at fetch_timeout, the path gives EIO."""
+    srv, commits, env, log = server
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    slow = tmp_path / 'slow.sh'
+    pidfile = tmp_path / 'slow.pid'
+    slow.write_text(f'#!/bin/sh\necho $$ > "{pidfile}"\nexec sleep 300\n')
+    slow.chmod(0o755)
+    git(repo, 'config', 'remote.origin.uploadpack', str(slow))
+    with Mount(str(repo), ['ro', 'fetch_timeout=2'], env=env) as mnt:
+        start = time.monotonic()
+        with pytest.raises(OSError) as e:
+            read(mnt.path('commits', commits[-1], 'src', 'main.c'))
+        assert e.value.errno == errno.EIO
+        assert time.monotonic() - start < 60
+        assert 'no answer within 2 s' in mnt.output(), mnt.output()
+        pid = int(pidfile.read_text())
+        wait_for(lambda: not os.path.exists(f'/proc/{pid}') or
+                 open(f'/proc/{pid}/stat').read().split()[2] == 'Z', 10, 'the silent server to be killed')
+        # what is local keeps working: the folders (trees came with the clone)
+        assert sorted(os.listdir(mnt.path('commits', commits[-1]))) == ['big', 'lib', 'link', 'other', 'src']
+        assert is_mounted(mnt.mnt) and mnt.proc.poll() is None
+
+
+def test_partial_many_readers_share_fetches(server, tmp_path):
+    """Threads reading one folder at once wait on the same fetches instead of each asking."""
+    import concurrent.futures
+    srv, commits, env, log = server
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    before = fetches(log)
+    with Mount(str(repo), ['ro'], env=env) as mnt:
+        folder = mnt.path('commits', commits[-1], 'big')
+        paths = [os.path.join(folder, f'f{i:03d}.txt') for i in range(50)] * 4
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            datas = list(ex.map(read, paths))
+    for i, d in enumerate(datas):
+        assert d == f'big file {i % 50}\n'.encode() * (i % 50 + 1)
+    n = fetches(log) - before
+    assert 1 <= n <= 4, f'{n} fetches for 16 threads reading one folder'
