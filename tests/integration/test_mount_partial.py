@@ -255,3 +255,18 @@ def test_partial_many_readers_share_fetches(server, tmp_path):
         assert d == f'big file {i % 50}\n'.encode() * (i % 50 + 1)
     n = fetches(log) - before
     assert 1 <= n <= 4, f'{n} fetches for 16 threads reading one folder'
+
+
+def test_partial_core_reads_fetch_missing_objects(server, tmp_path):
+    """The core alone (ugtool): a missing object is fetched on read and then stored."""
+    from conftest import ugtool
+    srv, commits, env, log = server
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    oid = git(srv, 'rev-parse', f'{commits[0]}:old/unique.txt').strip()
+    assert oid in missing(repo)
+    assert ugtool(str(repo), 'cat-file', '-p', oid).out == b'only in the first commit\n'
+    assert oid not in missing(repo)
+    srv.rename(srv.with_name('gone'))
+    other = git(repo, 'rev-parse', f'{commits[0]}:src/main.c').strip()
+    r = ugtool(str(repo), 'cat-file', '-p', other, check=False)
+    assert r.rc != 0 and "promisor remote 'origin'" in r.err, str(r)
