@@ -6,6 +6,7 @@
 #include "log.h"
 #include "promisor.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ struct prefetch {
 	size_t nseen;
 	ug_oid queue[QUEUE_MAX];
 	size_t qhead, qlen;
-	bool stop;
+	_Atomic bool stop;     /* also read by walks without the lock */
 	bool running;
 	pthread_t thread;
 };
@@ -198,7 +199,7 @@ static int visit(struct fs *fs, struct prefetch *p, const ug_oid *oid, struct oi
 	err = missing_entries(fs, tree, &subtrees, want);
 	if (!err && subtrees.n)
 		err = ug_promisor_fetch(p->promisor, subtrees.v, subtrees.n);
-	for (size_t i = 0; i < tree->count && !err; i++)
+	for (size_t i = 0; i < tree->count && !err && trees->n <= WALK_TREES; i++)
 		if (tree->entries[i].mode == UG_MODE_TREE)
 			err = oids_add(trees, &tree->entries[i].oid);
 	*total += subtrees.n;
