@@ -270,3 +270,15 @@ def test_partial_core_reads_fetch_missing_objects(server, tmp_path):
     other = git(repo, 'rev-parse', f'{commits[0]}:src/main.c').strip()
     r = ugtool(str(repo), 'cat-file', '-p', other, check=False)
     assert r.rc != 0 and "promisor remote 'origin'" in r.err, str(r)
+
+
+def test_partial_remote_name_is_never_an_option(server, tmp_path):
+    """A config naming the promisor '--upload-pack=...' must not run anything: the name is refused."""
+    from conftest import ugtool
+    srv, commits, env, log = server
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    pwned = tmp_path / 'pwned'
+    git(repo, 'config', 'extensions.partialClone', f'--upload-pack=touch {pwned};git-upload-pack')
+    oid = git(srv, 'rev-parse', f'{commits[0]}:old/unique.txt').strip()
+    assert ugtool(str(repo), 'cat-file', '-p', oid).out == b'only in the first commit\n'  # from origin
+    assert not pwned.exists()
