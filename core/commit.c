@@ -153,6 +153,10 @@ int ug_commit_parse(ug_commit **out, struct ug_repo *repo, const ug_oid *oid,
 		}
 		c->parents[c->nparents++] = parent;
 	}
+	/* A shallow clone's boundary: git shows these commits without parents
+	 * (the parents are not in the repository). */
+	if (repo && c->nparents && ug_repo_is_shallow(repo, &c->oid))
+		c->nparents = 0;
 	/* Other headers up to the blank line; multi-line ones (gpgsig,
 	 * mergetag) continue on lines starting with a space and are skipped. */
 	while (pos < len) {
@@ -174,7 +178,7 @@ int ug_commit_parse(ug_commit **out, struct ug_repo *repo, const ug_oid *oid,
 		}
 	}
 	if (ugit)
-		alen = clen = 0; /* ugit has no authors (SPEC 1) */
+		alen = clen = 0; /* ugit has no authors (ugitfs(1), "Repositories") */
 	c->buf_ = malloc(alen + clen + mlen + 3);
 	if (!c->buf_) {
 		ug_commit_free(c);

@@ -316,11 +316,62 @@ int ug_config_add_buf(ug_config *cfg, const char *buf, size_t len, const char *o
 	return err;
 }
 
+/* Read all of fd into a new buffer (*buf, malloc'ed; *len bytes), refusing
+ * more than MAX_CONFIG_FILE. Reads to the end rather than trusting st_size, so
+ * a character device (/dev/null) or a pipe reads as git reads it: a stream. */
+static int read_stream(int fd, const char *path, char **buf, size_t *len)
+{
+	size_t alloc = 4096, got = 0;
+	char *b = malloc(alloc), *nb;
+
+	*buf = NULL;
+	*len = 0;
+	if (!b)
+		return ug_error(UG_ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t n;
+
+		if (got == alloc) {
+			if (alloc > MAX_CONFIG_FILE) {
+				free(b);
+				return ug_error(UG_ECORRUPT, "%s: not a config file (over %u bytes)", path,
+						MAX_CONFIG_FILE);
+			}
+			nb = realloc(b, alloc * 2);
+			if (!nb) {
+				free(b);
+				return ug_error(UG_ENOMEM, "out of memory");
+			}
+			b = nb;
+			alloc *= 2;
+		}
+		n = read(fd, b + got, alloc - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = ug_error_os(UG_ERROR, "%s", path);
+
+			free(b);
+			return err;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > MAX_CONFIG_FILE) {
+		free(b);
+		return ug_error(UG_ECORRUPT, "%s: not a config file (over %u bytes)", path, MAX_CONFIG_FILE);
+	}
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
 int ug_config_add_file(ug_config *cfg, const char *path)
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
+	size_t got;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -334,32 +385,15 @@ int ug_config_add_file(ug_config *cfg, const char *path)
 		close(fd);
 		return err;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_CONFIG_FILE) {
+	if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_CONFIG_FILE)) {
 		close(fd);
-		return ug_error(UG_ECORRUPT, "%s: not a config file (not regular, or over %u bytes)",
-				path, MAX_CONFIG_FILE);
+		return ug_error(UG_ECORRUPT, "%s: not a config file (a folder, or over %u bytes)", path,
+				MAX_CONFIG_FILE);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = ug_error_os(UG_ERROR, "%s", path);
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break; /* shrank while reading: parse what is there */
-		got += (size_t)n;
-	}
+	err = read_stream(fd, path, &buf, &got);
 	close(fd);
+	if (err)
+		return err;
 	err = ug_config_add_buf(cfg, buf, got, path);
 	free(buf);
 	return err;

@@ -318,6 +318,27 @@ int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid)
 	return 0;
 }
 
+int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	*out = NULL;
+	/* verify hashes whole objects; a stream read out of order cannot be */
+	if (odb->verify)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < odb->nbackends; i++) {
+			ug_odb_backend *b = odb->backends[i];
+			int err = b->stream ? b->stream(b, oid, type, size, out)
+					    : b->read_header(b, oid, type, size);
+
+			if (err != UG_ENOTFOUND)
+				return err;
+		}
+		if (pass == 0)
+			ug_odb_refresh(odb);
+	}
+	return not_found(odb, oid);
+}
+
 int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	ug_object *obj = ug_cache_peek(odb->objects, oid);

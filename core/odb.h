@@ -54,6 +54,15 @@ void ug_odb_set_verify(ug_odb *odb, bool verify);
 
 /* Read a whole object. *out is a new reference (ug_object_free). */
 int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid);
+/*
+ * A stream over an object's content, for objects too big to hold whole: 0
+ * and *out set when it is stored whole (a loose object, an undeltified pack
+ * entry); 0 and *out NULL when it is stored otherwise (read it whole then).
+ * *out: ug_zstream_free (zinflate.h). With verify set, no stream is given.
+ */
+typedef struct ug_zstream ug_zstream;
+int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size);
+
 /* Type and size without inflating the whole object. */
 int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size);
 bool ug_odb_exists(ug_odb *odb, const ug_oid *oid);
@@ -108,6 +117,10 @@ struct ug_odb_backend {
 	int (*read)(ug_odb_backend *b, const ug_oid *oid, ug_otype *type,
 		    unsigned char **data, size_t *size);
 	int (*read_header)(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size);
+	/* As ug_odb_stream for this backend; UG_ENOTFOUND when not here. NULL:
+	 * this backend never streams. */
+	int (*stream)(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size,
+		      ug_zstream **out);
 	/* Count matches of the first len hex digits of prefix; set *found to one
 	 * (the first) and add their number to *count, stopping after 2. */
 	int (*find_prefix)(ug_odb_backend *b, const ug_oid *prefix, size_t len,

@@ -37,35 +37,38 @@ static int obj_path(const struct loose_backend *lb, const ug_oid *oid, char *buf
 	return 0;
 }
 
-/* Read up to max bytes (all of the file when max is 0); *buf is malloc'ed.
- * Messages leave the path to the caller's prefix. */
-static int read_file(const char *path, size_t max, unsigned char **buf, size_t *len, size_t *filesize)
+/* Open a loose object file; *filesize is its length (never 0). Messages
+ * leave the path to the caller's prefix. */
+static int open_obj(const char *path, int *fd, size_t *filesize)
 {
 	struct stat st;
-	unsigned char *b;
-	size_t want, got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	*buf = NULL;
-	if (fd < 0)
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
 		return errno == ENOENT ? UG_ENOTFOUND : ug_error_os(UG_ERROR, "cannot open it");
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return ug_error_os(UG_ERROR, "cannot stat it");
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size >= SIZE_MAX) {
-		close(fd);
-		return ug_error(UG_ECORRUPT, "empty file");
+	if (fstat(*fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size >= SIZE_MAX) {
+		int err = st.st_size <= 0 ? ug_error(UG_ECORRUPT, "empty file")
+					  : ug_error_os(UG_ERROR, "cannot stat it");
+
+		close(*fd);
+		*fd = -1;
+		return err;
 	}
 	*filesize = (size_t)st.st_size;
-	want = max && max < *filesize ? max : *filesize;
-	b = malloc(want);
-	if (!b) {
-		close(fd);
+	return 0;
+}
+
+/* Read want bytes from offset 0 of fd into a new buffer (*buf, malloc'ed). */
+static int read_prefix(int fd, size_t want, unsigned char **buf)
+{
+	unsigned char *b = malloc(want ? want : 1);
+	size_t got = 0;
+
+	*buf = NULL;
+	if (!b)
 		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes", want);
-	}
 	while (got < want) {
-		ssize_t n = read(fd, b + got, want - got);
+		ssize_t n = pread(fd, b + got, want - got, (off_t)got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -73,14 +76,11 @@ static int read_file(const char *path, size_t max, unsigned char **buf, size_t *
 			int e = n < 0 ? ug_error_os(UG_ERROR, "cannot read it")
 				      : ug_error(UG_ECORRUPT, "file shrank while read");
 			free(b);
-			close(fd);
 			return e;
 		}
 		got += (size_t)n;
 	}
-	close(fd);
 	*buf = b;
-	*len = got;
 	return 0;
 }
 
@@ -140,34 +140,62 @@ static int blame(int err, const struct loose_backend *lb, const ug_oid *oid, con
 	return ug_odb_error_prefix(err, "loose object %s (%s)", ug_oid_tohex(hex, oid, lb->algo), path);
 }
 
+/*
+ * Type, size and header length of an open loose object, from its first
+ * bytes (all of them only for a header deep in a strange stream). The size
+ * is checked against the file's: no allocation follows a size claim that
+ * the file cannot back, nor a file larger than any stream of that size.
+ */
+static int read_head(int fd, size_t filesize, ug_otype *type, size_t *size, size_t *hdrlen)
+{
+	size_t want = filesize < HEAD_READ ? filesize : HEAD_READ;
+	unsigned char *z;
+	int err;
+
+	if ((err = read_prefix(fd, want, &z)))
+		return err;
+	err = inflate_header(z, want, want == filesize, type, size, hdrlen);
+	free(z);
+	if (err == UG_ENOTFOUND) {
+		if (filesize > ug_zinflate_max_size())
+			return ug_error(UG_ECORRUPT, "no header in the first %d bytes of a %zu-byte file",
+					HEAD_READ, filesize);
+		if ((err = read_prefix(fd, filesize, &z)))
+			return err;
+		err = inflate_header(z, filesize, true, type, size, hdrlen);
+		free(z);
+	}
+	if (!err)
+		err = ug_zinflate_check_size(*size, filesize);
+	if (!err && filesize > ug_zinflate_bound(*hdrlen + *size))
+		err = ug_error(UG_ECORRUPT, "%zu bytes are more than any zlib stream of %zu bytes",
+			       filesize, *size);
+	return err;
+}
+
 static int loose_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsigned char **data,
 		      size_t *size)
 {
 	struct loose_backend *lb = (struct loose_backend *)b;
 	char path[PATH_MAX];
-	unsigned char *z, *buf;
-	size_t zlen, filesize, hdrlen, used;
-	int err;
+	unsigned char *z = NULL, *buf = NULL;
+	size_t filesize, hdrlen, used;
+	int fd, err;
 
 	*data = NULL;
 	if ((err = obj_path(lb, oid, path, sizeof(path))))
 		return err;
-	if ((err = read_file(path, 0, &z, &zlen, &filesize)))
+	if ((err = open_obj(path, &fd, &filesize)))
 		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
-	if ((err = inflate_header(z, zlen, true, type, size, &hdrlen)) ||
-	    (err = ug_zinflate_check_size(*size, zlen))) {
-		free(z);
-		return blame(err, lb, oid, path);
-	}
-	buf = malloc(hdrlen + *size + 1);
-	if (!buf) {
-		free(z);
-		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes for %s", *size, path);
-	}
+	if (!(err = read_head(fd, filesize, type, size, &hdrlen)) &&
+	    !(err = read_prefix(fd, filesize, &z)) && !(buf = malloc(hdrlen + *size + 1)))
+		err = ug_error(UG_ENOMEM, "cannot allocate %zu bytes", *size);
+	close(fd);
 	/* libdeflate wants the whole output at once: inflate the header too, then slide. */
-	err = ug_zinflate(z, zlen, buf, hdrlen + *size, &used);
+	if (!err)
+		err = ug_zinflate(z, filesize, buf, hdrlen + *size, &used);
 	free(z);
-	if (!err && used != zlen)
+	if (!err && used != filesize)
 		err = ug_error(UG_ECORRUPT, "garbage after the zlib stream");
 	if (err) {
 		free(buf);
@@ -183,25 +211,69 @@ static int loose_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *typ
 {
 	struct loose_backend *lb = (struct loose_backend *)b;
 	char path[PATH_MAX];
-	unsigned char *z;
-	size_t zlen, filesize, hdrlen;
-	int err;
+	size_t filesize, hdrlen;
+	int fd, err;
 
 	if ((err = obj_path(lb, oid, path, sizeof(path))))
 		return err;
-	if ((err = read_file(path, HEAD_READ, &z, &zlen, &filesize)))
+	if ((err = open_obj(path, &fd, &filesize)))
 		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
-	err = inflate_header(z, zlen, zlen == filesize, type, size, &hdrlen);
-	free(z);
-	if (err == UG_ENOTFOUND) {
-		/* A header deep in a strange stream: read it all. */
-		if ((err = read_file(path, 0, &z, &zlen, &filesize)))
-			return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
-		err = inflate_header(z, zlen, true, type, size, &hdrlen);
-		free(z);
+	err = read_head(fd, filesize, type, size, &hdrlen);
+	close(fd);
+	return err ? blame(err, lb, oid, path) : 0;
+}
+
+struct loose_source {
+	int fd;
+};
+
+static int loose_source_read(void *ctx, uint64_t off, unsigned char *buf, size_t len, size_t *got)
+{
+	struct loose_source *ls = ctx;
+	ssize_t n;
+
+	do
+		n = pread(ls->fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return ug_error_os(UG_ERROR, "cannot read a loose object");
+	*got = (size_t)n;
+	return 0;
+}
+
+static void loose_source_free(void *ctx)
+{
+	struct loose_source *ls = ctx;
+
+	close(ls->fd);
+	free(ls);
+}
+
+/* Loose objects are stored whole: each one streams, read through its descriptor. */
+static int loose_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size,
+			ug_zstream **out)
+{
+	struct loose_backend *lb = (struct loose_backend *)b;
+	struct loose_source *ls;
+	char path[PATH_MAX];
+	size_t filesize, hdrlen;
+	int fd, err;
+
+	*out = NULL;
+	if ((err = obj_path(lb, oid, path, sizeof(path))))
+		return err;
+	if ((err = open_obj(path, &fd, &filesize)))
+		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
+	if ((err = read_head(fd, filesize, type, size, &hdrlen))) {
+		close(fd);
+		return blame(err, lb, oid, path);
 	}
-	if (!err)
-		err = ug_zinflate_check_size(*size, filesize);
+	if (!(ls = malloc(sizeof(*ls)))) {
+		close(fd);
+		return ug_error(UG_ENOMEM, "cannot allocate a stream");
+	}
+	ls->fd = fd;
+	err = ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
 	return err ? blame(err, lb, oid, path) : 0;
 }
 
@@ -375,6 +447,7 @@ int ug_odb_loose_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo
 	lb->algo = algo;
 	lb->base.read = loose_read;
 	lb->base.read_header = loose_read_header;
+	lb->base.stream = loose_stream;
 	lb->base.find_prefix = loose_find_prefix;
 	lb->base.write = loose_write;
 	lb->base.hash = loose_hash;

@@ -246,6 +246,34 @@ static int pack_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type
 	return err;
 }
 
+static void packref_release(void *arg)
+{
+	packref_put(arg);
+}
+
+/* The stream keeps its pack mapped (a reference) until it is freed. */
+static int pack_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size,
+		       ug_zstream **out)
+{
+	struct pack_backend *pb = (struct pack_backend *)b;
+	struct plist *l = plist_get(pb);
+	struct packref *r = NULL;
+	uint64_t off;
+	int err;
+	ug_pack *p = locate(pb, l, oid, &off, &err);
+
+	*out = NULL;
+	for (size_t i = 0; p && i < l->n && !r; i++)
+		if (l->v[i]->pack == p)
+			r = l->v[i];
+	if (r) {
+		atomic_fetch_add(&r->refs, 1);
+		err = ug_pack_stream(p, off, oid, type, size, out, packref_release, r);
+	}
+	plist_put(l);
+	return err;
+}
+
 static int pack_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			    int *count)
 {
@@ -299,6 +327,7 @@ int ug_odb_pack_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo 
 	pthread_mutex_init(&pb->refresh, NULL);
 	pb->base.read = pack_read;
 	pb->base.read_header = pack_read_header;
+	pb->base.stream = pack_stream;
 	pb->base.find_prefix = pack_find_prefix;
 	pb->base.hash = pack_hash;
 	pb->base.refresh = pack_refresh;

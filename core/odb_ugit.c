@@ -131,6 +131,12 @@ static int ugit_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type
 		return err;
 	if ((fd = open_obj(path, &st)) < 0)
 		return fd;
+	/* The same limit as a whole read: a size no read would deliver is no size. */
+	if ((uint64_t)st.st_size > ug_zinflate_max_size()) {
+		close(fd);
+		return ug_error(UG_ECORRUPT, "ugit object %s: %llu bytes is over the size limit", hex,
+				(unsigned long long)st.st_size);
+	}
 	n = (size_t)st.st_size < sizeof(head) ? (size_t)st.st_size : sizeof(head);
 	err = read_exact(fd, head, n, path);
 	close(fd);

@@ -576,6 +576,87 @@ done:
 	return err ? blame(err, p, oid, offset) : 0;
 }
 
+/* A pack entry's zlib stream, read from the mapping. */
+struct pack_source {
+	const unsigned char *map; /* the pack's mapping (page-aligned) */
+	uint64_t start, end;      /* the stream's bytes: map[start, end) */
+	uint64_t dropped;         /* pages of the mapping below this were given back */
+	void (*release)(void *arg);
+	void *arg;
+};
+
+static int pack_source_read(void *ctx, uint64_t off, unsigned char *buf, size_t len, size_t *got)
+{
+	struct pack_source *ps = ctx;
+	uint64_t at = ps->start + off, page = (uint64_t)sysconf(_SC_PAGESIZE), keep;
+
+	*got = 0;
+	if (at >= ps->end)
+		return 0;
+	if (len > ps->end - at)
+		len = (size_t)(ps->end - at);
+	memcpy(buf, ps->map + at, len);
+	*got = len;
+	/* The pages before this copy were read: give them back, or a big entry
+	 * read through would count whole in the daemon's resident memory. They
+	 * are clean and shared: a later read maps them again from the cache. */
+	keep = at / page * page;
+	if (keep < ps->dropped) {
+		ps->dropped = keep; /* a rewind: what it maps again goes again */
+	} else if (keep > ps->dropped) {
+		uint64_t first = ps->start / page * page, from = ps->dropped > first ? ps->dropped : first;
+
+		if (keep > from)
+			madvise((void *)(ps->map + from), (size_t)(keep - from), MADV_DONTNEED);
+		ps->dropped = keep;
+	}
+	return 0;
+}
+
+static void pack_source_free(void *ctx)
+{
+	struct pack_source *ps = ctx;
+
+	if (ps->release)
+		ps->release(ps->arg);
+	free(ps);
+}
+
+int ug_pack_stream(ug_pack *p, uint64_t offset, const ug_oid *oid, ug_otype *type, size_t *size,
+		   ug_zstream **out, void (*release)(void *arg), void *arg)
+{
+	struct pack_source *ps;
+	struct entry e;
+	int err;
+
+	*out = NULL;
+	if ((err = parse_entry(p, offset, &e)) ||
+	    (err = ug_zinflate_check_size(e.size, (size_t)(p->data_end - e.data)))) {
+		if (release)
+			release(arg);
+		return blame(err, p, oid, offset);
+	}
+	if (e.type == UG_OBJ_OFS_DELTA || e.type == UG_OBJ_REF_DELTA) {
+		if (release)
+			release(arg);
+		return 0;
+	}
+	*type = e.type;
+	*size = e.size;
+	if (!(ps = calloc(1, sizeof(*ps)))) {
+		if (release)
+			release(arg);
+		return ug_error(UG_ENOMEM, "cannot allocate a stream");
+	}
+	ps->map = p->pack;
+	ps->start = e.data;
+	ps->end = p->data_end;
+	ps->release = release;
+	ps->arg = arg;
+	err = ug_zstream_new(out, pack_source_read, ps, pack_source_free, 0, e.size);
+	return err ? blame(err, p, oid, offset) : 0;
+}
+
 /* The result size a delta entry declares, from the first bytes of its stream. */
 static int delta_result_size(const ug_pack *p, const struct entry *e, size_t *size)
 {

@@ -46,6 +46,17 @@ void ug_pack_find_prefix(const ug_pack *pack, const ug_oid *prefix, size_t len, 
 int ug_pack_read(ug_pack *pack, ug_odb *odb, uint64_t offset, const ug_oid *oid, ug_otype *type,
 		 unsigned char **data, size_t *size);
 
+/*
+ * A stream over the entry at offset when it is stored whole (not a delta):
+ * *out set, or NULL when it is a delta (read it whole then). The stream reads
+ * the pack's mapping and gives back the pages it has passed, so memory stays
+ * flat however big the entry. release(arg) is called when the stream is
+ * freed (also when none is made): it keeps the pack mapped until then.
+ */
+typedef struct ug_zstream ug_zstream;
+int ug_pack_stream(ug_pack *pack, uint64_t offset, const ug_oid *oid, ug_otype *type,
+		   size_t *size, ug_zstream **out, void (*release)(void *arg), void *arg);
+
 /* Type and size of the entry at offset, inflating at most a delta's first
  * bytes and walking the chain to the base for the type. */
 int ug_pack_read_header(ug_pack *pack, ug_odb *odb, uint64_t offset, const ug_oid *oid,

@@ -58,24 +58,12 @@ static void snap_drop(git_refdb *db, packed_snap *s)
 		snap_free(s);
 }
 
-static bool has_trait(const char *line, size_t len, const char *trait)
-{
-	size_t tl = strlen(trait);
-
-	for (size_t i = 0; i + tl <= len; i++)
-		if (!memcmp(line + i, trait, tl) && (i == 0 || line[i - 1] == ' ') &&
-		    (i + tl == len || line[i + tl] == ' '))
-			return true;
-	return false;
-}
-
 /* Parse the whole packed-refs text. A malformed line is skipped with a log
  * line; git would refuse the file, but one bad line must not hide every ref. */
 static int parse_packed(packed_snap *s, const char *path, const char *buf, size_t len,
 			ug_hash_algo algo)
 {
 	size_t hexsz = ug_hash_hexsz(algo), pos = 0;
-	bool peeled_trait = false, fully_peeled = false;
 	ug_ref_list list = { NULL, 0 };
 	ug_ref *last = NULL;
 	int lineno = 0, err = 0;
@@ -90,11 +78,7 @@ static int parse_packed(packed_snap *s, const char *path, const char *buf, size_
 		if (ll == 0)
 			continue;
 		if (line[0] == '#') {
-			if (lineno == 1 && ll >= 17 && !memcmp(line, "# pack-refs with:", 17)) {
-				peeled_trait = has_trait(line + 17, ll - 17, "peeled");
-				fully_peeled = has_trait(line + 17, ll - 17, "fully-peeled");
-			}
-			continue;
+			continue; /* the header's traits: see below */
 		}
 		if (line[0] == '^') {
 			if (!last || last->peeled_known || ll != hexsz + 1 ||
@@ -133,16 +117,10 @@ static int parse_packed(packed_snap *s, const char *path, const char *buf, size_
 		ug_ref_list_release(&list);
 		return err;
 	}
-	/* The traits say which refs without a "^" line are known not to be tags. */
-	for (size_t i = 0; i < list.count; i++) {
-		ug_ref *r = &list.refs[i];
-
-		if (!r->peeled_known &&
-		    (fully_peeled || (peeled_trait && !strncmp(r->name, "refs/tags/", 10)))) {
-			r->peeled_known = true;
-			r->peeled = r->oid; /* not a tag: it peels to itself */
-		}
-	}
+	/* The "peeled" and "fully-peeled" traits claim that a ref without a "^"
+	 * line is no tag, but files exist where an annotated tag lacks its line
+	 * (other writers than git): such refs stay not peeled_known, and whoever
+	 * needs the peeled object reads it, as git's own peeling does. */
 	ug_refs__list_sort(&list);
 	/* Duplicates (impossible from git): keep one, the first after sorting. */
 	if (list.count > 1) {

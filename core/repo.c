@@ -6,8 +6,11 @@
 #include "promisor.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,11 @@ struct ug_repo {
 	ug_odb *odb;
 	ug_refdb *refdb;
 	ug_config *config;
+	/* the shallow boundary: sorted ids, replaced whole under shallow_lock */
+	pthread_rwlock_t shallow_lock;
+	ug_oid *shallow;
+	size_t nshallow;
+	struct stat shallow_st; /* of the file last read; st_ino 0: none */
 	ug_promisor *promisor; /* a partial clone's remote, or NULL */
 };
 
@@ -35,6 +43,8 @@ void ug_repo_free(ug_repo *repo)
 	ug_refdb_free(repo->refdb);
 	ug_odb_free(repo->odb);
 	ug_config_free(repo->config);
+	pthread_rwlock_destroy(&repo->shallow_lock);
+	free(repo->shallow);
 	free(repo->gitdir);
 	free(repo->commondir);
 	free(repo->workdir);
@@ -216,7 +226,28 @@ static const char *home_dir(user_info *u)
 	return u->home[0] ? u->home : NULL;
 }
 
-/* System, then global: git's order, later files win. */
+/* An environment variable read as git reads a boolean one: unset or empty is
+ * false, true/yes/on or a non-zero number is true, false/no/off/0 is false;
+ * anything else counts as set (true), where git would refuse to run. */
+static bool env_bool(const char *name)
+{
+	static const char *const falses[] = { "false", "no", "off" };
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return false;
+	for (size_t i = 0; i < sizeof(falses) / sizeof(*falses); i++)
+		if (!strcasecmp(v, falses[i]))
+			return false;
+	n = strtol(v, &end, 10);
+	return end == v || *end || n != 0;
+}
+
+/* System, then global: git's order, later files win. GIT_CONFIG_SYSTEM and
+ * GIT_CONFIG_GLOBAL replace the paths (an empty one means none),
+ * GIT_CONFIG_NOSYSTEM skips the system file. */
 static int load_user_config(ug_config *cfg)
 {
 	const char *sys = getenv("GIT_CONFIG_SYSTEM"), *global = getenv("GIT_CONFIG_GLOBAL");
@@ -225,7 +256,7 @@ static int load_user_config(ug_config *cfg)
 	char *p = NULL;
 	int err = 0;
 
-	if (!getenv("GIT_CONFIG_NOSYSTEM") && (err = add_user_config(cfg, sys ? sys : "/etc/gitconfig")))
+	if (!env_bool("GIT_CONFIG_NOSYSTEM") && (err = add_user_config(cfg, sys ? sys : "/etc/gitconfig")))
 		return err;
 	if (global)
 		return *global ? add_user_config(cfg, global) : 0;
@@ -428,6 +459,7 @@ int ug_repo_open(ug_repo **out, const char *path)
 	repo = calloc(1, sizeof(*repo));
 	if (!repo)
 		return ug_error(UG_ENOMEM, "out of memory");
+	pthread_rwlock_init(&repo->shallow_lock, NULL);
 	abspath = realpath(path, NULL);
 	if (!abspath) {
 		err = ug_error_os(UG_ERROR, "%s", path);
@@ -448,6 +480,8 @@ int ug_repo_open(ug_repo **out, const char *path)
 		err = open_ugit(repo, abspath, dotugit);
 	else
 		err = ug_error(UG_ENOTFOUND, "%s: not a git or ugit repository", path);
+	if (!err && repo->format == UG_FORMAT_GIT && ug_repo_refresh_shallow(repo) < 0)
+		err = UG_ERROR;
 	if (!err && repo->format == UG_FORMAT_GIT)
 		err = open_promisor(repo);
 	if (err)
@@ -463,6 +497,243 @@ fail:
 	free(dotugit);
 	ug_repo_free(repo);
 	return err;
+}
+
+/* A shallow file beyond this is refused: it lists boundary commits, not history. */
+#define MAX_SHALLOW_FILE (64u << 20)
+
+static int cmp_oid(const void *a, const void *b)
+{
+	return ug_oid_cmp(a, b);
+}
+
+/* Parse "HEX\n" lines into a sorted array (*out malloc'ed, *n ids). A bad
+ * line is skipped and logged once; git would refuse the repository. */
+static int parse_shallow(ug_repo *repo, const char *path, const char *buf, size_t len, ug_oid **out,
+			 size_t *n)
+{
+	size_t hexsz = ug_hash_hexsz(repo->algo), pos = 0, count = 0, bad = 0;
+	ug_oid *v = malloc((len / (hexsz + 1) + 1) * sizeof(*v));
+
+	if (!v)
+		return ug_error(UG_ENOMEM, "out of memory");
+	while (pos < len) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+
+		pos += ll + (nl ? 1 : 0);
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (ll == hexsz && !ug_oid_fromhex(&v[count], line, hexsz, repo->algo))
+			count++;
+		else if (ll)
+			bad++;
+	}
+	if (bad)
+		ug_log(UG_LOG_WARNING, "%s: skipped %zu malformed line%s", path, bad, bad == 1 ? "" : "s");
+	qsort(v, count, sizeof(*v), cmp_oid);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int ug_repo_refresh_shallow(ug_repo *repo)
+{
+	char *path = join(repo->commondir, "shallow"), *buf = NULL;
+	ug_oid *v = NULL, *old;
+	size_t n = 0;
+	struct stat st = { 0 };
+	ssize_t got = 0;
+	int err = 0, fd;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_SHALLOW_FILE)) {
+		ug_log(UG_LOG_WARNING, "%s: not a shallow file, ignored", path);
+		memset(&st, 0, sizeof(st));
+		close(fd);
+		fd = -1;
+	}
+	pthread_rwlock_rdlock(&repo->shallow_lock);
+	bool same = same_file(&st, &repo->shallow_st);
+	pthread_rwlock_unlock(&repo->shallow_lock);
+	if (!same && fd >= 0) {
+		buf = malloc((size_t)st.st_size + 1);
+		got = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		err = got < 0 ? ug_error_os(UG_ERROR, "%s", path)
+			      : parse_shallow(repo, path, buf, (size_t)got, &v, &n);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!same && !err) {
+		pthread_rwlock_wrlock(&repo->shallow_lock);
+		old = repo->shallow;
+		repo->shallow = v;
+		repo->nshallow = n;
+		repo->shallow_st = st;
+		pthread_rwlock_unlock(&repo->shallow_lock);
+		free(old);
+		v = NULL;
+	}
+	free(v);
+	free(buf);
+	free(path);
+	return err ? err : !same;
+}
+
+bool ug_repo_is_shallow(ug_repo *repo, const ug_oid *commit)
+{
+	bool found;
+
+	pthread_rwlock_rdlock(&repo->shallow_lock);
+	found = repo->nshallow && bsearch(commit, repo->shallow, repo->nshallow, sizeof(*repo->shallow), cmp_oid);
+	pthread_rwlock_unlock(&repo->shallow_lock);
+	return found;
+}
+
+/* HEAD files beyond this name no branch: a symbolic ref is one short line. */
+#define MAX_HEAD_FILE 4096
+
+/* Whether the bytes of a HEAD file say "ref: REFNAME" (spaces after the colon
+ * and whitespace at the end allowed, as git reads it). */
+static bool head_names(const char *buf, size_t len, const char *refname)
+{
+	size_t i = 4, rlen = strlen(refname);
+
+	if (len < 4 || memcmp(buf, "ref:", 4))
+		return false;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	if (len - i < rlen || memcmp(buf + i, refname, rlen))
+		return false;
+	for (i += rlen; i < len; i++)
+		if (!isspace((unsigned char)buf[i]))
+			return false;
+	return true;
+}
+
+/* Read at most max bytes of dir/name into buf; the count, or -1 when the file
+ * cannot be read or is longer. */
+static ssize_t read_small(const char *dir, const char *name, char *buf, size_t max)
+{
+	char *path = join(dir, name);
+	size_t got = 0;
+	ssize_t n = 0;
+	int fd;
+
+	if (!path)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd < 0)
+		return -1;
+	while (got <= max && (n = read(fd, buf + got, max + 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return n < 0 || got > max ? -1 : (ssize_t)got;
+}
+
+static bool dir_head_names(const char *dir, const char *refname)
+{
+	char buf[MAX_HEAD_FILE + 1];
+	ssize_t n = read_small(dir, "HEAD", buf, MAX_HEAD_FILE);
+
+	return n > 0 && head_names(buf, (size_t)n, refname);
+}
+
+/* The main worktree's path, newly malloc'ed; NULL when the repository is bare
+ * (or out of memory). core.bare decides; without it, a common directory named
+ * .git has its worktree above it, as git decides. */
+static char *main_worktree(ug_repo *repo)
+{
+	const char *wt = NULL, *slash = strrchr(repo->commondir, '/');
+	bool bare = false, has_bare = !ug_config_get_bool(repo->config, "core.bare", &bare);
+	char *out = NULL;
+
+	if (has_bare && bare)
+		return NULL;
+	if (!ug_config_get(repo->config, "core.worktree", &wt) && wt && *wt) {
+		if (resolve_rel(repo->commondir, wt, "core.worktree", &out))
+			out = wt[0] == '/' ? strdup(wt) : join(repo->commondir, wt);
+		return out;
+	}
+	if (slash && !strcmp(slash, "/.git"))
+		return slash == repo->commondir ? strdup("/")
+						: strndup(repo->commondir, (size_t)(slash - repo->commondir));
+	return has_bare ? strdup(repo->commondir) : NULL;
+}
+
+/* A linked worktree's path from worktrees/ID/gitdir ("PATH/.git"), newly
+ * malloc'ed; the admin folder itself when that file is unreadable. */
+static char *linked_worktree(const char *admin)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n = read_small(admin, "gitdir", buf, PATH_MAX);
+	size_t len;
+
+	if (n <= 0 || memchr(buf, '\0', (size_t)n))
+		return strdup(admin);
+	len = (size_t)n;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	if (len >= 5 && !memcmp(buf + len - 5, "/.git", 5))
+		len -= len == 5 ? 4 : 5;
+	if (buf[0] != '/') { /* relative to the admin folder, as newer git writes it */
+		char *rel = strndup(buf, len), *abs = rel ? join(admin, rel) : NULL;
+
+		free(rel);
+		return abs;
+	}
+	return strndup(buf, len);
+}
+
+int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
+{
+	char *dir, *main;
+	struct dirent *de;
+	DIR *d;
+
+	*worktree = NULL;
+	if (repo->format != UG_FORMAT_GIT)
+		return UG_ENOTFOUND;
+	main = main_worktree(repo);
+	if (main && dir_head_names(repo->commondir, refname)) {
+		*worktree = main;
+		return 0;
+	}
+	free(main);
+	dir = join(repo->commondir, "worktrees");
+	if (!dir)
+		return ug_error(UG_ENOMEM, "out of memory");
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		char *admin;
+
+		if (de->d_name[0] == '.')
+			continue;
+		admin = join(dir, de->d_name);
+		if (admin && dir_head_names(admin, refname))
+			*worktree = linked_worktree(admin);
+		free(admin);
+		if (*worktree)
+			break;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return *worktree ? 0 : UG_ENOTFOUND;
 }
 
 /* Drop what would break an ident line: angle brackets and newlines; trim spaces. */

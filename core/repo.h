@@ -41,6 +41,23 @@ ug_refdb *ug_repo_refdb(ug_repo *repo);
 /* The repository's config merged over the user's global one (may be empty, never NULL). */
 ug_config *ug_repo_config(ug_repo *repo);
 
+/* Shallow clones: the commits listed in <commondir>/shallow have no parents,
+ * as git shows them; ug_commit_parse asks ug_repo_is_shallow. The list is read
+ * at open; ug_repo_refresh_shallow reads it again if the file changed (a
+ * fetch --deepen or --unshallow; returns 1 then, 0 when it did not, which
+ * costs one open and stat). A malformed line is skipped with one log line.
+ * Thread-safe. */
+int ug_repo_refresh_shallow(ug_repo *repo);
+bool ug_repo_is_shallow(ug_repo *repo, const ug_oid *commit);
+
+/* Where the branch refname ("refs/heads/NAME") is checked out, as git's
+ * worktree list sees it: the main worktree of a non-bare repository and every
+ * linked worktree (<commondir>/worktrees/ID) whose HEAD names refname. Returns
+ * 0 and *worktree (newly malloc'ed: the worktree's path) when it is checked
+ * out; UG_ENOTFOUND when no worktree has it (always so for ugit
+ * repositories); UG_ENOMEM. HEAD files are read fresh on every call. */
+int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree);
+
 /* The promisor remote of a partial clone (promisor.h), NULL otherwise; borrowed
  * for the repo's life. Objects missing locally are fetched from it on read. */
 struct ug_promisor *ug_repo_promisor(ug_repo *repo);

@@ -190,9 +190,11 @@ static int add_entry(ug_tree *tree, size_t *alloc, uint32_t mode, const ug_oid *
 	return 0;
 }
 
-/* "MODE SP NAME NUL RAWID"*; every read checked against len. */
+/* "MODE SP NAME NUL RAWID"*; every read checked against len. An entry of a
+ * type git does not know is hidden (one log line, counted in *skipped): the
+ * rest of the folder still reads. */
 static int parse_git(ug_tree *tree, const unsigned char *data, size_t len, ug_hash_algo algo,
-		     const char *hex)
+		     const char *hex, size_t *skipped)
 {
 	size_t rawsz = ug_hash_rawsz(algo), pos = 0, alloc = 0, used = 0, n = 0;
 	int err;
@@ -223,8 +225,15 @@ static int parse_git(ug_tree *tree, const unsigned char *data, size_t len, ug_ha
 		ug_oid_fromraw(&oid, data + pos, algo);
 		pos += rawsz;
 		canon = canon_mode(mode);
-		if (!canon)
-			return ug_error(UG_ECORRUPT, "tree %s: entry %zu: bad mode %o", hex, n, mode);
+		if (!canon) {
+			char shown[128];
+
+			printable(shown, sizeof(shown), (const char *)name, (size_t)(nul - name));
+			ug_log(UG_LOG_WARNING, "tree %s: hiding an entry named '%s' of unknown mode %o",
+			       hex, shown, mode);
+			(*skipped)++;
+			continue;
+		}
 		err = add_entry(tree, &alloc, canon, &oid, (const char *)name, (size_t)(nul - name), &used);
 		if (err)
 			return err;
@@ -269,6 +278,7 @@ int ug_tree_parse(ug_tree **out, struct ug_repo *repo, const ug_oid *oid,
 	ug_hash_algo algo = repo ? ug_repo_algo(repo) : UG_HASH_SHA1;
 	bool ugit = repo && ug_repo_format(repo) == UG_FORMAT_UGIT;
 	char hex[UG_OID_MAXHEX + 1];
+	size_t skipped = 0;
 	ug_tree *tree;
 	int err;
 
@@ -286,7 +296,7 @@ int ug_tree_parse(ug_tree **out, struct ug_repo *repo, const ug_oid *oid,
 		ug_tree_free(tree);
 		return ug_error(UG_ENOMEM, "out of memory");
 	}
-	err = ugit ? parse_ugit(tree, data, len, hex) : parse_git(tree, data, len, algo, hex);
+	err = ugit ? parse_ugit(tree, data, len, hex) : parse_git(tree, data, len, algo, hex, &skipped);
 	/* A tree naming its own id is a hash fixed point: only forged bytes do
 	 * that, and a reader descending into it would never stop. */
 	for (size_t i = 0; !err && oid && i < tree->count; i++) {
@@ -301,6 +311,7 @@ int ug_tree_parse(ug_tree **out, struct ug_repo *repo, const ug_oid *oid,
 	}
 	if (!err)
 		err = finish(tree, algo);
+	tree->hidden += skipped;
 	if (err) {
 		ug_tree_free(tree);
 		return err;

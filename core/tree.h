@@ -35,8 +35,10 @@ typedef struct {
 
 /*
  * Parse tree content. Entries named "", ".", "..", ".git" (any case), or holding
- * "/" or NUL are hidden (not returned) with one log line naming the tree; a
- * malformed entry (bad mode, truncated id) makes the whole tree UG_ECORRUPT.
+ * "/" or NUL, and entries of a mode git does not know (octal, but no file,
+ * symlink, folder or submodule) are hidden (not returned) with one log line
+ * naming the tree; a malformed entry (a mode that is not octal, a truncated
+ * id) makes the whole tree UG_ECORRUPT.
  * *out: ug_tree_free.
  */
 int ug_tree_parse(ug_tree **out, struct ug_repo *repo, const ug_oid *oid,

@@ -1,13 +1,22 @@
-/* Tree diffs: two trees walked side by side with an explicit stack, only into subtrees whose ids differ. */
+/* Tree diffs: two trees walked side by side with an explicit stack, only into subtrees both have with other ids. */
 #include "treediff.h"
 
 #include "error.h"
+#include "log.h"
 #include "repo.h"
 #include "tree.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+static atomic_size_t budget = UG_TREEDIFF_BUDGET;
+
+void ug_treediff_set_budget(size_t entries)
+{
+	atomic_store(&budget, entries);
+}
 
 /* A pair of subtrees still to compare. */
 typedef struct {
@@ -23,6 +32,8 @@ typedef struct {
 	job *jobs;
 	size_t njobs, ajobs;
 	ug_hash_algo algo;
+	bool listing;          /* one root is absent: list every file of the other */
+	size_t visited, budget; /* entries compared so far, and how many may be */
 } walker;
 
 void ug_treediff_free(ug_treediff *diff)
@@ -156,6 +167,28 @@ static bool is_tree(const ug_tree_entry *e)
 	return e->mode == UG_MODE_TREE;
 }
 
+/* An entry only one side has: a file is one delta; a folder is one delta
+ * too (not read: what it holds is data-controlled, a few trees can name
+ * millions of paths), unless this diff lists every file of one tree. */
+static int one_side(walker *w, const job *j, const ug_tree_entry *o, const ug_tree_entry *n)
+{
+	const ug_tree_entry *e = o ? o : n;
+
+	if (!is_tree(e) || !w->listing)
+		return emit(w, j->prefix, o, n);
+	return push(w, j, e->name, e->namelen, o ? &o->oid : NULL, n ? &n->oid : NULL);
+}
+
+/* Logged here, once per diff: the caller only sees a failure, and this is
+ * what a hostile tree looks like from outside. */
+static int over_budget(walker *w)
+{
+	ug_error(UG_ENOMEM, "tree diff over its budget of %zu entries (%zu changes so far): "
+		 "one subtree named many times over?", w->budget, w->diff->count);
+	ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	return UG_ENOMEM;
+}
+
 /* Compare the two trees of j: emit the changed files, push the changed subtrees. */
 static int step(walker *w, ug_repo *repo, const job *j)
 {
@@ -174,26 +207,27 @@ static int step(walker *w, ug_repo *repo, const job *j)
 		const ug_tree_entry *o = oi < on ? ov[oi] : NULL, *n = ni < nn ? nv[ni] : NULL;
 		int c = !o ? 1 : !n ? -1 : cmp_entry(&o, &n);
 
+		if (++w->visited > w->budget) {
+			err = over_budget(w);
+			break;
+		}
 		if (c < 0) {
 			oi++;
-			err = is_tree(o) ? push(w, j, o->name, o->namelen, &o->oid, NULL) : emit(w, j->prefix, o, NULL);
+			err = one_side(w, j, o, NULL);
 		} else if (c > 0) {
 			ni++;
-			err = is_tree(n) ? push(w, j, n->name, n->namelen, NULL, &n->oid) : emit(w, j->prefix, NULL, n);
+			err = one_side(w, j, NULL, n);
 		} else {
 			oi++;
 			ni++;
 			if (is_tree(o) && is_tree(n)) {
 				if (!ug_oid_equal(&o->oid, &n->oid))
 					err = push(w, j, o->name, o->namelen, &o->oid, &n->oid);
-			} else if (is_tree(o)) {
-				/* a folder replaced by a file */
-				if (!(err = push(w, j, o->name, o->namelen, &o->oid, NULL)))
-					err = emit(w, j->prefix, NULL, n);
-			} else if (is_tree(n)) {
-				/* a file replaced by a folder */
-				if (!(err = emit(w, j->prefix, o, NULL)))
-					err = push(w, j, n->name, n->namelen, NULL, &n->oid);
+			} else if (is_tree(o) || is_tree(n)) {
+				/* a folder replaced by a file, or a file by a folder: the file
+				 * sorts first (git's order, a folder's name ends in "/") */
+				if (!(err = one_side(w, j, is_tree(o) ? NULL : o, is_tree(o) ? n : NULL)))
+					err = one_side(w, j, is_tree(o) ? o : NULL, is_tree(o) ? NULL : n);
 			} else if (o->mode != n->mode || !ug_oid_equal(&o->oid, &n->oid)) {
 				err = emit(w, j->prefix, o, n);
 			}
@@ -207,11 +241,19 @@ out:
 	return err;
 }
 
+/* By path, bytewise, a folder's path as if it ended in "/": git's order. */
 static int cmp_delta(const void *pa, const void *pb)
 {
 	const ug_delta *a = pa, *b = pb;
+	const unsigned char *x = (const unsigned char *)a->path, *y = (const unsigned char *)b->path;
+	bool xt = (a->old_mode ? a->old_mode : a->new_mode) == UG_MODE_TREE;
+	bool yt = (b->old_mode ? b->old_mode : b->new_mode) == UG_MODE_TREE;
 
-	return strcmp(a->path, b->path);
+	while (*x && *x == *y) {
+		x++;
+		y++;
+	}
+	return (int)(*x ? *x : xt ? '/' : 0) - (int)(*y ? *y : yt ? '/' : 0);
 }
 
 int ug_treediff_trees(ug_treediff **out, ug_repo *repo, const ug_oid *old_tree, const ug_oid *new_tree)
@@ -222,6 +264,7 @@ int ug_treediff_trees(ug_treediff **out, ug_repo *repo, const ug_oid *old_tree, 
 
 	*out = NULL;
 	w.algo = ug_repo_algo(repo);
+	w.budget = atomic_load(&budget);
 	w.diff = calloc(1, sizeof(*w.diff));
 	root.prefix = strdup("");
 	if (!w.diff || !root.prefix) {
@@ -235,6 +278,7 @@ int ug_treediff_trees(ug_treediff **out, ug_repo *repo, const ug_oid *old_tree, 
 		root.old_oid = *old_tree;
 	if (root.has_new)
 		root.new_oid = *new_tree;
+	w.listing = !root.has_old || !root.has_new;
 	if (!(root.has_old && root.has_new && ug_oid_equal(&root.old_oid, &root.new_oid)))
 		err = step(&w, repo, &root);
 	free(root.prefix);

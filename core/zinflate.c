@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zlib.h>
 
 /* Worst-case deflate expansion is 258 bytes from 2 bits; round up generously. */
@@ -93,6 +94,15 @@ int ug_zinflate_check_size(size_t size, size_t inlen)
 		return ug_error(UG_ECORRUPT, "claimed size %zu cannot come from %zu compressed bytes",
 				size, inlen);
 	return 0;
+}
+
+size_t ug_zinflate_bound(size_t size)
+{
+	/* 5 bytes per stored block of up to 65535, the zlib wrapper, and slack
+	 * for writers that emit small blocks. */
+	size_t slack = size / 64 + 4096;
+
+	return size > SIZE_MAX - slack ? SIZE_MAX : size + slack;
 }
 
 int ug_zinflate(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen,
@@ -208,5 +218,235 @@ int ug_zdeflate(unsigned char **out, size_t *outlen, const void *hdr, size_t hdr
 	*outlen = (size_t)(zs.next_out - buf);
 	*out = buf;
 	deflateEnd(&zs);
+	return 0;
+}
+
+/* Streams: compressed input read in pieces, output kept in a ring so that
+ * reads a little out of order (the kernel's parallel readahead) are served
+ * without inflating again, and checkpoints (copies of the inflate state)
+ * every ck_every bytes so that a read far behind restarts near its offset. */
+#define ZS_IN ((size_t)64 << 10)
+#define ZS_RING ((size_t)2 << 20)
+#define ZS_STEP ((size_t)256 << 10)
+#define ZS_CKPTS 16
+#define ZS_MIN_EVERY ((uint64_t)4 << 20)
+
+struct ckpt {
+	uint64_t pos;
+	z_stream zs;
+};
+
+struct ug_zstream {
+	ug_zsource src;
+	void *ctx;
+	void (*release)(void *ctx);
+	uint64_t skip, total; /* total = skip + content size */
+	z_stream zs;
+	bool ended;
+	uint64_t pos, lo;     /* the ring holds output [lo, pos) */
+	unsigned char *ring, *in;
+	struct ckpt ck[ZS_CKPTS];
+	size_t nck;
+	uint64_t ck_every;
+};
+
+int ug_zstream_new(ug_zstream **out, ug_zsource src, void *ctx, void (*release)(void *ctx),
+		   uint64_t skip, uint64_t size)
+{
+	ug_zstream *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s || !(s->ring = malloc(ZS_RING)) || !(s->in = malloc(ZS_IN)) ||
+	    inflateInit(&s->zs) != Z_OK) {
+		if (s) {
+			free(s->ring);
+			free(s->in);
+		}
+		free(s);
+		if (release)
+			release(ctx);
+		return ug_error(UG_ENOMEM, "cannot allocate an inflate stream");
+	}
+	s->src = src;
+	s->ctx = ctx;
+	s->release = release;
+	s->skip = skip;
+	s->total = skip + size;
+	s->ck_every = (s->total / (ZS_CKPTS + 1) + ZS_STEP - 1) / ZS_STEP * ZS_STEP;
+	if (s->ck_every < ZS_MIN_EVERY)
+		s->ck_every = ZS_MIN_EVERY;
+	*out = s;
+	return 0;
+}
+
+void ug_zstream_free(ug_zstream *s)
+{
+	if (!s)
+		return;
+	inflateEnd(&s->zs);
+	for (size_t i = 0; i < s->nck; i++)
+		inflateEnd(&s->ck[i].zs);
+	if (s->release)
+		s->release(s->ctx);
+	free(s->ring);
+	free(s->in);
+	free(s);
+}
+
+uint64_t ug_zstream_size(const ug_zstream *s)
+{
+	return s->total - s->skip;
+}
+
+size_t ug_zstream_memory(const ug_zstream *s)
+{
+	/* zlib's state and window: about 40 KiB per inflate state */
+	return sizeof(*s) + ZS_RING + ZS_IN + (s->nck + 1) * (40 << 10);
+}
+
+/* Go back to the nearest checkpoint at or before target (or the start). */
+static int rewind_to(ug_zstream *s, uint64_t target)
+{
+	size_t best = s->nck;
+
+	for (size_t i = 0; i < s->nck; i++)
+		if (s->ck[i].pos <= target && (best == s->nck || s->ck[i].pos > s->ck[best].pos))
+			best = i;
+	inflateEnd(&s->zs);
+	memset(&s->zs, 0, sizeof(s->zs));
+	if (best == s->nck ? inflateInit(&s->zs) != Z_OK : inflateCopy(&s->zs, &s->ck[best].zs) != Z_OK)
+		return ug_error(UG_ENOMEM, "cannot restart an inflate stream");
+	s->zs.next_in = s->in;
+	s->zs.avail_in = 0; /* refilled from total_in, where this state stopped reading */
+	s->pos = s->lo = best == s->nck ? 0 : s->ck[best].pos;
+	s->ended = false;
+	return 0;
+}
+
+static void checkpoint(ug_zstream *s)
+{
+	struct ckpt *c;
+
+	if (s->pos == 0 || s->pos % s->ck_every || s->nck == ZS_CKPTS)
+		return;
+	for (size_t i = 0; i < s->nck; i++)
+		if (s->ck[i].pos == s->pos)
+			return;
+	c = &s->ck[s->nck];
+	memset(&c->zs, 0, sizeof(c->zs));
+	if (inflateCopy(&c->zs, &s->zs) == Z_OK) {
+		c->pos = s->pos;
+		s->nck++;
+	}
+}
+
+/* After the last byte: the stream must end there (its checksum checked). */
+static int check_end(ug_zstream *s)
+{
+	unsigned char extra;
+	size_t got;
+	int zr = Z_OK;
+
+	while (!s->ended) {
+		if (s->zs.avail_in == 0) {
+			int err = s->src(s->ctx, s->zs.total_in, s->in, ZS_IN, &got);
+
+			if (err)
+				return err;
+			if (got == 0)
+				return ug_error(UG_ECORRUPT, "zlib stream is truncated");
+			s->zs.next_in = s->in;
+			s->zs.avail_in = (uInt)got;
+		}
+		s->zs.next_out = &extra;
+		s->zs.avail_out = 1;
+		zr = inflate(&s->zs, Z_NO_FLUSH);
+		if (s->zs.avail_out == 0)
+			return ug_error(UG_ECORRUPT, "zlib stream inflates to more than %llu bytes",
+					(unsigned long long)s->total);
+		if (zr == Z_STREAM_END)
+			s->ended = true;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return ug_error(UG_ECORRUPT, "corrupt zlib stream%s%s", s->zs.msg ? ": " : "",
+					s->zs.msg ? s->zs.msg : "");
+	}
+	return 0;
+}
+
+/* Inflate on until pos >= target, at most ZS_STEP past it. */
+static int advance(ug_zstream *s, uint64_t target)
+{
+	while (s->pos < target) {
+		size_t room = ZS_RING - (size_t)(s->pos % ZS_RING), got;
+		uint64_t next_ck = (s->pos / s->ck_every + 1) * s->ck_every;
+		int zr, err;
+
+		if (s->ended)
+			return ug_error(UG_ECORRUPT, "zlib stream inflates to less than %llu bytes",
+					(unsigned long long)s->total);
+		if (s->zs.avail_in == 0) {
+			if ((err = s->src(s->ctx, s->zs.total_in, s->in, ZS_IN, &got)))
+				return err;
+			if (got == 0)
+				return ug_error(UG_ECORRUPT, "zlib stream is truncated");
+			s->zs.next_in = s->in;
+			s->zs.avail_in = (uInt)got;
+		}
+		room = room < ZS_STEP ? room : ZS_STEP;
+		if (room > next_ck - s->pos)
+			room = (size_t)(next_ck - s->pos);
+		if (room > s->total - s->pos)
+			room = (size_t)(s->total - s->pos);
+		s->zs.next_out = s->ring + s->pos % ZS_RING;
+		s->zs.avail_out = (uInt)room;
+		zr = inflate(&s->zs, Z_NO_FLUSH);
+		s->pos += room - s->zs.avail_out;
+		if (s->pos - s->lo > ZS_RING)
+			s->lo = s->pos - ZS_RING;
+		if (zr == Z_STREAM_END)
+			s->ended = true;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return ug_error(UG_ECORRUPT, "corrupt zlib stream%s%s", s->zs.msg ? ": " : "",
+					s->zs.msg ? s->zs.msg : "");
+		checkpoint(s);
+		if (s->pos == s->total && (err = check_end(s)))
+			return err;
+	}
+	return 0;
+}
+
+int ug_zstream_read(ug_zstream *s, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	uint64_t a, b;
+	size_t done = 0;
+	int err;
+
+	*got = 0;
+	if (off >= s->total - s->skip)
+		return 0;
+	if (len > s->total - s->skip - off)
+		len = (size_t)(s->total - s->skip - off);
+	a = s->skip + off;
+	b = a + len;
+	if (a < s->lo && (err = rewind_to(s, a)))
+		return err;
+	while (a + done < b) {
+		uint64_t at = a + done, upto;
+		size_t n, i;
+
+		if (at >= s->pos) {
+			upto = b - at < ZS_RING / 2 ? b : at + ZS_RING / 2;
+			if ((err = advance(s, upto)))
+				return err;
+		}
+		upto = b < s->pos ? b : s->pos;
+		i = (size_t)(at % ZS_RING);
+		n = (size_t)(upto - at);
+		if (n > ZS_RING - i)
+			n = ZS_RING - i;
+		memcpy((unsigned char *)buf + done, s->ring + i, n);
+		done += n;
+	}
+	*got = done;
 	return 0;
 }

@@ -1,8 +1,10 @@
-/* Blobs being read: the last few inflated whole, so successive READs of one file inflate it once. */
+/* Blobs being read: the last few inflated whole, so successive READs of one file inflate it once; big ones as streams. */
 #include "fs_internal.h"
 
 #include "error.h"
+#include "zinflate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,12 +16,30 @@
  */
 #define SLOTS 16
 
+/*
+ * A blob bigger than a quarter of the budget is not held whole: it is read
+ * through a stream (inflated window by window, a few MiB each), kept here by
+ * id while it is read. One reader at a time uses a stream (others wait: the
+ * next read of a file is usually just after this one). A blob stored as a
+ * delta cannot stream: that is remembered, and it is read whole.
+ */
+#define STREAMS 8
+
 struct blobs {
 	pthread_mutex_t lock;
+	pthread_cond_t idle;    /* a stream stopped being busy */
 	struct {
 		ug_object *obj;
 		uint64_t used;
 	} slot[SLOTS];
+	struct {
+		bool taken;
+		bool whole;     /* stored as a delta: read whole */
+		bool busy;      /* a reader uses zs */
+		ug_oid oid;
+		ug_zstream *zs;
+		uint64_t used;
+	} st[STREAMS];
 	uint64_t clock;
 	size_t bytes, limit;
 };
@@ -31,6 +51,7 @@ int blobs_new(struct blobs **out, size_t limit)
 	if (!b)
 		return UG_ENOMEM;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->idle, NULL);
 	b->limit = limit;
 	*out = b;
 	return 0;
@@ -42,6 +63,9 @@ void blobs_free(struct blobs *b)
 		return;
 	for (int i = 0; i < SLOTS; i++)
 		ug_object_free(b->slot[i].obj);
+	for (int i = 0; i < STREAMS; i++)
+		ug_zstream_free(b->st[i].zs);
+	pthread_cond_destroy(&b->idle);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
@@ -92,4 +116,144 @@ int blobs_get(struct fs *fs, const ug_oid *oid, ug_object **out)
 		ug_object_free(drop[i]);
 	*out = obj;
 	return 0;
+}
+
+bool blobs_streams(struct fs *fs, uint64_t size)
+{
+	return size > fs->blobs->limit / 4;
+}
+
+/* The stream slot of oid, waiting while another reader uses it; -1 if none.
+ * Called and returns with the lock held. */
+static int find_stream(struct blobs *b, const ug_oid *oid)
+{
+	for (;;) {
+		int i;
+
+		for (i = 0; i < STREAMS; i++)
+			if (b->st[i].taken && ug_oid_equal(&b->st[i].oid, oid))
+				break;
+		if (i == STREAMS)
+			return -1;
+		if (!b->st[i].busy)
+			return i;
+		pthread_cond_wait(&b->idle, &b->lock);
+	}
+}
+
+/* A slot for a new stream: a free one, else the coldest idle one (its stream
+ * goes to *drop); -1 when all are busy. Lock held. */
+static int free_stream_slot(struct blobs *b, ug_zstream **drop)
+{
+	int coldest = -1;
+
+	*drop = NULL;
+	for (int i = 0; i < STREAMS; i++) {
+		if (!b->st[i].taken)
+			return i;
+		if (!b->st[i].busy && (coldest < 0 || b->st[i].used < b->st[coldest].used))
+			coldest = i;
+	}
+	if (coldest >= 0) {
+		*drop = b->st[coldest].zs;
+		b->st[coldest].taken = false;
+		b->st[coldest].zs = NULL;
+	}
+	return coldest;
+}
+
+/* Open oid's stream into a slot marked busy; *slot -1 when none was free
+ * (then *zs is the caller's alone). 1 when oid cannot stream. Lock held. */
+static int open_stream(struct fs *fs, const ug_oid *oid, int *slot, ug_zstream **zs)
+{
+	struct blobs *b = fs->blobs;
+	ug_zstream *drop;
+	ug_otype type;
+	size_t size;
+	int err, i;
+
+	pthread_mutex_unlock(&b->lock);
+	err = ug_odb_stream(zs, ug_repo_odb(fs->repo), oid, &type, &size);
+	if (!err && *zs && type != UG_OBJ_BLOB)
+		err = ug_error(UG_ECORRUPT, "object %s is a %s, not a blob",
+			       ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, oid, fs->algo),
+			       ug_otype_name(type) ? ug_otype_name(type) : "?");
+	pthread_mutex_lock(&b->lock);
+	if (err) {
+		ug_zstream_free(*zs);
+		*zs = NULL;
+		return err;
+	}
+	/* Another reader may have opened it meanwhile: then ours is surplus. */
+	if (find_stream(b, oid) >= 0) {
+		ug_zstream_free(*zs);
+		*zs = NULL;
+		*slot = find_stream(b, oid);
+		if (b->st[*slot].whole)
+			return 1;
+		b->st[*slot].busy = true;
+		*zs = b->st[*slot].zs;
+		return 0;
+	}
+	i = *slot = free_stream_slot(b, &drop);
+	if (i >= 0) {
+		b->st[i].taken = true;
+		b->st[i].oid = *oid;
+		b->st[i].zs = *zs;
+		b->st[i].whole = !*zs;
+		b->st[i].busy = *zs != NULL;
+		b->st[i].used = ++b->clock;
+	}
+	pthread_mutex_unlock(&b->lock);
+	ug_zstream_free(drop);
+	pthread_mutex_lock(&b->lock);
+	return *zs ? 0 : 1;
+}
+
+int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	struct blobs *b = fs->blobs;
+	ug_zstream *zs = NULL;
+	int slot, err;
+
+	*got = 0;
+	pthread_mutex_lock(&b->lock);
+	slot = find_stream(b, oid);
+	if (slot >= 0 && b->st[slot].whole) {
+		pthread_mutex_unlock(&b->lock);
+		return 1;
+	}
+	if (slot >= 0) {
+		b->st[slot].busy = true;
+		zs = b->st[slot].zs;
+	} else if ((err = open_stream(fs, oid, &slot, &zs))) {
+		pthread_mutex_unlock(&b->lock);
+		return err;
+	}
+	pthread_mutex_unlock(&b->lock);
+
+	err = ug_zstream_read(zs, off, buf, len, got);
+	if (err) { /* the stream's message does not know the object's name */
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", ug_error_last());
+		err = ug_error(err, "object %s: %s", ug_oid_tohex((char[UG_OID_MAXHEX + 1]){ 0 }, oid, fs->algo),
+			       msg);
+	}
+
+	pthread_mutex_lock(&b->lock);
+	if (slot < 0) {
+		ug_zstream_free(zs);
+	} else {
+		b->st[slot].busy = false;
+		b->st[slot].used = ++b->clock;
+		if (err) { /* a bad stream is not kept: the next read starts afresh */
+			b->st[slot].taken = false;
+			b->st[slot].zs = NULL;
+			ug_zstream_free(zs);
+		}
+		pthread_cond_broadcast(&b->idle);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return err;
 }

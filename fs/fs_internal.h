@@ -194,6 +194,12 @@ int blobs_new(struct blobs **out, size_t limit);
 void blobs_free(struct blobs *b);
 /* A new reference to the whole object (ug_object_free). Core error codes. */
 int blobs_get(struct fs *fs, const ug_oid *oid, ug_object **out);
+/* Is a blob of this size read through a stream (blobs_read) rather than whole? */
+bool blobs_streams(struct fs *fs, uint64_t size);
+/* Up to len bytes at off of blob oid into buf through a stream, in memory
+ * that does not grow with the blob. 1 (nothing read) when the blob is not
+ * stored whole and must be read with blobs_get; else core error codes. */
+int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t len, size_t *got);
 
 /* refsnap.c: ref snapshots and the watcher that replaces them. */
 int refsnap_load(struct fs *fs);
@@ -217,6 +223,9 @@ struct loglist {
 /* The log of a branch whose tip is tip; release with logcache_put. */
 int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out);
 void logcache_put(struct fs *fs, const struct loglist *list);
+/* Build every log again from now on (the history itself changed: a shallow
+ * clone was deepened); lists being read stay valid until put. */
+void logcache_forget(struct logcache *lc);
 
 /* prefetch.c: partial clones. Start after daemonizing (a thread; logs that the
  * repository is partial); a no-op for other repositories. Core error codes. */

@@ -15,6 +15,7 @@ struct slot {
 	size_t bytes;
 	int refs;
 	uint64_t used; /* LRU clock */
+	uint64_t gen;  /* the cache's generation when built */
 	bool busy;     /* in use (filled) */
 };
 
@@ -23,6 +24,7 @@ struct logcache {
 	struct slot *slots;
 	unsigned nslots;
 	uint64_t clock;
+	uint64_t gen; /* lists of an older generation are never handed out again */
 	size_t bytes, limit; /* of the lists kept (busy slots) */
 };
 
@@ -171,7 +173,7 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 	for (unsigned i = 0; i < lc->nslots; i++) {
 		struct slot *s = &lc->slots[i];
 
-		if (s->busy && ug_oid_equal(&s->tip, tip)) {
+		if (s->busy && s->gen == lc->gen && ug_oid_equal(&s->tip, tip)) {
 			s->refs++;
 			s->used = ++lc->clock;
 			*out = &s->list;
@@ -216,6 +218,7 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 		lc->bytes -= victim->bytes;
 	list_release(&victim->list);
 	victim->tip = *tip;
+	victim->gen = lc->gen;
 	victim->list = l;
 	victim->bytes = bytes;
 	victim->refs = 1;
@@ -238,6 +241,22 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 	*out = &victim->list;
 	pthread_mutex_unlock(&lc->lock);
 	return 0;
+}
+
+void logcache_forget(struct logcache *lc)
+{
+	pthread_mutex_lock(&lc->lock);
+	lc->gen++;
+	for (unsigned i = 0; i < lc->nslots; i++) {
+		struct slot *s = &lc->slots[i];
+
+		if (s->busy && !s->refs) {
+			lc->bytes -= s->bytes;
+			list_release(&s->list);
+			s->busy = false;
+		}
+	}
+	pthread_mutex_unlock(&lc->lock);
 }
 
 void logcache_put(struct fs *fs, const struct loglist *list)

@@ -88,10 +88,56 @@ static int check_branch(struct fs *fs)
 	return 0;
 }
 
-/* "fsname=REPO,subtype=ugitfs[,ro][,OPTS]" with commas in REPO escaped for libfuse. */
+/* Whether work/ may exist: its branch must be one no worktree has checked out,
+ * since a sync moving it would leave that checkout showing the commits undone
+ * (git refuses the same: one branch in two worktrees). -o branch= of such a
+ * branch is refused; HEAD's branch (the default) just gets no work/. */
+static int check_checked_out(struct fs *fs, bool *work, char **why)
+{
+	char *ref = NULL, *where = NULL;
+	const char *branch = fs->opts.branch;
+	ug_ref head = { 0 };
+	bool have_head = false, refused = false;
+
+	*why = NULL;
+	*work = !fs->opts.ro;
+	if (!*work)
+		return 0;
+	if (!branch && ug_refs_read(ug_repo_refdb(fs->repo), "HEAD", &head) == 0) {
+		have_head = true;
+		if (head.target && !strncmp(head.target, "refs/heads/", 11))
+			branch = head.target + 11;
+	}
+	if (branch && asprintf(&ref, "refs/heads/%s", branch) > 0 &&
+	    ug_repo_checked_out(fs->repo, ref, &where) == 0) {
+		if (fs->opts.branch) {
+			fprintf(stderr, "ugitfs: %s: branch '%s' is checked out in %s; "
+				"choose another with -o branch=NAME, or mount with -o ro\n",
+				fs->opts.repo, branch, where);
+			refused = true;
+		} else {
+			/* said once the mount is up: an error before it stays one line */
+			if (asprintf(why, "%s: no work/: branch '%s' (HEAD's) is checked out in %s, and a "
+				     "sync would move it under that checkout; for a working view, mount a "
+				     "branch no worktree has with -o branch=NAME", fs->opts.repo, branch, where) < 0)
+				*why = NULL;
+			*work = false;
+		}
+	}
+	free(ref);
+	free(where);
+	if (have_head)
+		ug_ref_release(&head);
+	return refused ? -1 : 0;
+}
+
+/* "fsname=REPO,subtype=ugitfs,default_permissions[,ro][,OPTS]" with commas in
+ * REPO escaped for libfuse. default_permissions is always on: the handlers do
+ * no permission checks of their own, so without it allow_other would let any
+ * user write anything the daemon can. */
 static char *session_options(const struct ugfs_options *o, const char *repo_dir)
 {
-	size_t len = strlen(repo_dir) * 2 + strlen(o->fuse_opts ? o->fuse_opts : "") + 64;
+	size_t len = strlen(repo_dir) * 2 + strlen(o->fuse_opts ? o->fuse_opts : "") + 96;
 	char *s = malloc(len), *p = s;
 
 	if (!s)
@@ -102,7 +148,7 @@ static char *session_options(const struct ugfs_options *o, const char *repo_dir)
 			*p++ = '\\';
 		*p++ = *c;
 	}
-	p += sprintf(p, ",subtype=ugitfs%s", o->ro ? ",ro" : "");
+	p += sprintf(p, ",subtype=ugitfs,default_permissions%s", o->ro ? ",ro" : "");
 	if (o->fuse_opts && *o->fuse_opts)
 		sprintf(p, ",%s", o->fuse_opts);
 	return s;
@@ -124,12 +170,44 @@ static void fs_free(struct fs *fs)
 	free(fs);
 }
 
+/* Serve requests until an unmount or a signal (SIGTERM, SIGINT, SIGHUP: how
+ * systemd and a terminal stop a mount), then unmount and commit what is
+ * pending. Either way is a clean end: 0; 1 when the session failed. */
+static int serve(struct fs *fs)
+{
+	struct fuse_loop_config *loop = fuse_loop_cfg_create();
+	int ret;
+
+	if (watcher_start(fs))
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	if (work_start_threads(fs))
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	if (prefetch_start(fs))
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), fs->mount_real);
+	if (loop)
+		fuse_loop_cfg_set_max_threads(loop, 16);
+	/* libfuse's handlers end the loop with the signal's number; errors are negative */
+	ret = fuse_session_loop_mt(fs->se, loop);
+	fuse_loop_cfg_destroy(loop);
+	if (ret > 0)
+		ug_log(UG_LOG_INFO, "%s: %s: unmounting", fs->mount_real, strsignal(ret));
+	watcher_stop(fs);
+	prefetch_stop(fs);
+	work_stop(fs);
+	/* unmounted before the last sync, so that nothing waits on a mount no longer served */
+	fuse_session_unmount(fs->se);
+	work_final_sync(fs);
+	ug_log(UG_LOG_INFO, "unmounted %s", fs->mount_real);
+	return ret < 0 ? 1 : 0;
+}
+
 int ugfs_main(const struct ugfs_options *opts)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *loop = NULL;
 	struct fs *fs = calloc(1, sizeof(*fs));
-	char *optstr = NULL;
+	char *optstr = NULL, *no_work = NULL;
+	bool work = false;
 	int status = 1, err;
 
 	if (!fs) {
@@ -148,8 +226,15 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s\n", ug_error_last());
 		goto out;
 	}
-	if (check_mountpoint(opts->mountpoint) || check_branch(fs))
+	if (check_mountpoint(opts->mountpoint) || check_branch(fs) || check_checked_out(fs, &work, &no_work))
 		goto out;
+	/* Resolved once: the daemon changes folder, and the unmount at the end
+	 * must reach the same mount point a relative path named at the start. */
+	fs->mount_real = realpath(opts->mountpoint, NULL);
+	if (!fs->mount_real) {
+		fprintf(stderr, "ugitfs: %s: %s\n", opts->mountpoint, strerror(errno));
+		goto out;
+	}
 
 	fs->algo = ug_repo_algo(fs->repo);
 	fs->hexsz = ug_hash_hexsz(fs->algo);
@@ -166,8 +251,7 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s: cannot start: %s\n", opts->repo, ug_error_last());
 		goto out;
 	}
-	fs->mount_real = realpath(opts->mountpoint, NULL);
-	if (!opts->ro && work_start(fs)) {
+	if (work && work_start(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start the working view: %s\n", opts->repo, ug_error_last());
 		goto out;
 	}
@@ -185,10 +269,12 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s: cannot set signal handlers\n", opts->mountpoint);
 		goto out_session;
 	}
-	if (fuse_session_mount(fs->se, opts->mountpoint)) {
+	if (fuse_session_mount(fs->se, fs->mount_real)) {
 		fprintf(stderr, "ugitfs: %s: cannot mount\n", opts->mountpoint);
 		goto out_signals;
 	}
+	if (no_work)
+		ug_log(UG_LOG_WARNING, "%s", no_work);
 	if (!opts->foreground) {
 		openlog("ugitfs", LOG_PID, LOG_DAEMON);
 		ug_log_set_sink(syslog_sink);
@@ -197,24 +283,7 @@ int ugfs_main(const struct ugfs_options *opts)
 		fprintf(stderr, "ugitfs: %s: cannot daemonize\n", opts->mountpoint);
 		goto out_unmount;
 	}
-	if (watcher_start(fs))
-		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
-	if (work_start_threads(fs))
-		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
-	if (prefetch_start(fs))
-		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
-	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), opts->mountpoint);
-
-	loop = fuse_loop_cfg_create();
-	if (loop)
-		fuse_loop_cfg_set_max_threads(loop, 16);
-	status = fuse_session_loop_mt(fs->se, loop) ? 1 : 0;
-	fuse_loop_cfg_destroy(loop);
-	watcher_stop(fs);
-	prefetch_stop(fs);
-	work_stop(fs);
-	work_final_sync(fs);
-	ug_log(UG_LOG_INFO, "unmounted %s", opts->mountpoint);
+	status = serve(fs);
 
 out_unmount:
 	fuse_session_unmount(fs->se);
@@ -225,6 +294,7 @@ out_session:
 out:
 	fuse_opt_free_args(&args);
 	free(optstr);
+	free(no_work);
 	fs_free(fs);
 	return status;
 }

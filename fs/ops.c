@@ -70,6 +70,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* work/ applies the caller's umask itself (fuse_req_ctx), exactly once */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
 	conn->max_readahead = 1 << 20;
 }
 
@@ -310,7 +313,45 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Reads are by node: the blob is inflated once and held while it is read. */
+/* A big blob's read through its stream; false when it must be read whole. */
+static bool read_streamed(fuse_req_t req, struct fs *fs, const struct node *n, size_t size, off_t off)
+{
+	char *buf;
+	size_t got;
+	int err;
+
+	if (off < 0 || (uint64_t)off >= n->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return true;
+	}
+	if (size > n->size - (uint64_t)off)
+		size = (size_t)(n->size - (uint64_t)off);
+	if (!(buf = malloc(size ? size : 1))) {
+		fuse_reply_err(req, ENOMEM);
+		return true;
+	}
+	err = blobs_read(fs, &n->oid, (uint64_t)off, buf, size, &got);
+	if (err == 1) {
+		free(buf);
+		return false;
+	}
+	if (err) {
+		fuse_reply_err(req, ugfs_errno(err));
+	} else if (got != size) {
+		char hex[UG_OID_MAXHEX + 1];
+
+		ug_log(UG_LOG_ERROR, "object %s: content ends before its header's size %llu",
+		       ug_oid_tohex(hex, &n->oid, fs->algo), (unsigned long long)n->size);
+		fuse_reply_err(req, EIO);
+	} else {
+		fuse_reply_buf(req, buf, got);
+	}
+	free(buf);
+	return true;
+}
+
+/* Reads are by node: the blob is inflated once and held while it is read,
+ * or, when it is big and stored whole, streamed in bounded memory. */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -323,6 +364,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, n ? EINVAL : ESTALE);
 		return;
 	}
+	if (blobs_streams(fs, n->size) && read_streamed(req, fs, n, size, off))
+		return;
 	err = blobs_get(fs, &n->oid, &obj);
 	if (err) {
 		fuse_reply_err(req, ugfs_errno(err));

@@ -210,13 +210,20 @@ static void invalidate_refs(struct fs *fs)
 static void reload(struct fs *fs)
 {
 	struct refsnap *s = snap_read(fs), *old;
+	/* a fetch that deepens (or unshallows) a shallow clone rewrites shallow:
+	 * the same refs then have longer histories */
+	int deepened = ug_repo_refresh_shallow(fs->repo);
 	bool same;
 
+	if (deepened < 0)
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	if (deepened > 0)
+		logcache_forget(fs->logs);
 	if (!s)
 		return;
 	pthread_mutex_lock(&fs->snap_lock);
 	old = fs->snap;
-	same = snaps_equal(old, s);
+	same = snaps_equal(old, s) && deepened <= 0;
 	if (!same) {
 		s->generation = old->generation + 1;
 		fs->snap = s;

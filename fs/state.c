@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,14 @@ int work_tip(struct work *w, const char *ref, ug_oid *tip)
 		return 0;
 	}
 	return err;
+}
+
+void work_test_point(struct work *w, const char *step)
+{
+	if (w->kill_at && !strcmp(w->kill_at, step))
+		raise(SIGKILL);
+	if (w->pause_at && !strcmp(w->pause_at, step))
+		usleep(1000000);
 }
 
 void work_touch(struct work *w)
@@ -307,6 +316,7 @@ int work_start(struct fs *fs)
 	struct work *w;
 	char *branch = working_branch(fs), *enc = NULL, *target;
 	ug_oid tip, base, syncing;
+	bool resume;
 	int err;
 
 	if (!branch) {
@@ -329,6 +339,8 @@ int work_start(struct fs *fs)
 	pthread_mutex_init(&w->inval_lock, NULL);
 	pthread_cond_init(&w->inval_cond, NULL);
 	fs->work = w;
+	w->kill_at = getenv("UGITFS_TEST_KILL_AT") ? strdup(getenv("UGITFS_TEST_KILL_AT")) : NULL;
+	w->pause_at = getenv("UGITFS_TEST_PAUSE_AT") ? strdup(getenv("UGITFS_TEST_PAUSE_AT")) : NULL;
 
 	enc = encode_branch(branch);
 	err = enc && asprintf(&w->branch_ref, "refs/heads/%s", branch) > 0 &&
@@ -376,14 +388,15 @@ int work_start(struct fs *fs)
 	if (load_oid(w, "base", &base) || ug_odb_read_header(ug_repo_odb(fs->repo), &base, &type, &size) ||
 	    type != UG_OBJ_COMMIT)
 		base = tip;
-	if (load_oid(w, "syncing", &syncing) == 0) {
-		if (ug_oid_equal(&syncing, &tip))
-			base = tip;
-		work_state_remove(w, "syncing");
-	}
+	resume = load_oid(w, "syncing", &syncing) == 0 && work_synced(w, &syncing, &tip);
+	if (resume)
+		base = syncing;
 	err = work_set_base(w, &base);
 	if (err)
 		return err;
+	if (resume)
+		work_tidy(w); /* the sync's clean-up of upper/ was cut short: finish it */
+	work_state_remove(w, "syncing");
 	w->ident = fs->opts.author ? strdup(fs->opts.author) : ug_repo_default_ident(fs->repo);
 	if (!w->ident)
 		return UG_ENOMEM;
@@ -459,6 +472,8 @@ void work_free(struct fs *fs)
 	free(w->target_ref);
 	free(w->state_dir);
 	free(w->ident);
+	free(w->kill_at);
+	free(w->pause_at);
 	pthread_rwlock_destroy(&w->lock);
 	pthread_mutex_destroy(&w->copy_lock);
 	pthread_mutex_destroy(&w->mark_lock);

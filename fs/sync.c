@@ -9,6 +9,7 @@
 #include "walk.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,14 +167,14 @@ static int read_upper(struct work *w, const char *rel, const struct stat *st, st
 		c->data = malloc((size_t)st->st_size + 1);
 		if (!c->data)
 			return UG_ENOMEM;
-		ssize_t n = readlinkat(w->upper_fd, rel, c->data, (size_t)st->st_size + 1);
+		ssize_t n = up_readlink(w, rel, c->data, (size_t)st->st_size + 1);
 
 		if (n < 0 || n > st->st_size)
 			return ug_error_os(UG_ERROR, "%s: cannot read the link", rel);
 		c->len = (size_t)n;
 		return 0;
 	}
-	int fd = openat(w->upper_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = up_open(w, rel, O_RDONLY, 0);
 	struct stat fst;
 
 	if (fd < 0 || fstat(fd, &fst)) {
@@ -340,8 +341,12 @@ static int scan_folder(struct work *w, const char *dir, struct wlist *entries, v
 		err = hide_base(w, &s->gone, dir, UG_MODE_TREE, &r.oid);
 	/* whiteouts first: the folder's entries are judged knowing them */
 	for (size_t i = 0; !err && i < entries->count; i++)
-		if (!strncmp(entries->v[i].name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
-			err = scan_whiteout(w, s, dir, &r, entries->v[i].name + sizeof(WORK_WHITEOUT) - 1);
+		if (work_is_reserved(entries->v[i].name)) {
+			char *name = work_whiteout_name(w, dir, entries->v[i].name);
+
+			err = name ? scan_whiteout(w, s, dir, &r, name) : 0;
+			free(name);
+		}
 	for (size_t i = 0; !err && i < entries->count; i++) {
 		char *path;
 
@@ -382,37 +387,52 @@ static int compute_changes(struct work *w, bool store, struct changes *out)
 	return err;
 }
 
+/* Text growing as needed; NULL data after a failed allocation. */
+struct text {
+	char *data;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->data && n >= 0 && t->len + (size_t)n + 1 > t->cap) {
+		char *d = realloc(t->data, t->cap = 2 * t->cap + (size_t)n + 1);
+
+		if (!d)
+			free(t->data);
+		t->data = d;
+	}
+	if (!t->data || n < 0)
+		return;
+	va_start(ap, fmt);
+	t->len += (size_t)vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+}
+
 /* A message naming the changed paths: a subject with the first few, a body with all. */
 static char *default_message(const struct changes *c)
 {
-	size_t cap = 256 + c->count * 64, len = 0, shown = 0;
-	char *msg = malloc(cap);
+	struct text t = { .data = malloc(256), .cap = 256 };
+	size_t shown = 0;
 
-	if (!msg)
-		return NULL;
-	len += (size_t)snprintf(msg, cap, "ugitfs: ");
-	for (; shown < c->count && len + strlen(c->v[shown].path) < 72; shown++)
-		len += (size_t)snprintf(msg + len, cap - len, "%s%s", shown ? ", " : "", c->v[shown].path);
+	text_add(&t, "ugitfs: ");
+	for (; shown < c->count && t.len + strlen(c->v[shown].path) < 72; shown++)
+		text_add(&t, "%s%s", shown ? ", " : "", c->v[shown].path);
 	if (!shown)
-		len += (size_t)snprintf(msg + len, cap - len, "%s", c->v[shown++].path);
+		text_add(&t, "%s", c->v[shown++].path);
 	if (shown < c->count)
-		len += (size_t)snprintf(msg + len, cap - len, " and %zu more", c->count - shown);
-	len += (size_t)snprintf(msg + len, cap - len, "\n\nChanged in work/:\n");
-	for (size_t i = 0; i < c->count; i++) {
-		size_t need = strlen(c->v[i].path) + 8;
-
-		if (len + need + 1 > cap) {
-			char *m = realloc(msg, cap = 2 * cap + need);
-
-			if (!m) {
-				free(msg);
-				return NULL;
-			}
-			msg = m;
-		}
-		len += (size_t)snprintf(msg + len, cap - len, "  %c %s\n", c->v[i].status, c->v[i].path);
-	}
-	return msg;
+		text_add(&t, " and %zu more", c->count - shown);
+	text_add(&t, "\n\nChanged in work/:\n");
+	for (size_t i = 0; i < c->count; i++)
+		text_add(&t, "  %c %s\n", c->v[i].status, c->v[i].path);
+	return t.data;
 }
 
 /* The tree of base_tree with the changes applied (the blobs are written already). */
@@ -461,46 +481,78 @@ static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent,
 static void drop_unchanged(struct work *w, const struct changes *c)
 {
 	for (size_t i = 0; i < c->same.count; i++)
-		unlinkat(w->upper_fd, c->same.v[i].name, 0);
+		up_unlink(w, c->same.v[i].name, 0);
+}
+
+/*
+ * After a sync, upper/ is tidied in an order that keeps work/ showing the
+ * same at every instant, so that a kill anywhere loses nothing: the new base
+ * is recorded first, then the markers go (an opaque folder holds in upper
+ * everything it shows, and the new base holds the same files), then the
+ * upper copies of committed files, then empty folders the base has. The
+ * `syncing` state file stays until the end, so that a start after a kill
+ * finishes the work (work_tidy). Each step may be repeated.
+ */
+struct tidy {
+	struct wlist dirs; /* the folders of upper/, parents first */
+	bool first;        /* nothing removed yet in this step (for the test hooks) */
+};
+
+/* One removal done in a step of a tidy: the test hook acts after the first. */
+static void tidy_removed(struct work *w, struct tidy *t, const char *step)
+{
+	if (t->first) {
+		t->first = false;
+		work_test_point(w, step);
+	}
 }
 
 /* tidy_upper's visitor: markers go (the base now says what they said); folders are listed. */
 static int tidy_folder(struct work *w, const char *dir, struct wlist *entries, void *arg)
 {
-	struct wlist *dirs = arg;
+	struct tidy *t = arg;
 
 	for (size_t i = 0; i < entries->count; i++) {
 		if (work_is_reserved(entries->v[i].name)) {
 			char *path = work_join(dir, entries->v[i].name);
 
-			if (path)
-				unlinkat(w->upper_fd, path, 0);
+			if (path && up_unlink(w, path, 0) == 0)
+				tidy_removed(w, t, "tidy-marker");
 			free(path);
 		}
 	}
-	return *dir && wlist_add(dirs, dir, DT_DIR) ? UG_ENOMEM : 0;
+	return *dir && wlist_add(&t->dirs, dir, DT_DIR) ? UG_ENOMEM : 0;
 }
 
 /* Remove from upper what the new base now holds, so upper keeps only what is
- * still pending (and what is never committed: ignored files, empty folders). */
+ * still pending (and what is never committed: ignored files, empty folders).
+ * c: the changes just committed (their upper files now equal the base). */
 static void tidy_upper(struct work *w, const struct changes *c)
 {
-	struct wlist dirs = { 0 };
+	struct tidy t = { .first = true };
 
-	for (size_t i = 0; i < c->count; i++)
-		if (c->v[i].status != 'D')
-			unlinkat(w->upper_fd, c->v[i].path, 0);
-	work_walk(w, tidy_folder, &dirs);
+	work_walk(w, tidy_folder, &t);
 	work_rescan_marks(w);
+	t.first = true;
+	for (size_t i = 0; i < c->count; i++)
+		if (c->v[i].status != 'D' && up_unlink(w, c->v[i].path, 0) == 0)
+			tidy_removed(w, &t, "tidy-file");
 	/* Empty folders the base has go, deepest first (the base shows them); others
 	 * stay: not committed, but kept. */
-	for (size_t i = dirs.count; i-- > 0;) {
+	t.first = true;
+	for (size_t i = t.dirs.count; i-- > 0;) {
 		struct wres r;
 
-		if (work_resolve(w, dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE)
-			unlinkat(w->upper_fd, dirs.v[i].name, AT_REMOVEDIR);
+		if (work_resolve(w, t.dirs.v[i].name, &r) == 0 && r.lower_has && r.mode == UG_MODE_TREE &&
+		    up_unlink(w, t.dirs.v[i].name, AT_REMOVEDIR) == 0)
+			tidy_removed(w, &t, "tidy-folder");
 	}
-	wlist_release(&dirs);
+	wlist_release(&t.dirs);
+}
+
+void work_tidy(struct work *w)
+{
+	tidy_upper(w, &(struct changes){ 0 });
 }
 
 /* A conflict branch name that does not exist yet. */
@@ -525,121 +577,182 @@ static char *conflict_ref(struct work *w)
 	return NULL;
 }
 
-static int sync_locked(struct work *w, const char *message, ug_oid *out, char **why)
+/* Every blob, tree and the commit of the pending changes, written and made
+ * durable at once, before any ref names them. 1: nothing pending. */
+static int write_commit(struct work *w, const char *message, struct changes *c, char **msg, ug_oid *commit)
 {
 	ug_odb *odb = ug_repo_odb(w->fs->repo);
-	struct changes c = { 0 };
-	ug_oid tree, commit, tip;
-	char *msg = NULL, *reflog = NULL;
-	const char *subject;
-	int err, done;
+	ug_oid tree;
+	int err = ug_odb_batch_begin(odb), done;
 
-	/* Every blob, tree and the commit are written, then made durable at once,
-	 * before any ref names them. */
-	err = ug_odb_batch_begin(odb);
 	if (!err)
-		err = compute_changes(w, true, &c);
-	if (!err && c.count) {
-		msg = message ? strdup(message) : default_message(&c);
-		err = msg ? apply_changes(w, &w->base_tree, &c, &tree) : UG_ENOMEM;
+		err = compute_changes(w, true, c);
+	if (!err && c->count) {
+		*msg = message ? strdup(message) : default_message(c);
+		err = *msg ? apply_changes(w, &w->base_tree, c, &tree) : UG_ENOMEM;
 		if (!err)
-			err = make_commit(w, &tree, &w->base, msg, &commit);
+			err = make_commit(w, &tree, &w->base, *msg, commit);
 	}
 	done = ug_odb_batch_end(odb);
 	if (!err)
 		err = done;
-	if (err)
-		goto fail;
-	if (c.count == 0) {
-		changes_release(&c);
-		return 1;
+	return err ? err : c->count == 0;
+}
+
+/* The branch moved to tip and touched none of our paths: commit on top of it. */
+static int commit_on_top(struct work *w, const ug_commit *t, const ug_oid *tip, const struct changes *c,
+			 const char *msg, const char *reflog, ug_oid *commit)
+{
+	ug_oid tree;
+	int err = apply_changes(w, &t->tree, c, &tree);
+
+	if (!err)
+		err = make_commit(w, &tree, tip, msg, commit);
+	if (!err)
+		err = work_state_save_oid(w, "syncing", commit);
+	if (!err)
+		err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, tip, w->ident, reflog);
+	if (!err)
+		ug_log(UG_LOG_INFO, "%s moved: the sync went on top of it", w->target_ref);
+	return err;
+}
+
+/* The branch moved and touched our paths: the commit goes to a new conflict
+ * branch, which becomes the target. The `target` file is written first: a
+ * start after a kill then finds the branch (or, if it was not made, ignores
+ * the file). */
+static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *reflog, const char *where)
+{
+	static const ug_oid none;
+	char *conflict = conflict_ref(w);
+	int err = conflict ? work_state_write(w, "target", conflict + strlen("refs/heads/")) : UG_ENOMEM;
+
+	if (!err)
+		err = ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, commit, &none, w->ident, reflog);
+	if (err && conflict)
+		work_state_remove(w, "target");
+	if (!err && where)
+		ug_log(UG_LOG_WARNING, "%s is checked out in %s: the sync went to branch %s; %s is unchanged",
+		       w->target_ref + strlen("refs/heads/"), where, conflict + strlen("refs/heads/"),
+		       w->target_ref + strlen("refs/heads/"));
+	else if (!err)
+		ug_log(UG_LOG_WARNING,
+		       "%s moved and touched the same paths: the sync went to branch %s; "
+		       "%s is unchanged (merge the two to resolve)",
+		       w->target_ref + strlen("refs/heads/"), conflict + strlen("refs/heads/"),
+		       w->target_ref + strlen("refs/heads/"));
+	if (!err) {
+		free(w->target_ref);
+		w->target_ref = conflict;
+		conflict = NULL;
 	}
-	subject = msg;
-	if (asprintf(&reflog, "commit (ugitfs): %.*s", (int)strcspn(subject, "\n"), subject) < 0) {
-		err = UG_ENOMEM;
-		goto fail;
-	}
-	/* A crash from here on must not lose the link between the commit and upper. */
-	err = work_state_save_oid(w, "syncing", &commit);
-	if (err)
-		goto fail;
-	err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &w->base, w->ident, reflog);
+	free(conflict);
+	return err;
+}
+
+/* Move the target ref to commit (or, if the branch moved, to one made on top
+ * of it or onto a conflict branch); *commit is what the ref names after. */
+static int publish(struct work *w, const struct changes *c, const char *msg, const char *reflog, ug_oid *commit)
+{
+	char *where = NULL;
+	/* A branch some worktree checked out since the mount is not moved under
+	 * that checkout: the sync goes to a conflict branch instead. */
+	bool taken = ug_repo_checked_out(w->fs->repo, w->target_ref, &where) == 0;
+	int err = work_state_save_oid(w, "syncing", commit);
+
+	work_test_point(w, "syncing-saved");
+	if (!err)
+		err = taken ? UG_ECONFLICT
+			    : ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, &w->base, w->ident,
+					     reflog);
 	for (int tries = 0; err == UG_ECONFLICT && tries < 5; tries++) {
-		/* The branch moved. Our changes go on top of its tip if they touch
-		 * nothing its new commits touched; else onto a conflict branch. */
 		ug_commit *t = NULL;
 		ug_treediff *theirs = NULL;
+		ug_oid tip;
 
 		err = work_tip(w, w->target_ref, &tip);
 		if (!err && !ug_oid_iszero(&tip))
 			err = ug_commit_lookup(&t, w->fs->repo, &tip);
 		if (!err && t)
 			err = ug_treediff_trees(&theirs, w->fs->repo, &w->base_tree, &t->tree);
-		if (!err && t && !overlap(theirs, &c)) {
-			err = apply_changes(w, &t->tree, &c, &tree);
-			if (!err)
-				err = make_commit(w, &tree, &tip, msg, &commit);
-			if (!err)
-				err = work_state_save_oid(w, "syncing", &commit);
-			if (!err)
-				err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, &commit, &tip, w->ident,
-						     reflog);
-			if (!err)
-				ug_log(UG_LOG_INFO, "%s moved: the sync went on top of it", w->target_ref);
-		} else if (!err) {
-			char *conflict = conflict_ref(w);
-			static const ug_oid none;
-
-			err = conflict ? ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, &commit, &none, w->ident,
-							 reflog)
-				       : UG_ENOMEM;
-			if (!err)
-				err = work_state_write(w, "target", conflict + strlen("refs/heads/"));
-			if (!err) {
-				ug_log(UG_LOG_WARNING,
-				       "%s moved and touched the same paths: the sync went to branch %s; "
-				       "%s is unchanged (merge the two to resolve)",
-				       w->target_ref + strlen("refs/heads/"), conflict + strlen("refs/heads/"),
-				       w->target_ref + strlen("refs/heads/"));
-				free(w->target_ref);
-				w->target_ref = conflict;
-				conflict = NULL;
-			}
-			free(conflict);
-		}
+		if (!err && t && !taken && !overlap(theirs, c))
+			err = commit_on_top(w, t, &tip, c, msg, reflog, commit);
+		else if (!err)
+			err = commit_to_conflict(w, commit, reflog, taken ? where : NULL);
 		ug_treediff_free(theirs);
 		ug_commit_free(t);
 	}
+	free(where);
+	return err;
+}
+
+/* After the ref moved: the new base, then upper/ tidied (see struct tidy). */
+static int finish(struct work *w, const struct changes *c, const ug_oid *commit)
+{
+	int err;
+
+	work_test_point(w, "ref-moved");
+	drop_unchanged(w, c);
+	work_test_point(w, "unchanged-dropped");
+	err = work_set_base(w, commit);
 	if (err)
-		goto fail;
-	drop_unchanged(w, &c);
-	err = work_set_base(w, &commit);
-	if (err)
-		goto fail;
+		return err;
+	work_test_point(w, "base-saved");
+	tidy_upper(w, c);
+	work_test_point(w, "tidied");
 	work_state_remove(w, "syncing");
-	tidy_upper(w, &c);
-	*out = commit;
+	work_test_point(w, "synced");
+	return 0;
+}
+
+static int sync_locked(struct work *w, const char *message, ug_oid *out, char **why)
+{
+	struct changes c = { 0 };
+	ug_oid commit;
+	char *msg = NULL, *reflog = NULL;
+	int err = write_commit(w, message, &c, &msg, &commit);
+
+	if (err == 1) {
+		changes_release(&c);
+		return 1;
+	}
+	work_test_point(w, "objects-written");
+	if (!err && asprintf(&reflog, "commit (ugitfs): %.*s", (int)strcspn(msg, "\n"), msg) < 0) {
+		reflog = NULL;
+		err = UG_ENOMEM;
+	}
+	/* From here on a kill must not lose the link between the commit and upper. */
+	if (!err)
+		err = publish(w, &c, msg, reflog, &commit);
+	if (!err)
+		err = finish(w, &c, &commit);
+	if (!err)
+		*out = commit;
+	else
+		*why = strdup(ug_error_last());
 	changes_release(&c);
 	free(msg);
 	free(reflog);
-	return 0;
-fail:
-	*why = strdup(ug_error_last());
-	if (c.v)
-		changes_release(&c);
-	free(msg);
-	free(reflog);
-	return err < 0 ? err : UG_ERROR;
+	return err < 0 ? err : err ? UG_ERROR : 0;
 }
 
 int work_sync(struct work *w, const char *message, ug_oid *commit, char **why)
 {
+	bool was_changed;
 	int err;
 
 	*why = NULL;
 	pthread_rwlock_wrlock(&w->lock);
+	/* Cleared under the lock, before the changes are read: a change made
+	 * after this point (its handler waits for the lock) triggers the next
+	 * autosync, whenever it lands. */
+	pthread_mutex_lock(&w->timer_lock);
+	was_changed = w->changed;
+	w->changed = false;
+	pthread_mutex_unlock(&w->timer_lock);
 	err = sync_locked(w, message, commit, why);
 	pthread_rwlock_unlock(&w->lock);
+	work_test_point(w, "unlocked");
 	if (err == 0) {
 		char hex[UG_OID_MAXHEX + 1];
 
@@ -647,10 +760,8 @@ int work_sync(struct work *w, const char *message, ug_oid *commit, char **why)
 		       w->target_ref + strlen("refs/heads/"));
 		work_invalidate(w);
 	}
-	pthread_mutex_lock(&w->timer_lock);
-	if (err >= 0)
-		w->changed = false;
-	pthread_mutex_unlock(&w->timer_lock);
+	if (err < 0 && was_changed)
+		work_touch(w); /* failed: the changes still wait */
 	return err;
 }
 
@@ -720,6 +831,11 @@ static bool contains(struct work *w, const ug_oid *tip, const ug_oid *commit)
 	return found;
 }
 
+bool work_synced(struct work *w, const ug_oid *commit, const ug_oid *tip)
+{
+	return ug_oid_equal(commit, tip) || (!ug_oid_iszero(tip) && contains(w, tip, commit));
+}
+
 /* With nothing pending, work/ shows the branch's tip, and comes back from a
  * conflict branch once the branch contains it. Holds w->lock exclusive. */
 bool work_follow(struct work *w)
@@ -744,10 +860,16 @@ bool work_follow(struct work *w)
 	if (work_tip(w, w->target_ref, &tip) || ug_oid_equal(&tip, &w->base) ||
 	    (!ug_oid_iszero(&tip) && !ug_odb_exists(ug_repo_odb(w->fs->repo), &tip)))
 		goto out;
+	/* Nothing is pending, so upper/ shows the base exactly: its markers and
+	 * copies go before the base changes (kept, they would hide the branch's
+	 * new commits, and a kill in between must not leave them behind). */
 	drop_unchanged(w, &c);
+	tidy_upper(w, &c);
+	work_test_point(w, "follow-tidied");
 	if (work_set_base(w, &tip))
 		goto out;
-	tidy_upper(w, &(struct changes){ 0 });
+	work_test_point(w, "follow-based");
+	tidy_upper(w, &c);
 	moved = true;
 out:
 	changes_release(&c);

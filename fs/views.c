@@ -722,14 +722,21 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 		ug_oid_tohex(buf, &n->oid, fs->algo);
 		return 0;
 	case K_LINK: {
+		char hex[UG_OID_MAXHEX + 1];
 		ug_object *obj;
-		int err = ug_odb_read(&obj, ug_repo_odb(fs->repo), &n->oid);
+		int err;
 
+		/* The size from the object's header (n->size) first: a target of
+		 * gigabytes is refused without reading it. */
+		if (n->size == 0 || n->size >= size) {
+			ug_log(UG_LOG_ERROR, "symlink %s: target of %llu bytes is empty or too long",
+			       ug_oid_tohex(hex, &n->oid, fs->algo), (unsigned long long)n->size);
+			return -EIO;
+		}
+		err = ug_odb_read(&obj, ug_repo_odb(fs->repo), &n->oid);
 		if (err)
 			return -ugfs_errno(err);
 		if (obj->size == 0 || obj->size >= size || memchr(obj->data, '\0', obj->size)) {
-			char hex[UG_OID_MAXHEX + 1];
-
 			ug_log(UG_LOG_ERROR, "symlink %s: target is empty, too long or holds NUL",
 			       ug_oid_tohex(hex, &n->oid, fs->algo));
 			ug_object_free(obj);

@@ -12,17 +12,190 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /*
  * Layout under upper/: files and folders as the user made them, plus markers
  * (names starting with ".ugitfs-", which work/ never shows):
  *   DIR/.ugitfs-wh.NAME   NAME of the base tree is deleted here
+ *   DIR/.ugitfs-wl.HASH   the same for a NAME too long for that; the file holds NAME
  *   DIR/.ugitfs-opaque    nothing of the base tree shows below DIR
  */
-static const char *up(const char *rel)
+/*
+ * Calls on upper/ by a path below it. A folder is reached one component at a
+ * time from upper/ (or, for paths the kernel takes whole, with openat2 kept
+ * beneath upper/), never through a symlink: the daemon runs as root and a
+ * user makes symlinks in work/. Each call acts on the last component from its
+ * folder's descriptor, so depth is not limited by PATH_MAX. Each returns what
+ * the system call would (-1 with errno set on failure).
+ */
+static int walk_dir(int from, const char *dir, size_t len)
 {
-	return *rel ? rel : ".";
+	int fd = from;
+
+	while (len) {
+		const char *slash = memchr(dir, '/', len);
+		size_t n = slash ? (size_t)(slash - dir) : len;
+		char name[NAME_MAX + 1];
+		int next;
+
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			next = -1;
+		} else {
+			memcpy(name, dir, n);
+			name[n] = '\0';
+			next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd != from) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+		}
+		if (next < 0)
+			return -1;
+		fd = next;
+		dir += n + (slash != NULL);
+		len -= n + (slash != NULL);
+	}
+	return fd == from ? openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : fd;
+}
+
+/* A new descriptor of upper folder dir (its first len bytes; "" is upper/). */
+static int open_dir(struct work *w, const char *dir, size_t len)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	char path[PATH_MAX];
+	long fd;
+
+	if (len && len < sizeof(path)) {
+		memcpy(path, dir, len);
+		path[len] = '\0';
+		fd = syscall(SYS_openat2, w->upper_fd, path, &how, sizeof(how));
+		if (fd >= 0 || (errno != ENOSYS && errno != EAGAIN && errno != EPERM))
+			return (int)fd;
+	}
+	return walk_dir(w->upper_fd, dir, len);
+}
+
+/* The folder holding rel (a descriptor for the caller to close with
+ * up_done) and rel's last component. */
+static int up_parent(struct work *w, const char *rel, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+
+	*name = slash ? slash + 1 : *rel ? rel : ".";
+	if (strlen(*name) > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return slash ? open_dir(w, rel, (size_t)(slash - rel)) : w->upper_fd;
+}
+
+static void up_done(struct work *w, int fd)
+{
+	int e = errno;
+
+	if (fd >= 0 && fd != w->upper_fd)
+		close(fd);
+	errno = e;
+}
+
+int up_open(struct work *w, const char *rel, int flags, mode_t mode)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), fd;
+
+	fd = dir < 0 ? -1 : openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	up_done(w, dir);
+	return fd;
+}
+
+int up_stat(struct work *w, const char *rel, struct stat *st)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), ret;
+
+	ret = dir < 0 ? -1 : fstatat(dir, name, st, AT_SYMLINK_NOFOLLOW);
+	up_done(w, dir);
+	return ret;
+}
+
+int up_unlink(struct work *w, const char *rel, int flags)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), ret;
+
+	ret = dir < 0 ? -1 : unlinkat(dir, name, flags);
+	up_done(w, dir);
+	return ret;
+}
+
+int up_mkdir(struct work *w, const char *rel, mode_t mode)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), ret;
+
+	ret = dir < 0 ? -1 : mkdirat(dir, name, mode);
+	up_done(w, dir);
+	return ret;
+}
+
+int up_symlink(struct work *w, const char *target, const char *rel)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), ret;
+
+	ret = dir < 0 ? -1 : symlinkat(target, dir, name);
+	up_done(w, dir);
+	return ret;
+}
+
+ssize_t up_readlink(struct work *w, const char *rel, char *buf, size_t size)
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name);
+	ssize_t ret = dir < 0 ? -1 : readlinkat(dir, name, buf, size);
+
+	up_done(w, dir);
+	return ret;
+}
+
+int up_utimens(struct work *w, const char *rel, const struct timespec ts[2])
+{
+	const char *name;
+	int dir = up_parent(w, rel, &name), ret;
+
+	ret = dir < 0 ? -1 : utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW);
+	up_done(w, dir);
+	return ret;
+}
+
+/* rename from (below upper/) to to_dir/to_name, or with to_dir -1, to the upper path to. */
+int up_rename(struct work *w, const char *from, int to_dir, const char *to)
+{
+	const char *fname, *tname = to;
+	int fdir = up_parent(w, from, &fname), tdir = to_dir < 0 && fdir >= 0 ? up_parent(w, to, &tname) : to_dir;
+	int ret = fdir < 0 || tdir < 0 ? -1 : renameat(fdir, fname, tdir, tname);
+
+	if (to_dir < 0)
+		up_done(w, tdir);
+	up_done(w, fdir);
+	return ret;
+}
+
+DIR *up_opendir(struct work *w, const char *rel)
+{
+	int fd = open_dir(w, rel, strlen(rel));
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (fd >= 0 && !d)
+		up_done(w, fd);
+	return d;
 }
 
 /* "DIR/PREFIXNAME" for the entry rel ("DIR/NAME"), or for rel itself as a folder when name is NULL. */
@@ -42,12 +215,24 @@ static bool exists_at(struct work *w, const char *path)
 {
 	struct stat st;
 
-	return fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return up_stat(w, path, &st) == 0;
 }
 
 static bool marker(struct work *w, const char *rel, const char *prefix, bool inside)
 {
 	char *p = marker_path(rel, prefix, inside);
+	bool found = p && exists_at(w, p);
+
+	free(p);
+	return found;
+}
+
+static char *whiteout_path(const char *rel, bool *is_long);
+
+static bool whiteout_at(struct work *w, const char *rel)
+{
+	bool is_long;
+	char *p = whiteout_path(rel, &is_long);
 	bool found = p && exists_at(w, p);
 
 	free(p);
@@ -214,10 +399,12 @@ int work_resolve(struct work *w, const char *rel, struct wres *r)
 	int found = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (fstatat(w->upper_fd, up(rel), &r->st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (up_stat(w, rel, &r->st) == 0)
 		r->where = W_UPPER;
-	else if (errno == ENOTDIR)
-		return 0; /* below an upper file: nothing */
+	else if (errno == ENOTDIR || errno == ELOOP)
+		return 0; /* below an upper file or symlink: nothing */
+	else if (errno == ENAMETOOLONG)
+		return -ENAMETOOLONG;
 	/* Folders on the way: a whiteout hides that base entry and all below it,
 	 * an opaque folder the base below it. */
 	for (const char *p = rel; *p && lower_ok;) {
@@ -228,7 +415,7 @@ int work_resolve(struct work *w, const char *rel, struct wres *r)
 		if (marked(w, rel, start ? start - 1 : 0)) {
 			if (!(entry = strndup(rel, end)))
 				return -ENOMEM;
-			lower_ok = !marker(w, entry, WORK_WHITEOUT, false);
+			lower_ok = !whiteout_at(w, entry);
 			if (lower_ok && slash && marked(w, rel, end))
 				lower_ok = !marker(w, entry, WORK_OPAQUE, true);
 			free(entry);
@@ -306,33 +493,41 @@ int work_stat(struct work *w, const struct wres *r, struct stat *st)
 	}
 }
 
-/* mkdir -p of rel's parent folders in upper. */
+/* mkdir -p of rel's parent folders in upper, one component at a time, never
+ * through a symlink. */
 int work_ensure_parent(struct work *w, const char *rel)
 {
-	char *path = strndup(rel, parent_len(rel));
-	struct stat st;
-	int err = 0;
+	size_t len = parent_len(rel);
+	int fd = len ? open_dir(w, rel, len) : -1, err = 0;
 
-	if (!path)
-		return -ENOMEM;
-	if (!*path || (fstatat(w->upper_fd, path, &st, 0) == 0 && S_ISDIR(st.st_mode))) {
-		free(path); /* the common case: the folder is there */
+	if (!len || fd >= 0) { /* the common case: the folder is there */
+		up_done(w, fd);
 		return 0;
 	}
-	free(path);
-	if (!(path = strdup(rel)))
-		return -ENOMEM;
-	for (char *p = strchr(path, '/'); p && !err; p = strchr(p + 1, '/')) {
-		struct stat st;
+	fd = w->upper_fd;
+	for (const char *p = rel; p < rel + len && !err;) {
+		const char *slash = memchr(p, '/', (size_t)(rel + len - p));
+		size_t n = slash ? (size_t)(slash - p) : (size_t)(rel + len - p);
+		char name[NAME_MAX + 1];
+		int next = -1;
 
-		*p = '\0';
-		if (fstatat(w->upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			err = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-		else if (mkdirat(w->upper_fd, path, 0755) && errno != EEXIST)
+		if (n > NAME_MAX) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (mkdirat(fd, name, 0755) && errno != EEXIST)
 			err = -errno;
-		*p = '/';
+		else if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			err = errno == ELOOP ? -ENOTDIR : -errno;
+		if (fd != w->upper_fd)
+			close(fd);
+		fd = next;
+		p += n + 1;
 	}
-	free(path);
+	if (fd >= 0 && fd != w->upper_fd)
+		close(fd);
 	return err;
 }
 
@@ -371,7 +566,7 @@ int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 	if (err)
 		goto out;
 	if (r->mode == UG_MODE_TREE) {
-		if (mkdirat(w->upper_fd, rel, 0755))
+		if (up_mkdir(w, rel, 0755))
 			err = -errno;
 		goto out;
 	}
@@ -385,19 +580,20 @@ int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 
 		if (!target)
 			err = -ENOMEM;
-		else if (symlinkat(target, w->upper_fd, rel))
+		else if (up_symlink(w, target, rel))
 			err = -errno;
 		free(target);
 		goto out;
 	}
 	/* A file: written whole under a temporary name, then renamed into place. */
-	tmp = marker_path(rel, WORK_TMP, false);
+	if (asprintf(&tmp, "%.*s%s%016llx", (int)parent_len(rel) + (strchr(rel, '/') != NULL), rel, WORK_TMP,
+		     (unsigned long long)str_hash(rel, 0)) < 0)
+		tmp = NULL;
 	if (!tmp) {
 		err = -ENOMEM;
 		goto out;
 	}
-	fd = openat(w->upper_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    r->mode == UG_MODE_EXEC ? 0755 : 0644);
+	fd = up_open(w, tmp, O_WRONLY | O_CREAT | O_TRUNC, r->mode == UG_MODE_EXEC ? 0755 : 0644);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -407,10 +603,10 @@ int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && renameat(w->upper_fd, tmp, w->upper_fd, rel))
+	if (!err && up_rename(w, tmp, -1, rel))
 		err = -errno;
 	if (err)
-		unlinkat(w->upper_fd, tmp, 0);
+		up_unlink(w, tmp, 0);
 out:
 	pthread_mutex_unlock(&w->copy_lock);
 	ug_object_free(obj);
@@ -418,18 +614,37 @@ out:
 	return err;
 }
 
+/* The whiteout of rel: "DIR/.ugitfs-wh.NAME", or when that name would be too
+ * long, "DIR/.ugitfs-wl.HASH" (64 bits of NAME's hash) holding NAME. */
+static char *whiteout_path(const char *rel, bool *is_long)
+{
+	const char *slash = strrchr(rel, '/'), *name = slash ? slash + 1 : rel;
+	char *out;
+
+	*is_long = strlen(name) + sizeof(WORK_WHITEOUT) - 1 > NAME_MAX;
+	if (!*is_long)
+		return marker_path(rel, WORK_WHITEOUT, false);
+	if (asprintf(&out, "%.*s%s%s%016llx", (int)(name - rel), rel, WORK_WHITEOUT_LONG, "",
+		     (unsigned long long)str_hash(name, 0)) < 0)
+		return NULL;
+	return out;
+}
+
 int work_whiteout(struct work *w, const char *rel)
 {
-	char *p = marker_path(rel, WORK_WHITEOUT, false);
+	bool is_long;
+	char *p = whiteout_path(rel, &is_long);
+	const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
 	int err = p ? work_ensure_parent(w, rel) : -ENOMEM, fd;
 
 	mark(w, rel, parent_len(rel));
-
 	if (!err) {
-		fd = openat(w->upper_fd, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		fd = up_open(w, p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0)
 			err = -errno;
-		else
+		else if (is_long)
+			err = write_all(fd, (const unsigned char *)name, strlen(name));
+		if (fd >= 0)
 			close(fd);
 	}
 	free(p);
@@ -438,11 +653,31 @@ int work_whiteout(struct work *w, const char *rel)
 
 bool work_unwhiteout(struct work *w, const char *rel)
 {
-	char *p = marked(w, rel, parent_len(rel)) ? marker_path(rel, WORK_WHITEOUT, false) : NULL;
-	bool had = p && unlinkat(w->upper_fd, p, 0) == 0;
+	bool is_long;
+	char *p = marked(w, rel, parent_len(rel)) ? whiteout_path(rel, &is_long) : NULL;
+	bool had = p && up_unlink(w, p, 0) == 0;
 
 	free(p);
 	return had;
+}
+
+char *work_whiteout_name(struct work *w, const char *dir, const char *entry)
+{
+	char buf[NAME_MAX + 1], *path;
+	ssize_t n = -1;
+	int fd;
+
+	if (!strncmp(entry, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
+		return strdup(entry + sizeof(WORK_WHITEOUT) - 1);
+	if (strncmp(entry, WORK_WHITEOUT_LONG, sizeof(WORK_WHITEOUT_LONG) - 1) || !(path = work_join(dir, entry)))
+		return NULL;
+	fd = up_open(w, path, O_RDONLY, 0);
+	free(path);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	return n > 0 && n <= NAME_MAX ? strndup(buf, (size_t)n) : NULL;
 }
 
 int work_set_opaque(struct work *w, const char *rel)
@@ -450,7 +685,7 @@ int work_set_opaque(struct work *w, const char *rel)
 	char *p = marker_path(rel, WORK_OPAQUE, true);
 
 	mark(w, rel, strlen(rel));
-	int fd = p ? openat(w->upper_fd, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+	int fd = p ? up_open(w, p, O_WRONLY | O_CREAT, 0644) : -1;
 	int err = fd < 0 ? (p ? -errno : -ENOMEM) : 0;
 
 	if (fd >= 0)
@@ -527,7 +762,7 @@ static unsigned char mode_type(uint32_t mode)
 /* Read upper folder rel: its visible names into shown, its whiteouts into gone. */
 static int read_upper(struct work *w, const char *rel, struct wlist *shown, struct wlist *gone)
 {
-	DIR *d = work_opendir_at(w->upper_fd, rel);
+	DIR *d = up_opendir(w, rel);
 	struct dirent *de;
 	int err = 0;
 
@@ -536,10 +771,14 @@ static int read_upper(struct work *w, const char *rel, struct wlist *shown, stru
 	while (!err && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!strncmp(de->d_name, WORK_WHITEOUT, sizeof(WORK_WHITEOUT) - 1))
-			err = gone ? wlist_add(gone, de->d_name + sizeof(WORK_WHITEOUT) - 1, DT_UNKNOWN) : 0;
-		else if (!work_is_reserved(de->d_name))
+		if (work_is_reserved(de->d_name)) {
+			char *name = gone ? work_whiteout_name(w, rel, de->d_name) : NULL;
+
+			err = name ? wlist_add(gone, name, DT_UNKNOWN) : 0;
+			free(name);
+		} else {
 			err = wlist_add(shown, de->d_name, de->d_type);
+		}
 	}
 	closedir(d);
 	return err;
@@ -584,7 +823,7 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 
 int work_remove_upper_dir(struct work *w, const char *rel)
 {
-	DIR *d = work_opendir_at(w->upper_fd, rel);
+	DIR *d = up_opendir(w, rel);
 	struct dirent *de;
 	int err = 0;
 
@@ -600,49 +839,108 @@ int work_remove_upper_dir(struct work *w, const char *rel)
 			err = -errno;
 	}
 	closedir(d);
-	if (!err && unlinkat(w->upper_fd, rel, AT_REMOVEDIR))
+	if (!err && up_unlink(w, rel, AT_REMOVEDIR))
 		err = -errno;
 	return err;
 }
 
-/* Copy a whole folder into upper and mark each folder opaque: after this,
- * upper alone holds everything the folder shows (a folder about to be renamed). */
-int work_materialize(struct work *w, const char *rel)
+/* How many base entries a folder renamed in work/ may copy into upper: a few
+ * small trees can name millions of paths. */
+#define COPY_BUDGET 200000
+
+/* Does base tree hold more than budget entries, at any depth? A stack of
+ * tree ids, no recursion; it never holds more than budget ids. 1, 0 or -errno. */
+static int tree_exceeds(struct work *w, const ug_oid *tree, size_t budget)
 {
-	struct wlist todo = { 0 };
-	int err = wlist_add(&todo, rel, DT_DIR);
+	ug_oid *stack = malloc(sizeof(*stack));
+	size_t n = 1, cap = 1, seen = 0;
+	int err = stack ? 0 : -ENOMEM;
 
-	while (!err && todo.count) {
-		char *dir = todo.v[--todo.count].name;
-		struct wres r;
-		struct wlist kids;
+	if (stack)
+		stack[0] = *tree;
+	while (!err && n && seen <= budget) {
+		ug_oid oid = stack[--n];
+		const ug_tree *t;
 
-		err = work_resolve(w, dir, &r);
-		if (!err)
-			err = work_copy_up(w, dir, &r);
-		if (!err && r.below && (err = work_resolve(w, dir, &r)) == 0 && (err = work_list(w, dir, &r, &kids)) == 0) {
-			for (size_t i = 0; i < kids.count && !err; i++) {
-				char *child;
-				struct wres cr;
+		if ((err = treecache_get(w->fs, &oid, &t))) {
+			err = -ugfs_errno(err);
+			break;
+		}
+		seen += t->count;
+		for (size_t i = 0; i < t->count && !err && seen <= budget; i++) {
+			if (t->entries[i].mode != UG_MODE_TREE)
+				continue;
+			if (n == cap) {
+				ug_oid *s = realloc(stack, (cap *= 2) * sizeof(*s));
 
-				if (!(child = work_join(dir, kids.v[i].name))) {
+				if (!s) {
 					err = -ENOMEM;
 					break;
 				}
-				err = work_resolve(w, child, &cr);
-				if (!err && work_is_dir(&cr))
-					err = wlist_add(&todo, child, DT_DIR);
-				else if (!err)
-					err = work_copy_up(w, child, &cr);
-				free(child);
+				stack = s;
 			}
-			wlist_release(&kids);
+			stack[n++] = t->entries[i].oid;
 		}
-		if (!err)
-			err = work_set_opaque(w, dir);
-		free(dir);
+		treecache_put(w->fs, t);
 	}
-	wlist_release(&todo);
+	free(stack);
+	return err ? err : seen > budget;
+}
+
+/* Copy up the entries folder dir shows from the base; its subfolders are added to dirs. */
+static int copy_folder_up(struct work *w, const char *dir, struct wlist *dirs)
+{
+	struct wres r;
+	struct wlist kids;
+	int err = work_resolve(w, dir, &r);
+
+	if (err || !r.below)
+		return err;
+	if ((err = work_list(w, dir, &r, &kids)))
+		return err;
+	for (size_t i = 0; i < kids.count && !err; i++) {
+		char *child = work_join(dir, kids.v[i].name);
+		struct wres cr;
+
+		err = child ? work_resolve(w, child, &cr) : -ENOMEM;
+		if (!err && cr.where == W_LOWER)
+			err = work_copy_up(w, child, &cr);
+		if (!err && work_is_dir(&cr))
+			err = wlist_add(dirs, child, DT_DIR);
+		free(child);
+	}
+	wlist_release(&kids);
+	return err;
+}
+
+/*
+ * Make upper alone hold everything folder rel shows (a folder about to be
+ * renamed): first every base entry below it is copied up, folder by folder
+ * from the top; only then is each folder marked opaque, since a folder marked
+ * opaque hides from the copy the base entries still to be copied below it.
+ * Refused with EXDEV (one log line) when the base folder is too large to copy.
+ */
+int work_materialize(struct work *w, const char *rel)
+{
+	struct wlist dirs = { 0 };
+	struct wres r;
+	int err = work_resolve(w, rel, &r);
+
+	if (!err && r.below && (err = tree_exceeds(w, &r.below_tree, COPY_BUDGET)) == 1) {
+		ug_log(UG_LOG_WARNING, "work/%s: too large to rename (over %d entries to copy); "
+		       "nothing changed", rel, COPY_BUDGET);
+		return -EXDEV;
+	}
+	if (!err)
+		err = work_copy_up(w, rel, &r);
+	if (!err)
+		err = wlist_add(&dirs, rel, DT_DIR);
+	for (size_t i = 0; i < dirs.count && !err; i++)
+		err = copy_folder_up(w, dirs.v[i].name, &dirs);
+	for (size_t i = 0; i < dirs.count && !err; i++)
+		if ((err = work_resolve(w, dirs.v[i].name, &r)) == 0 && r.below)
+			err = work_set_opaque(w, dirs.v[i].name);
+	wlist_release(&dirs);
 	return err;
 }
 
@@ -667,7 +965,7 @@ int work_walk(struct work *w, work_visit visit, void *arg)
 		char *dir = todo.v[--todo.count].name;
 		struct wlist entries = { 0 };
 		struct dirent *de;
-		DIR *d = work_opendir_at(w->upper_fd, dir);
+		DIR *d = up_opendir(w, dir);
 
 		if (!d && errno != ENOENT) /* a folder gone meanwhile has nothing to visit */
 			err = ug_error_os(UG_ERROR, "work/%s: cannot list", dir);

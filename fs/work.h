@@ -9,6 +9,7 @@
 /* Names in upper/ that work/ never shows (and refuses to create). */
 #define WORK_MARK ".ugitfs-"
 #define WORK_WHITEOUT ".ugitfs-wh."
+#define WORK_WHITEOUT_LONG ".ugitfs-wl." /* for a NAME too long to follow the prefix: the name is inside */
 #define WORK_OPAQUE ".ugitfs-opaque"
 #define WORK_TMP ".ugitfs-tmp."
 
@@ -53,6 +54,11 @@ struct work {
 	pthread_t control;
 	bool control_running;
 
+	/* Test-only hooks, read once at start (NULL unless set): the name of a step
+	 * of a sync (see work_test_point's callers) at which the daemon kills
+	 * itself (UGITFS_TEST_KILL_AT) or pauses a second (UGITFS_TEST_PAUSE_AT). */
+	char *kill_at, *pause_at;
+
 	pthread_mutex_t inval_lock; /* a pending request to drop the kernel's view of work/ */
 	pthread_cond_t inval_cond;
 	bool inval_pending, inval_stop;
@@ -83,6 +89,20 @@ struct wlist {
 	size_t count, cap;
 };
 
+/* work.c: calls on upper/ by a path below it (rel), as the system calls
+ * (-1 with errno); no symlink on the way is followed, nor the last component
+ * (up_open adds O_NOFOLLOW), and depth is unlimited. up_rename's to_dir: a
+ * folder descriptor for to, or -1 when to is a path below upper/ too. */
+int up_open(struct work *w, const char *rel, int flags, mode_t mode);
+int up_stat(struct work *w, const char *rel, struct stat *st);
+int up_unlink(struct work *w, const char *rel, int flags);
+int up_mkdir(struct work *w, const char *rel, mode_t mode);
+int up_symlink(struct work *w, const char *target, const char *rel);
+ssize_t up_readlink(struct work *w, const char *rel, char *buf, size_t size);
+int up_utimens(struct work *w, const char *rel, const struct timespec ts[2]);
+int up_rename(struct work *w, const char *from, int to_dir, const char *to);
+DIR *up_opendir(struct work *w, const char *rel); /* "" is upper/ itself; NULL with errno */
+
 /* work.c: the overlay. rel is a path below work/ ("" for work/ itself). Errors are -errno. */
 int work_resolve(struct work *w, const char *rel, struct wres *r);
 bool work_is_dir(const struct wres *r);
@@ -91,6 +111,8 @@ int work_ensure_parent(struct work *w, const char *rel);
 int work_copy_up(struct work *w, const char *rel, const struct wres *r);
 int work_whiteout(struct work *w, const char *rel);
 bool work_unwhiteout(struct work *w, const char *rel);
+/* The name a marker entry of folder dir deletes (malloc'ed), NULL if it is no whiteout. */
+char *work_whiteout_name(struct work *w, const char *dir, const char *entry);
 int work_set_opaque(struct work *w, const char *rel);
 int work_list(struct work *w, const char *rel, const struct wres *r, struct wlist *out);
 int wlist_add(struct wlist *l, const char *name, unsigned char type); /* a copy of name; -ENOMEM */
@@ -128,6 +150,8 @@ void work_state_remove(struct work *w, const char *name);
 int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid);
 /* Make commit (zero: an unborn branch) the base; holds w->lock exclusive. */
 int work_set_base(struct work *w, const ug_oid *commit);
+/* A named step of a sync: the test hooks act here (nothing without them). */
+void work_test_point(struct work *w, const char *step);
 /* The tip of ref, zero if it does not exist. */
 int work_tip(struct work *w, const char *ref, ug_oid *tip);
 
@@ -142,6 +166,11 @@ int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
 int work_status(struct work *w, char **text);
 /* The branch moved: follow it when nothing is pending. */
 void work_ref_changed(struct fs *fs);
+/* Finish the clean-up of upper/ after a sync whose new base is recorded
+ * (also at start, when a sync was interrupted); holds w->lock exclusive. */
+void work_tidy(struct work *w);
+/* Did a sync's commit reach the branch (tip is it, or contains it)? */
+bool work_synced(struct work *w, const ug_oid *commit, const ug_oid *tip);
 void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
 void work_touch(struct work *w);      /* a change happened (for autosync) */
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +58,119 @@ static char *orphan_name(fuse_ino_t ino)
 	return asprintf(&name, "orphans/%llu", (unsigned long long)ino) < 0 ? NULL : name;
 }
 
+struct target {
+	bool orphan; /* path is below the state folder (orphans/), else below upper/ */
+	char *path;
+};
+
+/* The file behind a target, opened without following a symlink. */
+static int target_open(struct work *w, const struct target *t, int flags)
+{
+	return t->orphan ? openat(w->state_fd, t->path, flags | O_NOFOLLOW | O_CLOEXEC) : up_open(w, t->path, flags, 0);
+}
+
+/* A base file unlinked while its node lives is kept as orphans/<ino>.lower,
+ * naming its blob ("MODE HEX"); it becomes orphans/<ino> when written. */
+static char *lower_orphan_name(fuse_ino_t ino)
+{
+	char *name;
+
+	return asprintf(&name, "orphans/%llu.lower", (unsigned long long)ino) < 0 ? NULL : name;
+}
+
 void work_orphan_gone(struct fs *fs, fuse_ino_t ino)
 {
-	char *name = fs->work ? orphan_name(ino) : NULL;
+	char *name = fs->work ? orphan_name(ino) : NULL, *lower = fs->work ? lower_orphan_name(ino) : NULL;
 
 	if (name)
 		unlinkat(fs->work->state_fd, name, 0);
+	if (lower)
+		unlinkat(fs->work->state_fd, lower, 0);
 	free(name);
+	free(lower);
+}
+
+static void orphan_lower(struct fs *fs, fuse_ino_t parent, const char *name, const struct wres *r)
+{
+	struct work *w = fs->work;
+	fuse_ino_t ino = node_find(fs, parent, name);
+	char *path = ino ? lower_orphan_name(ino) : NULL, hex[UG_OID_MAXHEX + 1], line[UG_OID_MAXHEX + 16];
+	int fd = path ? openat(w->state_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+	int n = snprintf(line, sizeof(line), "%o %s\n", (unsigned)r->mode, ug_oid_tohex(hex, &r->oid, fs->algo));
+
+	if (fd >= 0 && write(fd, line, (size_t)n) == n)
+		node_detach(fs, parent, name, true);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* The blob of a lower orphan as a real orphan file, to be changed. */
+static int orphan_copy(struct work *w, const char *path, struct wres *r)
+{
+	ug_object *obj;
+	char *tmp;
+	int err = ug_odb_read(&obj, ug_repo_odb(w->fs->repo), &r->oid), fd;
+
+	if (err)
+		return -ugfs_errno(err);
+	err = asprintf(&tmp, "%s.tmp", path) < 0 ? -ENOMEM : 0;
+	fd = err ? -1 : openat(w->state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			       r->mode == UG_MODE_EXEC ? 0755 : 0644);
+	if (!err && fd < 0)
+		err = -errno;
+	if (!err && (size_t)write(fd, obj->data, obj->size) != obj->size) /* a small local file */
+		err = -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (!err && renameat(w->state_fd, tmp, w->state_fd, path))
+		err = -errno;
+	if (!err)
+		err = fstatat(w->state_fd, path, &r->st, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+	if (!err)
+		r->where = W_UPPER;
+	ug_object_free(obj);
+	if (err && tmp)
+		unlinkat(w->state_fd, tmp, 0);
+	free(tmp);
+	return err;
+}
+
+/* What an orphan node shows: its file, or the blob a lower orphan names (with
+ * change, copied into its file first). */
+static int orphan_target(struct work *w, fuse_ino_t ino, bool change, struct target *t, struct wres *r)
+{
+	char *lower = lower_orphan_name(ino), line[UG_OID_MAXHEX + 16];
+	int fd, err = -ENOENT;
+	ssize_t n = -1;
+	unsigned mode;
+
+	t->path = orphan_name(ino);
+	if (t->path && fstatat(w->state_fd, t->path, &r->st, AT_SYMLINK_NOFOLLOW) == 0) {
+		r->where = W_UPPER;
+		err = 0;
+	} else if (t->path && lower && (fd = openat(w->state_fd, lower, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+	}
+	if (err && n > 0) {
+		line[n] = '\0';
+		if (sscanf(line, "%o", &mode) == 1 && strchr(line, ' ') &&
+		    ug_oid_fromhex(&r->oid, strchr(line, ' ') + 1, w->fs->hexsz, w->fs->algo) == 0) {
+			r->where = W_LOWER;
+			r->lower_has = true;
+			r->mode = mode;
+			pthread_mutex_lock(&w->copy_lock);
+			err = change ? orphan_copy(w, t->path, r) : 0;
+			pthread_mutex_unlock(&w->copy_lock);
+		}
+	}
+	free(lower);
+	if (err) {
+		free(t->path);
+		t->path = NULL;
+	}
+	return err;
 }
 
 /* Keep an upper file that is being unlinked (or replaced) while its node
@@ -74,17 +181,12 @@ static void orphan(struct fs *fs, fuse_ino_t parent, const char *name, const cha
 	fuse_ino_t ino = node_find(fs, parent, name);
 	char *to = ino ? orphan_name(ino) : NULL;
 
-	if (to && renameat(w->upper_fd, rel, w->state_fd, to) == 0)
+	if (to && up_rename(w, rel, w->state_fd, to) == 0)
 		node_detach(fs, parent, name, true);
 	else
-		unlinkat(w->upper_fd, rel, 0);
+		up_unlink(w, rel, 0);
 	free(to);
 }
-
-struct target {
-	int dirfd;
-	char *path; /* relative to dirfd */
-};
 
 /* The file to act on for node ino: 0, or -errno. With change, a base file is copied up first. */
 static int node_target(struct fs *fs, fuse_ino_t ino, bool change, struct target *t, struct wres *r)
@@ -93,19 +195,10 @@ static int node_target(struct fs *fs, fuse_ino_t ino, bool change, struct target
 	int err;
 
 	t->path = node_path(fs, ino);
-	t->dirfd = w->upper_fd;
+	t->orphan = !t->path;
 	memset(r, 0, sizeof(*r));
-	if (!t->path) {
-		t->dirfd = w->state_fd;
-		t->path = orphan_name(ino);
-		if (!t->path || fstatat(w->state_fd, t->path, &r->st, AT_SYMLINK_NOFOLLOW)) {
-			free(t->path);
-			t->path = NULL;
-			return -ENOENT;
-		}
-		r->where = W_UPPER;
-		return 0;
-	}
+	if (!t->path)
+		return orphan_target(w, ino, change, t, r);
 	err = change ? prepare(w, t->path, r) : work_resolve(w, t->path, r);
 	if (!err && r->where == W_NONE)
 		err = -ENOENT;
@@ -152,8 +245,8 @@ static void wop_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct work *w = work_of(req);
 	char *rel;
 
-	if (work_is_reserved(name)) {
-		fuse_reply_err(req, ENOENT);
+	if (strlen(name) > NAME_MAX || work_is_reserved(name)) {
+		fuse_reply_err(req, strlen(name) > NAME_MAX ? ENAMETOOLONG : ENOENT);
 		return;
 	}
 	rel = child_path(fs_of(req), parent, name);
@@ -175,6 +268,8 @@ static int stat_ino(struct fs *fs, fuse_ino_t ino, struct stat *st)
 
 	if (!err)
 		err = work_stat(fs->work, &r, st);
+	if (!err && t.orphan)
+		st->st_nlink = 0; /* unlinked: only open descriptors hold it */
 	free(t.path);
 	st->st_ino = ino;
 	return err;
@@ -196,11 +291,25 @@ static void wop_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_attr(req, &st, WORK_TIMEOUT);
 }
 
+enum fd_op { FD_CHMOD, FD_TRUNCATE };
+
+/* chmod or truncate on a descriptor of the target (a path could lead through a symlink). */
+static int fd_call(struct work *w, const struct target *t, int flags, enum fd_op op, const struct stat *attr)
+{
+	int fd = target_open(w, t, flags), err;
+
+	if (fd < 0)
+		return -errno;
+	err = op == FD_CHMOD ? fchmod(fd, attr->st_mode & 07777) : ftruncate(fd, attr->st_size);
+	err = err ? -errno : 0;
+	close(fd);
+	return err;
+}
+
 static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int set)
 {
 	struct target t;
 	struct wres r;
-	const char *path;
 	bool link;
 	int err;
 
@@ -210,17 +319,11 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int set)
 	err = node_target(fs, ino, true, &t, &r);
 	if (err)
 		return err;
-	path = *t.path ? t.path : ".";
 	link = r.where == W_UPPER ? S_ISLNK(r.st.st_mode) : r.mode == UG_MODE_LINK;
 	if ((set & FUSE_SET_ATTR_MODE) && !link) /* a symlink has no mode of its own */
-		err = fchmodat(t.dirfd, path, attr->st_mode & 07777, 0) ? -errno : 0;
-	if (!err && (set & FUSE_SET_ATTR_SIZE)) {
-		int fd = openat(t.dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		err = fd < 0 ? -errno : ftruncate(fd, attr->st_size) ? -errno : 0;
-		if (fd >= 0)
-			close(fd);
-	}
+		err = fd_call(fs->work, &t, O_RDONLY | O_NONBLOCK, FD_CHMOD, attr);
+	if (!err && (set & FUSE_SET_ATTR_SIZE))
+		err = fd_call(fs->work, &t, O_WRONLY, FD_TRUNCATE, attr);
 	if (!err && (set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
 		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
 
@@ -228,7 +331,10 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int set)
 			ts[0] = (set & FUSE_SET_ATTR_ATIME_NOW) ? (struct timespec){ .tv_nsec = UTIME_NOW } : attr->st_atim;
 		if (set & FUSE_SET_ATTR_MTIME)
 			ts[1] = (set & FUSE_SET_ATTR_MTIME_NOW) ? (struct timespec){ .tv_nsec = UTIME_NOW } : attr->st_mtim;
-		err = utimensat(t.dirfd, path, ts, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+		err = (t.orphan ? utimensat(fs->work->state_fd, t.path, ts, AT_SYMLINK_NOFOLLOW)
+				: up_utimens(fs->work, t.path, ts))
+			      ? -errno
+			      : 0;
 	}
 	free(t.path);
 	return err;
@@ -265,7 +371,7 @@ static void wop_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (!err)
 		err = work_resolve(w, rel, &r);
 	if (!err && r.where == W_UPPER) {
-		ssize_t n = readlinkat(w->upper_fd, rel, buf, sizeof(buf) - 1);
+		ssize_t n = up_readlink(w, rel, buf, sizeof(buf) - 1);
 
 		err = n < 0 ? -errno : 0;
 		if (n >= 0)
@@ -301,6 +407,8 @@ static int new_entry(fuse_req_t req, fuse_ino_t parent, const char *name, char *
 	int err;
 
 	*rel = NULL;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
 	if (work_is_reserved(name))
 		return -EINVAL; /* the overlay's own markers */
 	dir = node_path(fs_of(req), parent);
@@ -331,6 +439,25 @@ static int new_entry(fuse_req_t req, fuse_ino_t parent, const char *name, char *
 
 enum make { MAKE_DIR, MAKE_FILE, MAKE_LINK };
 
+/* Make rel in upper: a folder or an empty file with exactly mode (the
+ * caller's umask applied already, the daemon's own undone), or a symlink. */
+static int make_upper(struct work *w, const char *rel, enum make what, mode_t mode, const char *link)
+{
+	int fd, err;
+
+	if (what == MAKE_LINK)
+		return up_symlink(w, link, rel) ? -errno : 0;
+	if (what == MAKE_DIR && up_mkdir(w, rel, mode))
+		return -errno;
+	fd = what == MAKE_DIR ? up_open(w, rel, O_RDONLY | O_DIRECTORY, 0)
+			      : up_open(w, rel, O_WRONLY | O_CREAT | O_EXCL, mode);
+	if (fd < 0)
+		return -errno;
+	err = fchmod(fd, mode) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
 /* Create name in parent (a folder, an empty file, a symlink to link) and reply
  * with its entry; with fi, as a reply to create. */
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum make what, mode_t mode,
@@ -338,26 +465,12 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, enum
 {
 	struct work *w = work_of(req);
 	char *rel;
-	int err, fd;
+	int err;
 
 	pthread_rwlock_rdlock(&w->lock);
 	err = new_entry(req, parent, name, &rel);
-	if (!err) {
-		switch (what) {
-		case MAKE_DIR:
-			err = mkdirat(w->upper_fd, rel, mode & 07777) ? -errno : 0;
-			break;
-		case MAKE_FILE:
-			fd = openat(w->upper_fd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
-			err = fd < 0 ? -errno : 0;
-			if (fd >= 0)
-				close(fd);
-			break;
-		case MAKE_LINK:
-			err = symlinkat(link, w->upper_fd, rel) ? -errno : 0;
-			break;
-		}
-	}
+	if (!err)
+		err = make_upper(w, rel, what, mode & ~fuse_req_ctx(req)->umask & 07777, link);
 	/* a base entry of that name was deleted: a new folder must not show what it held */
 	if (!err && work_unwhiteout(w, rel) && what == MAKE_DIR)
 		err = work_set_opaque(w, rel);
@@ -421,6 +534,8 @@ static int remove_entry(struct fs *fs, fuse_ino_t parent, const char *name, cons
 			err = work_remove_upper_dir(w, rel);
 	} else if (!err && r.where == W_UPPER) {
 		orphan(fs, parent, name, rel);
+	} else if (!err) {
+		orphan_lower(fs, parent, name, &r);
 	}
 	if (!err && r.lower_has)
 		err = work_whiteout(w, rel);
@@ -454,6 +569,19 @@ static void wop_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	do_remove(req, parent, name, true);
 }
 
+/* A folder that is to be replaced must show nothing. */
+static int check_empty(struct work *w, const char *rel, const struct wres *r)
+{
+	struct wlist l;
+	int err = work_list(w, rel, r, &l);
+
+	if (!err) {
+		err = l.count ? -ENOTEMPTY : 0;
+		wlist_release(&l);
+	}
+	return err;
+}
+
 static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t newparent, const char *newname,
 		     unsigned flags)
 {
@@ -477,37 +605,32 @@ static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t
 		return 0;
 	if (isdir && !strncmp(to, from, flen) && to[flen] == '/')
 		return -EINVAL; /* a folder into itself */
-	if (rt.where != W_NONE) {
-		if (flags & RENAME_NOREPLACE)
-			return -EEXIST;
-		if (work_is_dir(&rt) != isdir)
-			return isdir ? -ENOTDIR : -EISDIR;
-		if (isdir) {
-			struct wlist l;
-
-			err = work_list(w, to, &rt, &l);
-			if (err)
-				return err;
-			err = l.count ? -ENOTEMPTY : 0;
-			wlist_release(&l);
-			if (!err && rt.where == W_UPPER)
-				err = work_remove_upper_dir(w, to);
-			if (err)
-				return err;
-		}
-	}
-	/* Upper must hold everything that moves: a folder whole (and opaque). */
+	if (rt.where != W_NONE && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (rt.where != W_NONE && work_is_dir(&rt) != isdir)
+		return isdir ? -ENOTDIR : -EISDIR;
+	if (rt.where != W_NONE && isdir && (err = check_empty(w, to, &rt)))
+		return err;
+	/* Upper must hold everything that moves: a folder whole (and opaque).
+	 * Done before the target goes, so that a refused copy changes nothing. */
 	err = isdir ? work_materialize(w, from) : work_copy_up(w, from, &rf);
+	if (!err && isdir && rt.where == W_UPPER)
+		err = work_remove_upper_dir(w, to);
 	if (!err)
 		err = work_ensure_parent(w, to);
 	if (!err && !isdir && rt.where == W_UPPER)
 		orphan(fs, newparent, newname, to); /* the file replaced may still be open */
-	if (!err && renameat(w->upper_fd, from, w->upper_fd, to))
+	else if (!err && !isdir && rt.where == W_LOWER)
+		orphan_lower(fs, newparent, newname, &rt);
+	if (!err && up_rename(w, from, -1, to))
 		err = -errno;
 	if (err)
 		return err;
 	work_unwhiteout(w, to);
-	if (rf.lower_has)
+	/* a base folder replaced: none of its (deleted) entries may show again */
+	if (isdir && rt.lower_has && rt.mode == UG_MODE_TREE)
+		err = work_set_opaque(w, to);
+	if (!err && rf.lower_has)
 		err = work_whiteout(w, from);
 	return err;
 }
@@ -522,7 +645,9 @@ static void wop_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 
 	struct node *dest = node_get(fs, newparent);
 
-	if (work_is_reserved(name) || work_is_reserved(newname))
+	if (strlen(newname) > NAME_MAX)
+		err = -ENAMETOOLONG;
+	else if (work_is_reserved(name) || work_is_reserved(newname))
 		err = work_is_reserved(name) ? -ENOENT : -EINVAL;
 	if (!err && (!dest || (dest->kind != K_WORK && dest->kind != K_WNODE)))
 		err = -EROFS; /* out of work/: into a read-only view */
@@ -584,7 +709,7 @@ static void wop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, str
 	err = node_target(fs, ino, false, &t, &r);
 	if (!err && r.where == W_LOWER)
 		err = -ugfs_errno(blobs_get(fs, &r.oid, &obj));
-	else if (!err && (fd = openat(t.dirfd, t.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	else if (!err && (fd = target_open(w, &t, O_RDONLY)) < 0)
 		err = -errno;
 	pthread_rwlock_unlock(&w->lock);
 	free(t.path);
@@ -622,7 +747,7 @@ static void wop_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	(void)fi;
 	pthread_rwlock_rdlock(&w->lock);
 	err = node_target(fs, ino, true, &t, &r);
-	if (!err && (fd = openat(t.dirfd, t.path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if (!err && (fd = target_open(w, &t, O_WRONLY)) < 0)
 		err = -errno;
 	if (!err && (n = pwrite(fd, buf, size, off)) < 0)
 		err = -errno;

@@ -65,15 +65,18 @@ static int side_temp(ugit_ctx *c, const ugit_side *s, char **path)
 }
 
 /*
- * Run argv with stdout going to out_fd (-1: ours). Returns the exit status
- * (0..255), or a negative error: UG_ENOTFOUND when the program is not installed.
+ * Run argv with stdout going to out_fd and stderr to err_fd (-1: ours). Returns
+ * the exit status (0..255), or a negative error: UG_ENOTFOUND when the program
+ * is not installed.
  */
-static int run(char *const argv[], int out_fd)
+static int run(char *const argv[], int out_fd, int err_fd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	if (out_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	if (err_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
 	fflush(stdout);
 	pid_t pid;
 	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
@@ -102,7 +105,7 @@ int ugit_diff_blobs(ugit_ctx *c, const ugit_side *from, const ugit_side *to, con
 		char *la = ugit_fmt("a/%s", path), *lb = ugit_fmt("b/%s", path);
 		char *argv[] = {"diff", "--unified", "--show-c-function", "--label", la, f1,
 				"--label", lb, f2, NULL};
-		rc = run(argv, -1);
+		rc = run(argv, -1, -1);
 		if (rc == UG_ENOTFOUND)
 			rc = ug_error(UG_ENOTFOUND, "GNU diff is not installed (apt-get install diffutils)");
 		else if (rc > 1)
@@ -153,12 +156,23 @@ int ugit_diff_maps(ugit_ctx *c, const ugit_pmap *from, const ugit_pmap *to, bool
 	return rc;
 }
 
+/* The error for diff3's status 2 ("trouble"), from what it wrote to efd. */
+static int diff3_trouble(int efd, int status)
+{
+	char buf[512];
+	ssize_t n = pread(efd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strstr(buf, "Binary files") || strstr(buf, "binary file"))
+		return ug_error(UG_ECONFLICT, "it is a binary file changed on both sides, which diff3 cannot merge");
+	return ug_error(UG_ERROR, "diff3 failed (status %d)", status);
+}
+
 int ugit_merge_blobs(ugit_ctx *c, const ug_oid *base, const ug_oid *head, const ug_oid *other,
 		     unsigned char **out, size_t *len, bool *conflict)
 {
 	*out = NULL;
 	*len = 0;
-	char *fb = NULL, *fh = NULL, *fo = NULL, *fout = NULL;
+	char *fb = NULL, *fh = NULL, *fo = NULL, *fout = NULL, *ferr = NULL;
 	ugit_side sb = {base, NULL, 0}, sh = {head, NULL, 0}, so = {other, NULL, 0};
 	int rc = side_temp(c, &sb, &fb);
 	if (rc == 0)
@@ -167,27 +181,34 @@ int ugit_merge_blobs(ugit_ctx *c, const ug_oid *base, const ug_oid *head, const 
 		rc = side_temp(c, &so, &fo);
 	if (rc == 0)
 		rc = temp_with("", 0, &fout);
+	if (rc == 0)
+		rc = temp_with("", 0, &ferr);
 	if (rc == 0) {
 		int fd = open(fout, O_WRONLY | O_TRUNC | O_CLOEXEC);
-		if (fd < 0) {
-			rc = ug_error_os(UG_ERROR, "cannot open %s", fout);
+		int efd = fd < 0 ? -1 : open(ferr, O_RDWR | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 || efd < 0) {
+			rc = ug_error_os(UG_ERROR, "cannot open %s", fd < 0 ? fout : ferr);
+			if (fd >= 0)
+				close(fd);
 		} else {
 			char *argv[] = {"diff3", "-m", "-L", "HEAD", fh, "-L", "BASE", fb,
 					"-L", "MERGE_HEAD", fo, NULL};
-			rc = run(argv, fd);
+			/* diff3's complaints name our temporary files: the caller's one line says it instead */
+			rc = run(argv, fd, efd);
 			close(fd);
 			if (rc == UG_ENOTFOUND)
 				rc = ug_error(UG_ENOTFOUND, "diff3 is not installed (apt-get install diffutils)");
 			else if (rc > 1)
-				rc = ug_error(UG_ERROR, "diff3 failed (status %d)", rc);
+				rc = diff3_trouble(efd, rc);
 			else if (rc >= 0) {
 				*conflict = rc == 1;
 				rc = ugit_file_read(fout, out, len);
 			}
+			close(efd);
 		}
 	}
-	char *all[] = {fb, fh, fo, fout};
-	for (size_t i = 0; i < 4; i++) {
+	char *all[] = {fb, fh, fo, fout, ferr};
+	for (size_t i = 0; i < 5; i++) {
 		if (all[i])
 			unlink(all[i]);
 		free(all[i]);
@@ -205,7 +226,7 @@ int ugit_render_dot(const char *dot, size_t len, const char *path)
 		return rc;
 	char *out = ugit_fmt("-o%s", path);
 	char *argv[] = {"dot", (char *)fmt, out, in, NULL};
-	rc = run(argv, -1);
+	rc = run(argv, -1, -1);
 	if (rc == UG_ENOTFOUND)
 		rc = ug_error(UG_ENOTFOUND,
 			      "Graphviz's dot is not installed; to draw %s: apt-get install graphviz", path);

@@ -191,11 +191,67 @@ static void level_release(level *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int level_write(ugit_ctx *c, level *l, ug_oid *out, const char *where)
+/* The path of entry i of the folder lv[d] ("" names the folder itself), with newlines
+ * shown as \n so that an error stays one line; malloc'ed. */
+static char *level_path(const level *lv, size_t d, const ug_tree_entry *e)
 {
+	size_t n = 1;
+	for (size_t k = 1; k <= d; k++)
+		n += 2 * strlen(lv[k].name) + 1;
+	n += e ? 2 * e->namelen : 0;
+	char *path = ugit_xmalloc(n), *w = path;
+	for (size_t k = 1; k <= d + 1; k++) {
+		const char *name = k <= d ? lv[k].name : e ? e->name : NULL;
+		size_t len = k <= d ? strlen(name) : e ? e->namelen : 0;
+		if (!name)
+			break;
+		if (w != path)
+			*w++ = '/';
+		for (size_t i = 0; i < len; i++) {
+			if (name[i] == '\n') {
+				*w++ = '\\';
+				*w++ = 'n';
+			} else {
+				*w++ = name[i];
+			}
+		}
+	}
+	*w = '\0';
+	return path;
+}
+
+/* Store the folder lv[d] as a tree. A name ugit's line-based trees cannot hold, or
+ * a file and a folder of one name, is refused naming the whole path. */
+static int level_write(ugit_ctx *c, const level *lv, size_t d, ug_oid *out)
+{
+	const level *l = &lv[d];
+	for (size_t i = 0; i < l->n; i++) {
+		if (memchr(l->e[i].name, '\n', l->e[i].namelen)) {
+			char *path = level_path(lv, d, &l->e[i]);
+			int rc = ug_error(UG_EINVALID, "cannot store '%s': a name in a ugit tree cannot hold a newline",
+					  path);
+			free(path);
+			return rc;
+		}
+	}
 	int rc = ug_tree_create(c->repo, out, l->e, l->n);
-	if (rc == UG_EINVALID)
-		return ug_error(UG_EINVALID, "the index has two entries named alike in %s", where);
+	if (rc != UG_EINVALID)
+		return rc;
+	/* the index holds unique paths, so a repeated name is a file beside a folder of that name */
+	for (size_t i = 0; i < l->n; i++) {
+		for (size_t j = i + 1; j < l->n; j++) {
+			if (l->e[i].namelen != l->e[j].namelen || memcmp(l->e[i].name, l->e[j].name, l->e[i].namelen))
+				continue;
+			char *path = level_path(lv, d, &l->e[i]);
+			rc = ug_error(UG_EINVALID, "the index holds both a file and a folder named '%s'", path);
+			free(path);
+			return rc;
+		}
+	}
+	char why[256], *path = level_path(lv, d, NULL);
+	snprintf(why, sizeof(why), "%s", ug_error_last());
+	rc = ug_error(UG_EINVALID, "in '%s': %s", *path ? path : ".", why);
+	free(path);
 	return rc;
 }
 
@@ -235,7 +291,7 @@ int ugit_tree_write(ugit_ctx *c, const ugit_pmap *index, ug_oid *out)
 			k++;
 		}
 		while (d > k && rc == 0) {
-			rc = level_write(c, &lv[d], &oid, lv[d].name);
+			rc = level_write(c, lv, d, &oid);
 			if (rc == 0)
 				level_add(&lv[d - 1], UG_MODE_TREE, &oid, lv[d].name, strlen(lv[d].name));
 			level_release(&lv[d]);
@@ -252,14 +308,14 @@ int ugit_tree_write(ugit_ctx *c, const ugit_pmap *index, ug_oid *out)
 		level_add(&lv[d], UG_MODE_BLOB, ugit_pmap_get(index, p), s, strlen(s));
 	}
 	while (d > 0 && rc == 0) {
-		rc = level_write(c, &lv[d], &oid, lv[d].name);
+		rc = level_write(c, lv, d, &oid);
 		if (rc == 0)
 			level_add(&lv[d - 1], UG_MODE_TREE, &oid, lv[d].name, strlen(lv[d].name));
 		level_release(&lv[d]);
 		d--;
 	}
 	if (rc == 0)
-		rc = level_write(c, &lv[0], out, "the top");
+		rc = level_write(c, lv, 0, out);
 	for (size_t i = 0; i < maxlv; i++)
 		level_release(&lv[i]);
 	free(lv);

@@ -729,8 +729,12 @@ static int merge_maps(ugit_ctx *c, const ugit_pmap *B, const ugit_pmap *H, const
 			size_t len;
 			bool conflict = false;
 			rc = ugit_merge_blobs(c, b, h, m, &buf, &len, &conflict);
-			if (rc < 0)
+			if (rc < 0) {
+				char why[256];
+				snprintf(why, sizeof(why), "%s", ug_error_last());
+				rc = ug_error(rc, "merge: cannot merge '%s': %s", p, why);
 				break;
+			}
 			rc = ug_odb_write(c->odb, &merged, UG_OBJ_BLOB, buf, len);
 			free(buf);
 			if (rc < 0)

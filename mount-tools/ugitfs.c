@@ -32,7 +32,8 @@ static const char usage[] =
 	"  -o verify          check that every object read hashes to its id\n"
 	"  -o memory=SIZE     cap for the daemon's caches (K, M, G suffixes; default 256M)\n"
 	"  -o fetch_timeout=SECS  partial clones: give up a fetch of missing objects after SECS (default 30)\n"
-	"  and the standard FUSE options (allow_other, default_permissions, ...).\n"
+	"  and the standard FUSE options (allow_other, ...); default_permissions is\n"
+	"  always on: the kernel checks every access against the modes shown.\n"
 	"Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 /* Options of ours, and fstab-only ones that mount(8) passes along and we drop. */
@@ -178,7 +179,7 @@ int main(int argc, char **argv)
 	char *fuse_opts = NULL, *base = basename(argv[0]);
 	const char *pos[2];
 	int npos = 0, status;
-	/* As mount.ugitfs, mount(8) calls "SPEC DIR [-sfnv] [-o OPTS] [-t TYPE]". */
+	/* As mount.ugitfs, mount(8) calls "SOURCE DIR [-sfnv] [-o OPTS] [-t TYPE]". */
 	bool helper = !strncmp(base, "mount.", 6);
 	const char *request = NULL, *message = NULL;
 

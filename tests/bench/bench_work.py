@@ -69,8 +69,8 @@ def main():
     ours, theirs = [], []
     for _ in range(args.runs):
         repo = os.path.join(cache, 'work-repo')
-        fresh_repo(repo)
-        with mounting.Mount(repo) as mnt:
+        fresh_repo(repo).git('branch', 'bench')  # main is checked out: work/ edits another branch
+        with mounting.Mount(repo, ['branch=bench']) as mnt:
             t0 = time.perf_counter()
             subprocess.run(['cp', '-r', src, mnt.path('work', 'files')], check=True)
             subprocess.run([ugitfs, '--sync', mnt.mnt], check=True, stdout=subprocess.DEVNULL)

@@ -415,6 +415,24 @@ def build_bare_noconfig(dest):
                    workdir=None, facts=facts)
 
 
+def bare_fixture(kind, path, **facts):
+    """A Fixture for the bare repository at path."""
+    path = os.path.realpath(path)
+    return Fixture(kind=kind, path=path, gitdir=path, git_args=['--git-dir=' + path],
+                   workdir=None, facts=dict(facts))
+
+
+def build_packed_bare(dest):
+    """The packed repository with its .git moved out and made bare, objects and refs as
+    they were: no worktree has a branch checked out, so work/ shows HEAD's branch."""
+    fx = build_packed(os.path.join(dest, 'src'))
+    bare = os.path.join(os.path.realpath(dest), 'packed.git')
+    os.rename(fx.gitdir, bare)
+    run_git(['--git-dir=' + bare, 'config', 'core.bare', 'true'])
+    shutil.rmtree(fx.path)
+    return bare_fixture('packed_bare', bare, **fx.facts)
+
+
 def build_worktree(dest):
     """A linked work tree (git worktree add): its .git is a file, its HEAD its own."""
     os.makedirs(dest)
@@ -1277,6 +1295,14 @@ def build_bad_tree_names(dest):
         h.bad.append(Bad(oid, 'tree entry named %r' % name, check='hidden', otype='tree',
                          visible=('ok',), content=raw,
                          path='bad-name-' + (name.decode().replace('/', 'SLASH') or 'EMPTY')))
+    # An entry of a mode no git object type has: hidden, its neighbours shown.
+    raw = raw_tree_bytes([('100644', 'before', ok_blob), ('777777', 'strange', ok_blob),
+                          ('40000', 'dir', sub)])
+    oid = object_id('sha1', 'tree', raw)
+    write_loose_raw(g, oid, zlib.compress(b'tree %d\0' % len(raw) + raw))
+    h.bad.append(Bad(oid, 'tree entry of unknown mode 777777', check='hidden', otype='tree',
+                     visible=('before', 'dir'), content=raw, path='unknown-mode'))
+    h.facts['unknown_mode_tree'] = oid
     # Malformed trees: the whole tree is corrupt.
     good_entry = raw_tree_bytes([('100644', 'fine', ok_blob)])
     malformed = [

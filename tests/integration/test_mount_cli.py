@@ -1,4 +1,4 @@
-"""The ugitfs command (SPEC section 2): errors in one line, options, daemon mode, the mount(8) helper."""
+"""The ugitfs command (ugitfs(1), OPTIONS): errors in one line, options, daemon mode, the mount(8) helper."""
 
 import contextlib
 import os

@@ -1,4 +1,4 @@
-"""SPEC section 5 under a mount: each hostile object gives EIO (or is hidden) on its own path only,
+"""ugitfs(1), ERRORS, under a mount: each hostile object gives EIO (or is hidden) on its own path only,
 with a log line naming it, and the daemon lives on."""
 
 import errno
@@ -86,6 +86,23 @@ def test_bad_objects_fail_alone(repos, kind):
             assert not problems, '\n'.join(problems)
             # every commit is still listed, and listing ends
             assert hx.commit in os.listdir(mnt.path('commits'))
+
+
+def test_unknown_mode_hides_one_entry(repos):
+    """A tree entry of mode 777777 is hidden with one log line naming the tree; the
+    folder lists and reads the rest (it used to be EIO as a whole)."""
+    hx = repos.get('bad_tree_names')
+    tree = hx.facts['unknown_mode_tree']
+    with Mount(hx.path, ['ro']) as mnt:
+        log = LogTail(mnt)
+        folder = mnt.path('commits', hx.commit, 'unknown-mode')
+        assert sorted(os.listdir(folder)) == ['before', 'dir']
+        with open(os.path.join(folder, 'before'), 'rb') as f:
+            assert f.read() == b'a good file next to bad names\n'
+        assert os.listdir(os.path.join(folder, 'dir')) == ['config']
+        assert observe(os.path.join(folder, 'strange')) == ('err', errno.ENOENT)
+        lines = [line for line in log.new_lines() if tree in line]
+        assert len(lines) == 1 and 'strange' in lines[0], lines
 
 
 def test_bad_commits(repos):

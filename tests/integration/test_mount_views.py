@@ -1,4 +1,4 @@
-"""Mount the real ugitfs on repositories made by git and check every view of SPEC section 3 against git."""
+"""Mount the real ugitfs on repositories made by git and check every view that ugitfs(1) describes against git."""
 
 import calendar
 import errno

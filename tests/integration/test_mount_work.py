@@ -1,4 +1,4 @@
-"""The working view work/ (SPEC section 4): real programs edit it, every sync is a real commit git accepts."""
+"""The working view work/ (ugitfs(1), THE WORKING VIEW): real programs edit it, every sync is a real commit git accepts."""
 
 import errno
 import os
@@ -54,8 +54,26 @@ def show(fx, rev, path):
 
 
 @pytest.fixture
-def fx(fresh):
-    return fresh('packed')
+def fx(tmp_path):
+    """A bare repository: no worktree has main checked out, so work/ shows main."""
+    return fixtures.build_packed_bare(tmp_path / 'repo')
+
+
+class Outside(fixtures.Repo):
+    """A clone of fx where commits are made outside the mount; commit() pushes them to main."""
+
+    def __init__(self, fx, tick):
+        path = os.path.join(os.path.dirname(fx.path), 'outside')
+        fixtures.run_git(['clone', '-q', fx.path, path])
+        super().__init__(path, init=False)
+        self.tick = tick
+
+    def commit(self, message):
+        self.git('fetch', '-q', 'origin', 'main')
+        self.git('merge', '-q', '--ff-only', 'FETCH_HEAD')
+        oid = super().commit(message)
+        self.git('push', '-q', 'origin', 'HEAD:main')
+        return oid
 
 
 def test_edits_by_real_programs(fx, tmp_path):
@@ -291,8 +309,7 @@ def test_pending_changes_survive_sigkill(fx):
 
 
 def test_branch_moved_elsewhere_no_overlap(fx):
-    r = fixtures.Repo(fx.path, init=False)
-    r.tick = 300
+    r = Outside(fx, 300)
     with Mount(fx.path) as mnt:
         with open(mnt.path('work', 'mine.txt'), 'w') as f:
             f.write('mine\n')
@@ -308,8 +325,7 @@ def test_branch_moved_elsewhere_no_overlap(fx):
 
 
 def test_branch_moved_with_overlap_goes_to_a_conflict_branch(fx):
-    r = fixtures.Repo(fx.path, init=False)
-    r.tick = 400
+    r = Outside(fx, 400)
     with Mount(fx.path) as mnt:
         with open(mnt.path('work', 'README.md'), 'w') as f:
             f.write('my readme\n')
@@ -325,7 +341,9 @@ def test_branch_moved_with_overlap_goes_to_a_conflict_branch(fx):
         with open(mnt.path('work', 'README.md')) as f:
             assert f.read() == 'my readme\n', 'work/ keeps what the user wrote'
         # resolving: merge the conflict branch into main; work/ comes back to main
-        r.git('merge', '-q', '-X', 'theirs', '--no-edit', conflicts[0].replace('refs/heads/', ''))
+        r.git('fetch', '-q', 'origin', conflicts[0])
+        r.git('merge', '-q', '-X', 'theirs', '--no-edit', 'FETCH_HEAD')
+        r.git('push', '-q', 'origin', 'HEAD:main')
         merged = head(fx)
         wait_for(lambda: status(mnt) == [] and sync(mnt) == 'nothing to commit', 5, 'work/ to settle')
         with open(mnt.path('work', 'new-after.txt'), 'w') as f:
@@ -337,8 +355,7 @@ def test_branch_moved_with_overlap_goes_to_a_conflict_branch(fx):
 
 
 def test_work_follows_the_branch_when_nothing_is_pending(fx):
-    r = fixtures.Repo(fx.path, init=False)
-    r.tick = 500
+    r = Outside(fx, 500)
     with Mount(fx.path) as mnt:
         assert not os.path.exists(mnt.path('work', 'outside.txt'))
         r.write('outside.txt', 'from outside\n')
@@ -349,8 +366,8 @@ def test_work_follows_the_branch_when_nothing_is_pending(fx):
 
 
 def test_branch_option_and_unborn_branch(tmp_path):
-    r = fixtures.Repo(tmp_path / 'fresh')
-    fx = fixtures._fixture('fresh', r)
+    r = fixtures.Repo(tmp_path / 'fresh', bare=True)
+    fx = fixtures.bare_fixture('fresh', r.path)
     with Mount(fx.path) as mnt:  # HEAD names main, which has no commit yet
         assert os.listdir(mnt.path('work')) == []
         with open(mnt.path('work', 'first.txt'), 'w') as f:
@@ -375,9 +392,10 @@ def test_disk_full_loses_nothing(tmp_path):
         r = fixtures.Repo(disk / 'repo')
         r.write('small.txt', 'small\n')
         first = r.commit('first')
+        r.git('checkout', '-q', '--detach')  # main checked out nowhere: it may be work/'s branch
         fx = fixtures._fixture('disk', r)
         payload = os.urandom(900 * 1024)
-        with Mount(fx.path) as mnt:
+        with Mount(fx.path, ['branch=main']) as mnt:
             with open(mnt.path('work', 'big.bin'), 'wb') as f:
                 f.write(payload)
             filler = disk / 'filler'
@@ -425,8 +443,7 @@ def test_state_lives_in_the_repository(fx):
 
 def test_unchanged_copies_do_not_undo_the_branch(fx):
     """A file copied up but not changed (touch) must not hide what the branch does to it later."""
-    r = fixtures.Repo(fx.path, init=False)
-    r.tick = 600
+    r = Outside(fx, 600)
     with Mount(fx.path) as mnt:
         w = mnt.path('work')
         subprocess.run(['touch', os.path.join(w, 'README.md')], check=True)

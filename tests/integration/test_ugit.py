@@ -517,6 +517,39 @@ def test_merge_refuses_local_changes(repo):
     assert repo.read('g') == b'unstaged\n' and repo.read('f') == b'theirs\n'
 
 
+def test_merge_binary_conflict_is_one_line(repo):
+    """A binary file changed on both sides: the merge is refused in one line naming it, nothing changes."""
+    build_diverged(repo, {'bin': b'a\0base\n', 'text': 't\n'},
+                   ours={'bin': b'a\0ours\n'}, theirs={'bin': b'a\0theirs\n'})
+    before = repo.snapshot()
+    r = repo('merge', 'other', rc=1)  # run_ugit checks: exactly one line on stderr
+    assert "'bin'" in r.err and 'binary' in r.err, str(r)
+    assert '/tmp/ugit-' not in r.err  # diff3's own words name our temporary files
+    assert repo.snapshot() == before
+
+
+def test_name_with_newline_refused_naming_its_path(repo):
+    """ugit's trees are lines: a name holding a newline cannot be stored, and the error says so and where."""
+    repo.write('top/sub/a\nb', 'x\n')
+    repo.write('top/ok', 'y\n')
+    repo('add', 'top')
+    before = repo.snapshot()
+    for cmd in (['commit', '-m', 'x'], ['write-tree']):
+        r = repo(*cmd, rc=1)
+        assert "'top/sub/a\\nb'" in r.err and 'newline' in r.err, str(r)
+        assert 'alike' not in r.err
+    assert repo.snapshot() == before
+
+
+def test_file_and_folder_of_one_name_refused(repo):
+    """An index (written by another tool) holding a file and a folder of one name is refused by its path."""
+    repo.write('a/b/c', '1\n')
+    repo('add', 'a')
+    (repo.path / '.ugit' / 'index').write_bytes(index_bytes({'a/b/c': blob('1\n'), 'a/b': blob('1\n')}))
+    r = repo('write-tree', rc=1)
+    assert "both a file and a folder named 'a/b'" in r.err, str(r)
+
+
 def test_merge_base_best_and_symmetric(repo):
     # main: O - M1 - M2 (merges F1); feature: O - F1 - F2. The Python tool walked
     # from one side and could stop at O; the best common ancestor is F1.

@@ -3,9 +3,12 @@
 #include "error.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static ug_config *parse(const char *text, int *err)
@@ -139,6 +142,29 @@ int main(void)
 		ok(value_is(cfg, "quote.g", "one   two"), "file values match");
 		unlink(path);
 		is_int(ug_config_add_file(cfg, "/nonexistent/ugitfs/config"), 0, "a missing file adds nothing");
+		/* git reads a config as a stream: /dev/null is empty, a FIFO is read to its end */
+		is_int(ug_config_add_file(cfg, "/dev/null"), 0, "/dev/null reads as an empty config");
+		ok(value_is(cfg, "quote.g", "one   two"), "and adds nothing");
+		is_int(ug_config_add_file(cfg, "/"), UG_ECORRUPT, "a folder is not a config file");
+		{
+			char fifo[] = "/tmp/ugitfs-config-fifo-XXXXXX";
+			int tmp = mkstemp(fifo);
+			pid_t pid;
+
+			close(tmp);
+			unlink(fifo);
+			ok(!mkfifo(fifo, 0600), "made a FIFO");
+			pid = fork();
+			if (pid == 0) {
+				int w = open(fifo, O_WRONLY);
+
+				_exit(w >= 0 && write(w, "[fifo]\n k = v\n", 14) == 14 ? 0 : 1);
+			}
+			is_int(ug_config_add_file(cfg, fifo), 0, "a FIFO reads as a stream");
+			waitpid(pid, NULL, 0);
+			ok(value_is(cfg, "fifo.k", "v"), "with its values");
+			unlink(fifo);
+		}
 		ug_config_free(cfg);
 	}
 

@@ -177,9 +177,29 @@ static void test_git_trees(void)
 	ok(strstr(logbuf, tree_hex) && strstr(logbuf, "dup"), "the log names the tree and the entry");
 	ug_tree_free(t);
 
+	/* an octal mode of no type git knows: that entry is hidden, the rest read */
+	{
+		static const char *const unknown[] = { "0", "170000", "777777", "30000" };
+
+		for (size_t i = 0; i < sizeof(unknown) / sizeof(*unknown); i++) {
+			b.len = 0;
+			ENTRY(&b, "100644", "fine", 1);
+			ENTRY(&b, unknown[i], "x", 2);
+			ENTRY(&b, "40000", "zz", 3);
+			log_reset();
+			is_int(parse_tree(&t, &b), 0, "mode '%s': the tree parses", unknown[i]);
+			ok(t && t->count == 2 && t->hidden == 1 && find(t, "fine") && find(t, "zz") &&
+				   !find(t, "x"),
+			   "mode '%s': that entry is hidden, the others shown", unknown[i]);
+			ok(loglines == 1 && strstr(logbuf, tree_hex) && strstr(logbuf, "'x'"),
+			   "mode '%s': one log line names the tree and the entry", unknown[i]);
+			ug_tree_free(t);
+		}
+	}
+
 	/* malformed: the whole tree is corrupt, the message names it */
 	{
-		static const char *const bad_modes[] = { "10064x", "0", "170000", "12345670", "" };
+		static const char *const bad_modes[] = { "10064x", "12345670", "" };
 
 		for (size_t i = 0; i < sizeof(bad_modes) / sizeof(*bad_modes); i++) {
 			b.len = 0;

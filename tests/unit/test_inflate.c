@@ -26,6 +26,84 @@ static void *thread_inflate(void *arg)
 	return NULL;
 }
 
+struct membuf {
+	const unsigned char *p;
+	size_t len;
+	int reads;
+};
+
+static int mem_source(void *ctx, uint64_t off, unsigned char *buf, size_t len, size_t *got)
+{
+	struct membuf *m = ctx;
+
+	m->reads++;
+	*got = off >= m->len ? 0 : len < m->len - off ? len : (size_t)(m->len - off);
+	memcpy(buf, m->p + off, *got);
+	return 0;
+}
+
+/* A stream of n bytes of data with a 5-byte header, read back in order, out of
+ * order, far behind (a checkpoint), past the end, and when the stream lies. */
+static void test_stream(void)
+{
+	size_t n = (size_t)24 << 20, zlen, got;
+	unsigned char *data = malloc(n), *z, *buf = malloc(1 << 20);
+	uint64_t x = 88172645463325252ull;
+	struct membuf m;
+	ug_zstream *s;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i % 64 == 0) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
+		data[i] = (unsigned char)(x >> (i % 8 * 8)) & 0x1f; /* compressible, not periodic */
+	}
+	is_int(ug_zdeflate(&z, &zlen, "HEAD!", 5, data, n, 1), 0, "24 MiB deflated");
+	m = (struct membuf){ z, zlen, 0 };
+	is_int(ug_zstream_new(&s, mem_source, &m, NULL, 5, n), 0, "a stream over it");
+	for (size_t off = 0; off < n; off += 131072)
+		if (ug_zstream_read(s, off, buf, 131072, &got) || got != 131072 || memcmp(buf, data + off, got))
+			bad++;
+	is_int(bad, 0, "read in order, 128 KiB at a time");
+	ok(m.reads * 65536 <= (int)zlen + 65536 * 2, "the input was read once (%d reads of %zu bytes)", m.reads, zlen);
+	static const uint64_t offs[] = { 100, 7 << 20, (7 << 20) - 5000, 3, (23 << 20) + 77, 12 << 20,
+					 (12 << 20) - 1, 5 << 20, (24 << 20) - 10 };
+	bad = 0;
+	for (size_t i = 0; i < sizeof(offs) / sizeof(*offs); i++) {
+		size_t want = offs[i] + 70000 > n ? n - offs[i] : 70000;
+
+		if (ug_zstream_read(s, offs[i], buf, 70000, &got) || got != want || memcmp(buf, data + offs[i], got))
+			bad++;
+	}
+	is_int(bad, 0, "read at offsets behind and ahead, across checkpoints and the end");
+	ok(ug_zstream_read(s, n, buf, 10, &got) == 0 && got == 0, "past the end: nothing");
+	ok(ug_zstream_memory(s) < (size_t)4 << 20, "memory stays small (%zu bytes)", ug_zstream_memory(s));
+	ug_zstream_free(s);
+	/* the stream shorter or longer than claimed, or cut */
+	m = (struct membuf){ z, zlen, 0 };
+	ug_zstream_new(&s, mem_source, &m, NULL, 5, n + 1);
+	ok(ug_zstream_read(s, n - 100, buf, 200, &got) == UG_ECORRUPT, "a stream shorter than its size is corrupt");
+	ug_zstream_free(s);
+	ug_zstream_new(&s, mem_source, &m, NULL, 5, n - 1);
+	ok(ug_zstream_read(s, n - 100, buf, 200, &got) == UG_ECORRUPT, "a stream longer than its size is corrupt");
+	ug_zstream_free(s);
+	m = (struct membuf){ z, zlen / 2, 0 };
+	ug_zstream_new(&s, mem_source, &m, NULL, 5, n);
+	ok(ug_zstream_read(s, n - 100, buf, 200, &got) == UG_ECORRUPT, "a cut stream is corrupt");
+	ug_zstream_free(s);
+	z[zlen - 1] ^= 1;
+	m = (struct membuf){ z, zlen, 0 };
+	ug_zstream_new(&s, mem_source, &m, NULL, 5, n);
+	ok(ug_zstream_read(s, n - 100, buf, 200, &got) == UG_ECORRUPT, "a wrong checksum is corrupt");
+	ug_zstream_free(s);
+	free(z);
+	free(data);
+	free(buf);
+}
+
 int main(void)
 {
 	unsigned char out[64], bad[sizeof(hello_z)], *z;
@@ -110,5 +188,6 @@ int main(void)
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	is_int(fails[0] + fails[1] + fails[2] + fails[3], 0, "concurrent inflates all succeed");
+	test_stream();
 	return done_testing();
 }

@@ -243,6 +243,18 @@ int main(void)
 		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "garbage after the zlib stream");
 		pg_write_file(path, z, zlen - 3);
 		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "truncated loose file");
+		/* a file far larger than any stream of its size: refused before it is read whole */
+		{
+			size_t big = 1 << 20;
+			unsigned char *fat = calloc(1, big);
+
+			memcpy(fat, z, zlen);
+			pg_write_file(path, fat, big);
+			is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "a 1 MiB file for 3 bytes is corrupt");
+			ok(strstr(ug_error_last(), "more than any zlib stream") != NULL,
+			   "refused from its size (%s)", ug_error_last());
+			free(fat);
+		}
 		pg_write_file(path, z, zlen);
 		is_int(ug_odb_read(&obj, odb, &oid2), 0, "the intact file reads");
 		ug_object_free(obj);
@@ -534,6 +546,17 @@ int main(void)
 		pg_write_file(path, "blobxxxxxxxxxxx", 15);
 		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "no NUL is corrupt");
 		is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT, "its header too");
+		/* over the size limit: the header is refused as the whole read is */
+		{
+			size_t old = ug_zinflate_max_size();
+
+			pg_write_file(path, "blob\0twenty bytes here", 23);
+			ug_zinflate_set_max_size(10);
+			is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "a ugit object over the limit: read refused");
+			is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT,
+			       "and its header too (%s)", ug_error_last());
+			ug_zinflate_set_max_size(old);
+		}
 		ug_odb_free(u);
 		ug_odb_new(&u, UG_HASH_SHA256);
 		is_int(ug_odb_add_ugit(u, ud), UG_EINVALID, "ugit is SHA-1 only");

@@ -1,4 +1,4 @@
-/* Unit tests of tree diffs: every diff compared with `git diff-tree -r --no-renames` on trees git built. */
+/* Unit tests of tree diffs: every diff compared with `git diff-tree -r -t --no-renames` on trees git built. */
 #include "error.h"
 #include "odb.h"
 #include "repo.h"
@@ -9,6 +9,7 @@
 #include "gitutil.h"
 #include "treemodel.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,41 @@ static char *ours(ug_repo *repo, const char *a, const char *b, size_t *len)
 }
 
 /*
+ * What ug_treediff_trees must give, from git's `diff-tree -r -t` records (a
+ * folder's own record before what it holds): with both trees given, a folder
+ * only one side has stays one record and what it holds goes; records of
+ * folders both sides have go. With one tree empty every file is listed and no
+ * folder. Returns a new buffer of *outlen bytes.
+ */
+static char *collapse(const char *git, size_t len, bool both, size_t *outlen)
+{
+	char *out = malloc(len + 1), skip[4096] = "";
+	size_t n = 0, skiplen = 0;
+
+	for (size_t i = 0; i < len;) {
+		const char *rec = git + i, *path = rec + strlen(rec) + 1;
+		size_t reclen = strlen(rec) + 1 + strlen(path) + 1;
+		bool old_tree = !strncmp(rec, ":040000", 7), new_tree = !strncmp(rec + 8, "040000", 6);
+		bool one_sided = (old_tree && !strncmp(rec + 8, "000000", 6)) ||
+				 (new_tree && !strncmp(rec, ":000000", 7));
+
+		i += reclen;
+		if (skiplen && !strncmp(path, skip, skiplen))
+			continue; /* inside a one-sided folder */
+		skiplen = 0;
+		if ((old_tree || new_tree) && (!both || !one_sided))
+			continue;
+		if (one_sided && (old_tree || new_tree)) {
+			skiplen = (size_t)snprintf(skip, sizeof(skip), "%s/", path);
+		}
+		memcpy(out + n, rec, reclen);
+		n += reclen;
+	}
+	*outlen = n;
+	return out;
+}
+
+/*
  * Every ordered pair of trees, diffed by one `git diff-tree --stdin`: it prints
  * "A B\n" before each non-empty diff, then ":..."-records of two NUL-ended
  * fields each.
@@ -109,7 +145,7 @@ static void run_pairs(ug_repo *repo, const char *path, const char *tmp, char **t
 			fprintf(f, "%s\n", want[i * nt + j]);
 		}
 	fclose(f);
-	git = sh_out(&glen, "cd '%s' && git diff-tree --stdin -r --no-renames -z < '%s'", path, list);
+	git = sh_out(&glen, "cd '%s' && git diff-tree --stdin -r -t --no-renames -z < '%s'", path, list);
 	free(list);
 	ok(git != NULL, "%s: git diff-tree --stdin runs", what);
 	while (git && pair < total) {
@@ -128,12 +164,16 @@ static void run_pairs(ug_repo *repo, const char *path, const char *tmp, char **t
 			pos = end;
 		}
 		o = ours(repo, trees[pair / nt], trees[pair % nt], &olen);
-		if (!o || olen != end - start || memcmp(o, git + start, olen)) {
+		size_t wlen;
+		char *w = collapse(git + start, end - start, *trees[pair / nt] && *trees[pair % nt], &wlen);
+
+		if (!o || olen != wlen || memcmp(o, w, olen)) {
 			tap_diag("%s: diff %zu -> %zu differs", what, pair / nt, pair % nt);
 			if (o)
-				show_diff(git + start, end - start, o, olen);
+				show_diff(w, wlen, o, olen);
 			bad++;
 		}
+		free(w);
 		free(o);
 		pair++;
 	}
@@ -331,6 +371,66 @@ static void test_depth(ug_repo *repo, const char *path, const char *tmp)
 	is_int(ug_treediff_trees(&d, repo, NULL, &top), UG_ECORRUPT, "a blob given as a tree: corrupt");
 }
 
+/* A tree bomb: level 0 holds two files, each level above names the one below
+ * twice ("a" and "b"), so levels trees hold 2^(levels+1) paths. */
+static int bomb(ug_repo *repo, const char *leaf, int levels, ug_oid *out)
+{
+	ug_tree_entry e[2] = { { UG_MODE_BLOB, { { 0 } }, "a", 1 }, { UG_MODE_BLOB, { { 0 } }, "b", 1 } };
+	int err;
+
+	if ((err = ug_odb_write(ug_repo_odb(repo), &e[0].oid, UG_OBJ_BLOB, leaf, strlen(leaf))))
+		return err;
+	e[1].oid = e[0].oid;
+	for (int level = 0; level < levels; level++) {
+		if ((err = ug_tree_create(repo, out, e, 2)))
+			return err;
+		e[0].mode = e[1].mode = UG_MODE_TREE;
+		e[0].oid = e[1].oid = *out;
+	}
+	return 0;
+}
+
+/* A folder only one side has is one delta, not read; expanding past the
+ * budget is refused with a message, whatever the trees name. */
+static void test_budget(ug_repo *repo)
+{
+	ug_oid small, big, other, top_old, top_new;
+	ug_tree_entry e[2] = { { UG_MODE_BLOB, { { 0 } }, "README", 6 }, { UG_MODE_TREE, { { 0 } }, "bomb", 4 } };
+	ug_odb_stats before, after;
+	ug_treediff *d = NULL;
+
+	ok(bomb(repo, "x\n", 1, &small) == 0 && bomb(repo, "x\n", 40, &big) == 0 &&
+		   bomb(repo, "y\n", 40, &other) == 0,
+	   "bombs of 40 levels (2^41 paths each) written");
+	ug_odb_write(ug_repo_odb(repo), &e[0].oid, UG_OBJ_BLOB, "hi\n", 3);
+	e[1].oid = small;
+	ug_tree_create(repo, &top_old, e, 1);
+	e[1].oid = big;
+	ug_tree_create(repo, &top_new, e, 2);
+	ug_odb_get_stats(ug_repo_odb(repo), &before);
+	is_int(ug_treediff_trees(&d, repo, &top_old, &top_new), 0, "a bomb arriving as a new folder: diffed");
+	ug_odb_get_stats(ug_repo_odb(repo), &after);
+	ok(d && d->count == 1 && !strcmp(d->deltas[0].path, "bomb") && d->deltas[0].new_mode == UG_MODE_TREE &&
+		   d->deltas[0].status == UG_DELTA_ADDED && ug_oid_equal(&d->deltas[0].new_oid, &big),
+	   "one delta: the folder, added");
+	ok(after.hits + after.misses - before.hits - before.misses <= 2, "only the two roots were read");
+	ug_treediff_free(d);
+	d = NULL;
+	is_int(ug_treediff_trees(&d, repo, &top_new, &top_old), 0, "and leaving: diffed");
+	ok(d && d->count == 1 && d->deltas[0].status == UG_DELTA_DELETED && d->deltas[0].old_mode == UG_MODE_TREE,
+	   "one delta: the folder, deleted");
+	ug_treediff_free(d);
+	d = NULL;
+	/* both sides have the bomb, different at the leaf: every path differs */
+	ug_treediff_set_budget(5000);
+	is_int(ug_treediff_trees(&d, repo, &big, &other), UG_ENOMEM, "two bombs differing at the leaf: refused");
+	ok(d == NULL && strstr(ug_error_last(), "budget of 5000"), "with a message: %s", ug_error_last());
+	is_int(ug_treediff_trees(&d, repo, NULL, &big), UG_ENOMEM, "listing a bomb: refused too");
+	is_int(ug_treediff_trees(&d, repo, &top_old, &top_new), 0, "a small diff is still fine");
+	ug_treediff_free(d);
+	ug_treediff_set_budget(UG_TREEDIFF_BUDGET);
+}
+
 static void test_repo(const char *tmp, const char *name, const char *init_flags, int nrandom)
 {
 	char *path, *empty_hex, **trees = calloc((size_t)nrandom + 3, sizeof(*trees));
@@ -379,6 +479,7 @@ static void test_repo(const char *tmp, const char *name, const char *init_flags,
 	if (!strcmp(name, "sha1")) {
 		test_pruning(repo, path, tmp);
 		test_depth(repo, path, tmp);
+		test_budget(repo);
 	}
 	for (size_t i = 0; i < nt; i++)
 		free(trees[i]);

@@ -1,0 +1,46 @@
+/* Fuzz target: tree parsing in git's binary format (SHA-1 and SHA-256) and ugit's text lines. */
+#include "fuzz_util.h"
+
+#include "error.h"
+#include "tree.h"
+
+#include <string.h>
+
+/*
+ * Input: one byte choosing the format (0 git SHA-1, 1 git SHA-256, 2 ugit,
+ * modulo 3), then the tree's content. Every entry returned must pass the
+ * name checks, and must be found again by its name.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	ug_repo *repos[3];
+	ug_tree *tree;
+	ug_oid oid;
+	int err;
+
+	fuzz_init();
+	if (size < 1)
+		return 0;
+	repos[0] = NULL;
+	repos[1] = fuzz_sha256_repo();
+	repos[2] = fuzz_ugit_repo();
+	memset(&oid, 0x5a, sizeof(oid));
+	err = ug_tree_parse(&tree, repos[data[0] % 3], &oid, data + 1, size - 1);
+	if (err) {
+		FUZZ_CHECK(err == UG_ECORRUPT || err == UG_ENOMEM);
+		return 0;
+	}
+	for (size_t i = 0; i < tree->count; i++) {
+		const ug_tree_entry *e = &tree->entries[i];
+		const ug_tree_entry *f;
+
+		FUZZ_CHECK(ug_tree_name_ok(e->name, e->namelen));
+		FUZZ_CHECK(strlen(e->name) == e->namelen);
+		FUZZ_CHECK(ug_mode_type(e->mode) != UG_OBJ_BAD);
+		f = ug_tree_find(tree, e->name, e->namelen);
+		FUZZ_CHECK(f && f->namelen == e->namelen && !memcmp(f->name, e->name, e->namelen));
+	}
+	ug_tree_find(tree, "a", 1);
+	ug_tree_free(tree);
+	return 0;
+}

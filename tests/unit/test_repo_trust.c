@@ -1,0 +1,159 @@
+/* Unit tests of what a repository's own files say about history and checkouts: shallow and worktree HEADs, hostile bytes included. */
+#include "commit.h"
+#include "error.h"
+#include "log.h"
+#include "repo.h"
+#include "tap.h"
+
+#include "gitutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dir;
+static int loglines;
+
+static void capture(ug_log_level level, const char *line)
+{
+	(void)level;
+	(void)line;
+	loglines++;
+}
+
+static void put(const char *rel, const char *bytes, size_t len)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, bytes, len) != (ssize_t)len)
+		tap_diag("cannot write %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static size_t parents_of(ug_repo *repo, const char *hex)
+{
+	ug_commit *c = NULL;
+	ug_oid oid;
+	size_t n = (size_t)-1;
+
+	if (!ug_oid_fromhex(&oid, hex, 40, UG_HASH_SHA1) && !ug_commit_lookup(&c, repo, &oid))
+		n = c->nparents;
+	ug_commit_free(c);
+	return n;
+}
+
+static void test_shallow(void)
+{
+	char c1[41], c2[41], c3[41], buf[256];
+	ug_repo *repo;
+	int n;
+
+	sh("cd '%s' && git init -q -b main r && cd r && for i in 1 2 3; do echo $i >f; git add f; "
+	   "git commit -qm c$i; done", dir);
+	snprintf(c1, sizeof(c1), "%s", sh_str("git -C '%s/r' rev-parse HEAD~2", dir));
+	snprintf(c2, sizeof(c2), "%s", sh_str("git -C '%s/r' rev-parse HEAD~1", dir));
+	snprintf(c3, sizeof(c3), "%s", sh_str("git -C '%s/r' rev-parse HEAD", dir));
+
+	/* CRLF, a malformed line, a line too long, and no final newline */
+	n = snprintf(buf, sizeof(buf), "%s\r\nnot an id\n%sff\n%s", c2, c1, c1);
+	put("r/.git/shallow", buf, (size_t)n);
+	loglines = 0;
+	is_int(ug_repo_open(&repo, sh_str("echo '%s/r'", dir)), 0, "a repository with a damaged shallow file opens");
+	is_int(loglines, 1, "one log line for its bad lines");
+	is_int((long long)parents_of(repo, c3), 1, "a commit above the boundary keeps its parent");
+	is_int((long long)parents_of(repo, c2), 0, "a boundary commit (CRLF line) has no parents");
+	is_int((long long)parents_of(repo, c1), 0, "so has the one on the last line without a newline");
+	is_int(ug_repo_refresh_shallow(repo), 0, "an unchanged file is not read again");
+
+	put("r/.git/shallow", "", 0);
+	sh("touch -d '2001-01-01' '%s/r/.git/shallow'", dir);
+	is_int(ug_repo_refresh_shallow(repo), 1, "a rewritten shallow file is read again");
+	is_int((long long)parents_of(repo, c2), 1, "and the parents come back");
+	sh("rm '%s/r/.git/shallow'", dir);
+	ug_repo_free(repo);
+}
+
+static void test_checked_out(void)
+{
+	static const struct {
+		const char *head;
+		size_t len; /* 0: strlen */
+		bool taken;
+		const char *what;
+	} heads[] = {
+		{ "ref: refs/heads/main\n", 0, true, "the usual HEAD" },
+		{ "ref:refs/heads/main", 0, true, "no space, no newline" },
+		{ "ref: \trefs/heads/main \n\n", 0, true, "spaces and blank lines around" },
+		{ "ref: refs/heads/mainx\n", 0, false, "a longer name is another branch" },
+		{ "ref: refs/heads/mai\n", 0, false, "a shorter one too" },
+		{ "ref: refs/heads/main\0x\n", 23, false, "a NUL inside" },
+		{ "0123456789012345678901234567890123456789\n", 0, false, "a detached HEAD" },
+		{ "", 0, false, "an empty HEAD" },
+		{ "ref: refs/heads/main\n<5000 bytes>", 0, false, "a HEAD over 4 KiB" },
+	};
+	char *where = NULL, wt[4096];
+	ug_repo *repo;
+
+	sh("cd '%s' && git init -q -b main c && cd c && git commit -q --allow-empty -m one && "
+	   "git branch side && git branch other && git worktree add -q ../linked side", dir);
+	snprintf(wt, sizeof(wt), "%s/c", dir);
+	is_int(ug_repo_open(&repo, wt), 0, "open a repository with a linked worktree");
+	ok(!ug_repo_checked_out(repo, "refs/heads/main", &where) && !strcmp(where, wt),
+	   "main is checked out in the main worktree");
+	free(where);
+	where = NULL;
+	ok(!ug_repo_checked_out(repo, "refs/heads/side", &where) && strstr(where, "/linked") &&
+		   !strstr(where, ".git"),
+	   "side in the linked one, named by its path");
+	free(where);
+	where = NULL;
+	is_int(ug_repo_checked_out(repo, "refs/heads/other", &where), UG_ENOTFOUND, "other nowhere");
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(*heads); i++) {
+		const char *h = heads[i].head;
+		size_t len = heads[i].len ? heads[i].len : strlen(h);
+		char big[6000];
+
+		if (strstr(h, "<5000 bytes>")) { /* a valid start, then spaces past the limit */
+			memset(big, ' ', sizeof(big));
+			memcpy(big, h, 21);
+			h = big;
+			len = sizeof(big);
+		}
+		put("c/.git/HEAD", h, len);
+		is_int(ug_repo_checked_out(repo, "refs/heads/main", &where) == 0, heads[i].taken, "%s",
+		       heads[i].what);
+		free(where);
+		where = NULL;
+	}
+	put("c/.git/HEAD", "ref: refs/heads/main\n", 21);
+	sh("git -C '%s/c' config core.bare true", dir);
+	ug_repo_free(repo);
+	is_int(ug_repo_open(&repo, wt), 0, "open it again, now core.bare");
+	is_int(ug_repo_checked_out(repo, "refs/heads/main", &where), UG_ENOTFOUND,
+	       "a bare repository's HEAD is no checkout");
+	where = NULL;
+	ok(!ug_repo_checked_out(repo, "refs/heads/side", &where), "its linked worktrees still are");
+	free(where);
+	ug_repo_free(repo);
+}
+
+int main(void)
+{
+	dir = tmpdir_new("repo-trust");
+	if (!dir)
+		return 1;
+	git_env_isolate(dir);
+	ug_log_set_sink(capture);
+	test_shallow();
+	test_checked_out();
+	sh("rm -rf '%s'", dir);
+	free(dir);
+	return done_testing();
+}
