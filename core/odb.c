@@ -38,6 +38,8 @@ struct ug_odb {
 	char *write_dir; /* where ug_odb_write puts objects (the first directory added) */
 	size_t ndirs;
 	_Atomic uint64_t ghosts[GHOSTS]; /* fingerprints of blobs read once, not cached */
+	ug_odb_missing_fn missing;       /* a partial clone's fetch, or NULL */
+	void *missing_ctx;
 };
 
 static _Thread_local int nesting;
@@ -180,14 +182,33 @@ int ug_odb_refresh(ug_odb *odb)
 	return first;
 }
 
-/* Ask each backend in order; on a total miss refresh them all (new packs) and ask again. */
+/* After a miss and a refresh: a partial clone fetches the object (0: ask the
+ * backends once more), anything else reports the miss (UG_ENOTFOUND ends the loop). */
+static int ask_missing(ug_odb *odb, const ug_oid *oid)
+{
+	if (!odb->missing)
+		return not_found(odb, oid);
+	return odb->missing(odb->missing_ctx, oid);
+}
+
+void ug_odb_set_missing(ug_odb *odb, ug_odb_missing_fn fn, void *ctx)
+{
+	odb->missing = fn;
+	odb->missing_ctx = ctx;
+}
+
+/* Ask each backend in order; on a total miss refresh them all (new packs) and ask
+ * again, then ask the missing-object hook and, if it fetched, ask once more. */
 static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,
 			 size_t *size, ug_odb_backend **from)
 {
-	for (int pass = 0; pass < 2; pass++) {
+	int err;
+
+	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < odb->nbackends; i++) {
 			ug_odb_backend *b = odb->backends[i];
-			int err = b->read(b, oid, type, data, size);
+
+			err = b->read(b, oid, type, data, size);
 
 			if (err != UG_ENOTFOUND) {
 				*from = b;
@@ -196,22 +217,29 @@ static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigne
 		}
 		if (pass == 0)
 			ug_odb_refresh(odb);
+		else if (pass == 1 && (err = ask_missing(odb, oid)))
+			return err;
 	}
 	return not_found(odb, oid);
 }
 
 static int header_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
-	for (int pass = 0; pass < 2; pass++) {
+	int err;
+
+	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < odb->nbackends; i++) {
 			ug_odb_backend *b = odb->backends[i];
-			int err = b->read_header(b, oid, type, size);
+
+			err = b->read_header(b, oid, type, size);
 
 			if (err != UG_ENOTFOUND)
 				return err;
 		}
 		if (pass == 0)
 			ug_odb_refresh(odb);
+		else if (pass == 1 && (err = ask_missing(odb, oid)))
+			return err;
 	}
 	return not_found(odb, oid);
 }
@@ -381,6 +409,11 @@ static bool exists(ug_odb *odb, const ug_oid *oid, bool refresh)
 bool ug_odb_exists(ug_odb *odb, const ug_oid *oid)
 {
 	return exists(odb, oid, true);
+}
+
+bool ug_odb_exists_local(ug_odb *odb, const ug_oid *oid)
+{
+	return exists(odb, oid, false);
 }
 
 int ug_odb_resolve_prefix(ug_odb *odb, const char *hex, size_t len, ug_oid *out)

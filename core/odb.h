@@ -66,6 +66,14 @@ int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *ty
 /* Type and size without inflating the whole object. */
 int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size);
 bool ug_odb_exists(ug_odb *odb, const ug_oid *oid);
+/* Present in a backend now: no pack rescan, no fetch (a partial clone's check of what to fetch). */
+bool ug_odb_exists_local(ug_odb *odb, const ug_oid *oid);
+
+/* Asked for an object that no backend has even after a rescan (a partial clone
+ * fetches it): 0 means "ask the backends once more", an error is returned as
+ * the read's. ctx is borrowed; NULL fn removes the hook. Set before sharing. */
+typedef int (*ug_odb_missing_fn)(void *ctx, const ug_oid *oid);
+void ug_odb_set_missing(ug_odb *odb, ug_odb_missing_fn fn, void *ctx);
 
 /* Resolve an abbreviated id of len hex digits (4 <= len <= hexsz) over every backend.
  * UG_ENOTFOUND, UG_EAMBIGUOUS (several objects), UG_EINVALID (not hex, too short). */

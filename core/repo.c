@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "promisor.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -31,12 +32,14 @@ struct ug_repo {
 	ug_oid *shallow;
 	size_t nshallow;
 	struct stat shallow_st; /* of the file last read; st_ino 0: none */
+	ug_promisor *promisor; /* a partial clone's remote, or NULL */
 };
 
 void ug_repo_free(ug_repo *repo)
 {
 	if (!repo)
 		return;
+	ug_promisor_free(repo->promisor); /* before the odb whose hook it is */
 	ug_refdb_free(repo->refdb);
 	ug_odb_free(repo->odb);
 	ug_config_free(repo->config);
@@ -419,6 +422,28 @@ static int open_ugit(ug_repo *repo, const char *abspath, const char *dotugit)
 	return err;
 }
 
+/* Partial clones: missing objects are fetched from the promisor remote, on any read. */
+static int open_promisor(ug_repo *repo)
+{
+	char *objects = join(repo->commondir, "objects");
+	int err;
+
+	if (!objects)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_promisor_new(&repo->promisor, repo->gitdir, objects, repo->config, repo->odb);
+	free(objects);
+	if (err == UG_ENOTFOUND)
+		return 0;
+	if (!err)
+		ug_promisor_attach(repo->promisor, repo->odb);
+	return err;
+}
+
+ug_promisor *ug_repo_promisor(ug_repo *repo)
+{
+	return repo->promisor;
+}
+
 int ug_repo_open(ug_repo **out, const char *path)
 {
 	ug_repo *repo;
@@ -457,6 +482,8 @@ int ug_repo_open(ug_repo **out, const char *path)
 		err = ug_error(UG_ENOTFOUND, "%s: not a git or ugit repository", path);
 	if (!err && repo->format == UG_FORMAT_GIT && ug_repo_refresh_shallow(repo) < 0)
 		err = UG_ERROR;
+	if (!err && repo->format == UG_FORMAT_GIT)
+		err = open_promisor(repo);
 	if (err)
 		goto fail;
 	free(abspath);

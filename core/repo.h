@@ -59,6 +59,10 @@ bool ug_repo_is_shallow(ug_repo *repo, const ug_oid *commit);
  * fresh on every call. */
 int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree);
 
+/* The promisor remote of a partial clone (promisor.h), NULL otherwise; borrowed
+ * for the repo's life. Objects missing locally are fetched from it on read. */
+struct ug_promisor *ug_repo_promisor(ug_repo *repo);
+
 /* "Name <email>" for new commits: user.name/user.email from the config, else
  * the login name and host. Newly malloc'ed. */
 char *ug_repo_default_ident(ug_repo *repo);

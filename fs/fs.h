@@ -16,6 +16,7 @@ struct ugfs_options {
 	bool verify;            /* -o verify */
 	bool mtime_commit;      /* -o mtime=commit: snapshot paths show their commit's time, not their last change */
 	size_t memory;          /* -o memory=SIZE: cap for caches in bytes */
+	unsigned fetch_timeout; /* -o fetch_timeout=SECONDS: partial clones; 0 = the default */
 	bool foreground;        /* -f */
 	bool debug;             /* -d */
 	const char *fuse_opts;  /* the remaining -o options for libfuse, comma-separated (may be "") */

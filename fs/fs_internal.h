@@ -140,6 +140,7 @@ struct treecache;
 struct logcache;
 struct blobs;
 struct work;
+struct prefetch;
 
 /* The daemon state: the session userdata. Every field documents its lock. */
 struct fs {
@@ -169,6 +170,7 @@ struct fs {
 	struct logcache *logs;      /* internally locked */
 	struct lastchange *changes; /* internally locked (lastchange.h) */
 	ug_commitgraph *graph;      /* immutable, NULL without a usable commit-graph */
+	struct prefetch *prefetch;  /* internally locked; NULL unless a partial clone */
 
 	pthread_t watcher;
 	bool watcher_running;
@@ -241,6 +243,18 @@ void logcache_put(struct fs *fs, const struct loglist *list);
 /* Build every log again from now on (the history itself changed: a shallow
  * clone was deepened); lists being read stay valid until put. */
 void logcache_forget(struct logcache *lc);
+
+/* prefetch.c: partial clones. Start after daemonizing (a thread; logs that the
+ * repository is partial); a no-op for other repositories. Core error codes. */
+int prefetch_start(struct fs *fs);
+void prefetch_stop(struct fs *fs);
+/* Before a folder's entries are used: fetch all its missing objects in one
+ * request (once per folder), and its subtree in the background. */
+void prefetch_folder(struct fs *fs, const ug_tree *tree);
+/* The same for the base folder behind a folder of work/, without the subtree. */
+void prefetch_work(struct fs *fs, fuse_ino_t dir);
+/* Before a base folder dir/name of work/ is copied up (a rename): all of it, now. */
+void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

@@ -585,7 +585,11 @@ static const struct fuse_lowlevel_ops *room(fuse_req_t req, fuse_ino_t ino)
 
 static void d_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	room(req, parent)->lookup(req, parent, name);
+	const struct fuse_lowlevel_ops *r = room(req, parent);
+
+	if (r == &work_ops)
+		prefetch_work(fs_of(req), parent); /* a partial clone: the folder's objects at once */
+	r->lookup(req, parent, name);
 }
 
 static void d_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -631,7 +635,11 @@ static void d_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const
 static void d_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags)
 {
-	room(req, parent)->rename(req, parent, name, newparent, newname, flags);
+	const struct fuse_lowlevel_ops *r = room(req, parent);
+
+	if (r == &work_ops)
+		prefetch_work_subtree(fs_of(req), parent, name); /* a folder moved is copied up */
+	r->rename(req, parent, name, newparent, newname, flags);
 }
 
 static void d_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -670,7 +678,11 @@ static void d_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 
 static void d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	room(req, ino)->opendir(req, ino, fi);
+	const struct fuse_lowlevel_ops *r = room(req, ino);
+
+	if (r == &work_ops)
+		prefetch_work(fs_of(req), ino);
+	r->opendir(req, ino, fi);
 }
 
 static void d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

@@ -573,6 +573,7 @@ int view_lookup(struct fs *fs, struct node *dir, const char *name, struct child 
 
 		if (err)
 			return -ugfs_errno(err);
+		prefetch_folder(fs, tree); /* a partial clone: this folder's objects in one request */
 		e = ug_tree_find(tree, name, strlen(name));
 		if (e) {
 			const struct lc_times *t;
@@ -732,6 +733,8 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 	case K_COMMIT:
 	case K_TREE:
 		err = -ugfs_errno(treecache_get(fs, dir->kind == K_COMMIT ? &dir->tree : &dir->oid, &l->tree));
+		if (!err)
+			prefetch_folder(fs, l->tree);
 		l->time = dir->time;
 		if (!err)
 			folder_times(fs, dir, l->tree, &l->times);

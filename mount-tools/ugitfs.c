@@ -33,12 +33,13 @@ static const char usage[] =
 	"  -o memory=SIZE     cap for the daemon's caches (K, M, G suffixes; default 256M)\n"
 	"  -o mtime=change|commit  snapshot times: when each path last changed (default),\n"
 	"                     or the snapshot's own commit time\n"
+	"  -o fetch_timeout=SECS  partial clones: give up a fetch of missing objects after SECS (default 30)\n"
 	"  and the standard FUSE options (allow_other, ...); default_permissions is\n"
 	"  always on: the kernel checks every access against the modes shown.\n"
 	"Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 /* Options of ours, and fstab-only ones that mount(8) passes along and we drop. */
-enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_MTIME, O_DROP };
+enum opt_kind { O_RO, O_RW, O_BRANCH, O_AUTOSYNC, O_AUTHOR, O_VERIFY, O_MEMORY, O_MTIME, O_FETCH_TIMEOUT, O_DROP };
 
 static const struct {
 	const char *name;
@@ -51,6 +52,7 @@ static const struct {
 	{ "user", false, O_DROP },	  { "users", false, O_DROP },	    { "nouser", false, O_DROP },
 	{ "_netdev", false, O_DROP },	  { "nofail", false, O_DROP },	    { "defaults", false, O_DROP },
 	{ "mtime", true, O_MTIME },
+	{ "fetch_timeout", true, O_FETCH_TIMEOUT },
 };
 
 static int parse_size(const char *s, size_t *out)
@@ -118,6 +120,17 @@ static int take_option(struct ugfs_options *o, char *opt, char **fuse_opts)
 			}
 			o->mtime_commit = !strcmp(value, "commit");
 			break;
+		case O_FETCH_TIMEOUT: {
+			char *end;
+			unsigned long v = strtoul(value, &end, 10);
+
+			if (!*value || *end || v < 1 || v > 86400) {
+				fprintf(stderr, "ugitfs: option fetch_timeout: '%s' is not a number of seconds\n", value);
+				return -1;
+			}
+			o->fetch_timeout = (unsigned)v;
+			break;
+		}
 		case O_MEMORY:
 			if (parse_size(value, &o->memory)) {
 				fprintf(stderr, "ugitfs: option memory: '%s' is not a size of at least 1M\n", value);
