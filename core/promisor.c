@@ -414,6 +414,18 @@ static int backoff_error(ug_promisor *p)
 	return ug_error(UG_ERROR, "cannot fetch from promisor remote '%s': %s", p->remote, p->lasterr);
 }
 
+/* Did git's error come from a remote that answered (it has no such object)?
+ * Then the remote is up: no back-off, which would fail every other fetch. */
+static bool remote_answered(const char *line)
+{
+	static const char *const refusals[] = { "not our ref", "no such remote ref", "did not send all necessary" };
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strstr(line, refusals[i]))
+			return true;
+	return false;
+}
+
 /* Run mine when a slot frees, unless a failure meanwhile started a back-off. Under the lock. */
 static int run_request(ug_promisor *p, struct request *mine)
 {
@@ -435,7 +447,8 @@ static int run_request(ug_promisor *p, struct request *mine)
 		if (err) {
 			/* not logged here: each path that needed an object reports this once */
 			snprintf(p->lasterr, sizeof(p->lasterr), "%s", line);
-			p->retry_after = now_ms() + BACKOFF_SECONDS * 1000;
+			if (!remote_answered(line))
+				p->retry_after = now_ms() + BACKOFF_SECONDS * 1000;
 		}
 	}
 	mine->done = true;

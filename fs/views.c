@@ -518,6 +518,11 @@ static int commits_lookup(struct fs *fs, const char *name, struct child *c)
 
 		if (strcmp(ug_oid_tohex(canon, &oid, fs->algo), name))
 			goto abbrev; /* upper case: a link to the canonical name */
+		/* A partial clone has every commit: a name that is none is never
+		 * fetched (asking the remote for any name typed would be slow, and a
+		 * refusal would hold back real fetches). */
+		if (!ug_odb_exists(ug_repo_odb(fs->repo), &oid))
+			return -ENOENT;
 		err = ug_odb_read_header(ug_repo_odb(fs->repo), &oid, &type, &size);
 		if (!err && type != UG_OBJ_COMMIT)
 			return -ENOENT;

@@ -282,3 +282,26 @@ def test_partial_remote_name_is_never_an_option(server, tmp_path):
     oid = git(srv, 'rev-parse', f'{commits[0]}:old/unique.txt').strip()
     assert ugtool(str(repo), 'cat-file', '-p', oid).out == b'only in the first commit\n'  # from origin
     assert not pwned.exists()
+
+
+def test_partial_unknown_names_neither_fetch_nor_hold_back_others(server, tmp_path):
+    """A commit id that names nothing is ENOENT without asking the remote, and a
+    blob the remote does not have (a tree made locally names it) is EIO for that
+    path only: the remote answered, so other missing files still fetch at once."""
+    srv, commits, env, log = server
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    ghost = '0123456789' * 4
+    entry = b'100644 ghost.txt\0' + bytes.fromhex(ghost)
+    tree = git(repo, 'hash-object', '-t', 'tree', '-w', '--stdin', '--literally', input=entry).strip()
+    local = git(repo, 'commit-tree', tree, '-p', commits[-1], '-m', 'names a blob nobody has').strip()
+    git(repo, 'update-ref', 'refs/heads/ghost', local)
+    before = fetches(log)
+    with Mount(str(repo), ['ro'], env=env) as mnt:
+        with pytest.raises(FileNotFoundError):
+            os.stat(mnt.path('commits', ghost))
+        assert fetches(log) == before, 'a name that is no object is not asked of the remote'
+        with pytest.raises(OSError) as e:
+            read(mnt.path('commits', local, 'ghost.txt'))
+        assert e.value.errno == errno.EIO
+        assert read(mnt.path('commits', commits[-1], 'src', 'main.c')) == b'int main(void) { return 1; }\n'
+        assert mnt.proc.poll() is None, mnt.output()
