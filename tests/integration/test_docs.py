@@ -185,7 +185,7 @@ def test_fstab_options_of_the_examples_are_accepted(repos):
     if os.geteuid() != 0:  # allow_other needs user_allow_other in /etc/fuse.conf otherwise
         opts = ','.join(o for o in opts.split(',') if o != 'allow_other')
     with Mount(fx.path, [opts]) as m:
-        assert sorted(os.listdir(m.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags']
+        assert sorted(os.listdir(m.mnt)) == ['HEAD', 'branches', 'commits', 'log', 'tags', 'versions']
         with pytest.raises(OSError):
             open(m.path('HEAD', 'new'), 'w')
 
