@@ -50,6 +50,12 @@ say "snapshots are folders: compare two with diff -r (names of changed files her
 a=$(ls "log/$branch" | tail -n 2 | head -n 1 | cut -c1-6)
 b=$(ls "log/$branch" | tail -n 1 | cut -c1-6)
 show "diff -rq log/$branch/${a}_* log/$branch/${b}_* | head -n 5"
+say "versions/$branch/: the tip's tree, where each file is a folder of its versions (README.md's last 3 here)"
+show "ls versions/$branch/README.md | tail -n 3"
+v1=$(ls "versions/$branch/README.md" | tail -n 2 | head -n 1 | cut -c1-6)
+v2=$(ls "versions/$branch/README.md" | tail -n 1 | cut -c1-6)
+say "two versions of a file are two files: compare them with diff (the first lines here)"
+show "diff versions/$branch/README.md/${v1}_* versions/$branch/README.md/${v2}_* | head -n 8"
 say "work/: the branch $branch, writable; changes become commits"
 show "echo 'written in work/' > work/DEMO.txt"
 show "$ugitfs --status $mnt"
