@@ -192,6 +192,16 @@ def new_onto_committed_empty(w):
     return 'src2', 'other'
 
 
+def new_onto_deleted_committed(w):
+    """other/ is committed and deleted: a folder renamed to its name must not bring other/o back."""
+    os.unlink(os.path.join(w, 'other/o'))
+    os.rmdir(os.path.join(w, 'other'))
+    os.mkdir(os.path.join(w, 'src2'))
+    with open(os.path.join(w, 'src2/f'), 'w') as f:
+        f.write('f\n')
+    return 'src2', 'other'
+
+
 def committed_folder(w):
     return 'other', 'other2'
 
@@ -208,8 +218,8 @@ def committed_onto_committed_file(w):
     return 'readme', 'other/o'
 
 
-RENAME_CASES = [new_onto_new_empty, new_onto_committed_empty, committed_folder, committed_with_subfolders,
-                committed_file, committed_onto_committed_file]
+RENAME_CASES = [new_onto_new_empty, new_onto_committed_empty, new_onto_deleted_committed, committed_folder,
+                committed_with_subfolders, committed_file, committed_onto_committed_file]
 
 
 @pytest.mark.parametrize('step', RENAME_STEPS)
