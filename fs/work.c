@@ -188,6 +188,16 @@ int up_rename(struct work *w, const char *from, int to_dir, const char *to)
 	return ret;
 }
 
+/* A second name for from (below upper/) at to_dir/to; the last component is not followed. */
+int up_link(struct work *w, const char *from, int to_dir, const char *to)
+{
+	const char *fname;
+	int fdir = up_parent(w, from, &fname), ret = fdir < 0 ? -1 : linkat(fdir, fname, to_dir, to, 0);
+
+	up_done(w, fdir);
+	return ret;
+}
+
 DIR *up_opendir(struct work *w, const char *rel)
 {
 	int fd = open_dir(w, rel, strlen(rel));
@@ -651,6 +661,11 @@ int work_whiteout(struct work *w, const char *rel)
 	return err;
 }
 
+bool work_has_whiteout(struct work *w, const char *rel)
+{
+	return marked(w, rel, parent_len(rel)) && whiteout_at(w, rel);
+}
+
 bool work_unwhiteout(struct work *w, const char *rel)
 {
 	bool is_long;
@@ -821,14 +836,14 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 	return err;
 }
 
-int work_remove_upper_dir(struct work *w, const char *rel)
+int work_clear_markers(struct work *w, const char *rel)
 {
 	DIR *d = up_opendir(w, rel);
 	struct dirent *de;
 	int err = 0;
 
 	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	/* Only markers may be left in a folder that shows empty. */
 	while (!err && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -839,6 +854,15 @@ int work_remove_upper_dir(struct work *w, const char *rel)
 			err = -errno;
 	}
 	closedir(d);
+	return err;
+}
+
+int work_remove_upper_dir(struct work *w, const char *rel)
+{
+	int err = work_clear_markers(w, rel);
+
+	if (err == -ENOENT)
+		return 0;
 	if (!err && up_unlink(w, rel, AT_REMOVEDIR))
 		err = -errno;
 	return err;

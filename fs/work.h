@@ -101,6 +101,7 @@ int up_symlink(struct work *w, const char *target, const char *rel);
 ssize_t up_readlink(struct work *w, const char *rel, char *buf, size_t size);
 int up_utimens(struct work *w, const char *rel, const struct timespec ts[2]);
 int up_rename(struct work *w, const char *from, int to_dir, const char *to);
+int up_link(struct work *w, const char *from, int to_dir, const char *to);
 DIR *up_opendir(struct work *w, const char *rel); /* "" is upper/ itself; NULL with errno */
 
 /* work.c: the overlay. rel is a path below work/ ("" for work/ itself). Errors are -errno. */
@@ -111,6 +112,7 @@ int work_ensure_parent(struct work *w, const char *rel);
 int work_copy_up(struct work *w, const char *rel, const struct wres *r);
 int work_whiteout(struct work *w, const char *rel);
 bool work_unwhiteout(struct work *w, const char *rel);
+bool work_has_whiteout(struct work *w, const char *rel);
 /* The name a marker entry of folder dir deletes (malloc'ed), NULL if it is no whiteout. */
 char *work_whiteout_name(struct work *w, const char *dir, const char *entry);
 int work_set_opaque(struct work *w, const char *rel);
@@ -118,6 +120,8 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 int wlist_add(struct wlist *l, const char *name, unsigned char type); /* a copy of name; -ENOMEM */
 void wlist_release(struct wlist *l);
 int work_remove_upper_dir(struct work *w, const char *rel);
+/* Remove the markers of upper folder rel, which must show empty (else -ENOTEMPTY); the folder stays. */
+int work_clear_markers(struct work *w, const char *rel);
 int work_materialize(struct work *w, const char *rel);
 bool work_is_reserved(const char *name);
 int work_rescan_marks(struct work *w); /* after start and after a sync tidied upper/ */

@@ -582,13 +582,96 @@ static int check_empty(struct work *w, const char *rel, const struct wres *r)
 	return err;
 }
 
+/* Keep the upper file that a rename is about to replace while its node lives:
+ * a second name in orphans/ made before the rename, so that to never shows
+ * without a file. Where no link can be made, it is moved there as by unlink. */
+static void orphan_replaced(struct fs *fs, fuse_ino_t parent, const char *name, const char *rel)
+{
+	struct work *w = fs->work;
+	fuse_ino_t ino = node_find(fs, parent, name);
+	char *to = ino ? orphan_name(ino) : NULL;
+
+	if (to)
+		unlinkat(w->state_fd, to, 0); /* a leftover of an earlier node of that number */
+	if (to && up_link(w, rel, w->state_fd, to) == 0)
+		node_detach(fs, parent, name, true);
+	else if (to)
+		orphan(fs, parent, name, rel);
+	free(to);
+}
+
+/* The checks of a rename from (rf) to to (rt), before anything changes. */
+static int rename_check(struct work *w, const char *from, const char *to, const struct wres *rf,
+			const struct wres *rt, unsigned flags)
+{
+	size_t flen = strlen(from);
+	bool isdir = work_is_dir(rf);
+
+	if (isdir && !strncmp(to, from, flen) && to[flen] == '/')
+		return -EINVAL; /* a folder into itself */
+	if (rt->where != W_NONE && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (rt->where != W_NONE && work_is_dir(rt) != isdir)
+		return isdir ? -ENOTDIR : -EISDIR;
+	if (rt->where != W_NONE && isdir)
+		return check_empty(w, to, rt);
+	return 0;
+}
+
+/*
+ * The steps of a rename. A kill of the daemon may stop it between any two,
+ * so each leaves work/ showing the tree before the rename or after it, and
+ * the one step from one to the other is the renameat of upper/:
+ *  1. from is copied into upper (a folder whole): work/ shows the same.
+ *  2. Markers that only take effect once from moves: from's whiteout (an
+ *     upper entry shows over a whiteout of its own name), and, where to
+ *     hides a base folder, from made opaque (everything it shows is in
+ *     upper already). A folder being replaced gets its own whiteout (same
+ *     reason) and loses its markers, so that renameat can replace it.
+ *  3. renameat: from gone, to showing what from showed.
+ *  4. Tidying that changes nothing shown: to's whiteout goes (to is opaque).
+ */
+static int rename_steps(struct fs *fs, const char *from, const char *to, fuse_ino_t newparent,
+			const char *newname, const struct wres *rf, const struct wres *rt)
+{
+	struct work *w = fs->work;
+	bool isdir = work_is_dir(rf);
+	bool hide = isdir && (rt->lower_has || work_has_whiteout(w, to)); /* a base folder at to stays hidden */
+	int err = isdir ? work_materialize(w, from) : work_copy_up(w, from, rf);
+
+	work_test_point(w, "rename-copied");
+	if (!err)
+		err = work_ensure_parent(w, to);
+	if (!err && hide)
+		err = work_set_opaque(w, from);
+	if (!err && rf->lower_has)
+		err = work_whiteout(w, from);
+	if (!err && isdir && rt->where == W_UPPER && rt->lower_has)
+		err = work_whiteout(w, to);
+	if (!err && isdir && rt->where == W_UPPER)
+		err = work_clear_markers(w, to);
+	if (!err && !isdir && rt->where == W_UPPER)
+		orphan_replaced(fs, newparent, newname, to); /* the file replaced may still be open */
+	else if (!err && !isdir && rt->where == W_LOWER)
+		orphan_lower(fs, newparent, newname, rt);
+	work_test_point(w, "rename-prepared");
+	if (!err && up_rename(w, from, -1, to))
+		err = -errno;
+	if (err)
+		return err;
+	work_test_point(w, "rename-moved");
+	if (hide)
+		err = work_set_opaque(w, to); /* there already: this notes the marker at its new place */
+	work_unwhiteout(w, to);
+	work_test_point(w, "rename-done");
+	return err;
+}
+
 static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t newparent, const char *newname,
 		     unsigned flags)
 {
 	struct work *w = fs->work;
 	struct wres rf, rt;
-	size_t flen = strlen(from);
-	bool isdir;
 	int err;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -600,39 +683,10 @@ static int do_rename(struct fs *fs, const char *from, const char *to, fuse_ino_t
 		err = work_resolve(w, to, &rt);
 	if (err)
 		return err;
-	isdir = work_is_dir(&rf);
 	if (!strcmp(from, to))
 		return 0;
-	if (isdir && !strncmp(to, from, flen) && to[flen] == '/')
-		return -EINVAL; /* a folder into itself */
-	if (rt.where != W_NONE && (flags & RENAME_NOREPLACE))
-		return -EEXIST;
-	if (rt.where != W_NONE && work_is_dir(&rt) != isdir)
-		return isdir ? -ENOTDIR : -EISDIR;
-	if (rt.where != W_NONE && isdir && (err = check_empty(w, to, &rt)))
-		return err;
-	/* Upper must hold everything that moves: a folder whole (and opaque).
-	 * Done before the target goes, so that a refused copy changes nothing. */
-	err = isdir ? work_materialize(w, from) : work_copy_up(w, from, &rf);
-	if (!err && isdir && rt.where == W_UPPER)
-		err = work_remove_upper_dir(w, to);
-	if (!err)
-		err = work_ensure_parent(w, to);
-	if (!err && !isdir && rt.where == W_UPPER)
-		orphan(fs, newparent, newname, to); /* the file replaced may still be open */
-	else if (!err && !isdir && rt.where == W_LOWER)
-		orphan_lower(fs, newparent, newname, &rt);
-	if (!err && up_rename(w, from, -1, to))
-		err = -errno;
-	if (err)
-		return err;
-	work_unwhiteout(w, to);
-	/* a base folder replaced: none of its (deleted) entries may show again */
-	if (isdir && rt.lower_has && rt.mode == UG_MODE_TREE)
-		err = work_set_opaque(w, to);
-	if (!err && rf.lower_has)
-		err = work_whiteout(w, from);
-	return err;
+	err = rename_check(w, from, to, &rf, &rt, flags);
+	return err ? err : rename_steps(fs, from, to, newparent, newname, &rf, &rt);
 }
 
 static void wop_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

@@ -152,3 +152,114 @@ def test_kill_then_the_branch_moves_on_from_the_sync(tmp_path, step):
     assert branch_files(repo) == model
     assert git(repo, 'for-each-ref', 'refs/heads/ugitfs').strip() == ''
     fsck(repo)
+
+
+# The named points inside a rename in work/, in the order it passes them.
+RENAME_STEPS = ['rename-copied', 'rename-prepared', 'rename-moved', 'rename-done']
+
+
+def tree(mnt):
+    """All of work/: {path: content} for files, {path/: None} for folders."""
+    top = mnt.path('work')
+    out = {}
+    for dirpath, dirs, files in os.walk(top):
+        for name in dirs:
+            out[os.path.relpath(os.path.join(dirpath, name), top) + '/'] = None
+        for name in files:
+            with open(os.path.join(dirpath, name)) as f:
+                out[os.path.relpath(os.path.join(dirpath, name), top)] = f.read()
+    return out
+
+
+def files_of(t):
+    return {p: c for p, c in t.items() if c is not None}
+
+
+def new_onto_new_empty(w):
+    os.mkdir(os.path.join(w, 'src2'))
+    with open(os.path.join(w, 'src2/f'), 'w') as f:
+        f.write('f\n')
+    os.mkdir(os.path.join(w, 'dst'))
+    return 'src2', 'dst'
+
+
+def new_onto_committed_empty(w):
+    """other/ is committed; deleting its only file leaves it showing empty."""
+    os.unlink(os.path.join(w, 'other/o'))
+    os.mkdir(os.path.join(w, 'src2'))
+    with open(os.path.join(w, 'src2/f'), 'w') as f:
+        f.write('f\n')
+    return 'src2', 'other'
+
+
+def new_onto_deleted_committed(w):
+    """other/ is committed and deleted: a folder renamed to its name must not bring other/o back."""
+    os.unlink(os.path.join(w, 'other/o'))
+    os.rmdir(os.path.join(w, 'other'))
+    os.mkdir(os.path.join(w, 'src2'))
+    with open(os.path.join(w, 'src2/f'), 'w') as f:
+        f.write('f\n')
+    return 'src2', 'other'
+
+
+def committed_folder(w):
+    return 'other', 'other2'
+
+
+def committed_with_subfolders(w):
+    return 'src', 'top2'
+
+
+def committed_file(w):
+    return 'readme', 'readme2'
+
+
+def committed_onto_committed_file(w):
+    return 'readme', 'other/o'
+
+
+RENAME_CASES = [new_onto_new_empty, new_onto_committed_empty, new_onto_deleted_committed, committed_folder,
+                committed_with_subfolders, committed_file, committed_onto_committed_file]
+
+
+@pytest.mark.parametrize('step', RENAME_STEPS)
+@pytest.mark.parametrize('case', RENAME_CASES, ids=lambda c: c.__name__)
+def test_kill_inside_a_rename_shows_before_or_after(tmp_path, case, step):
+    """A SIGKILL at each step of a rename: after a remount work/ shows the tree before it or
+    after it (every folder and file, contents too), status agrees, and a sync commits that."""
+    repo = make_repo(tmp_path, BASE)
+    mnt = Mount(repo, env={**os.environ, 'UGITFS_TEST_KILL_AT': step})
+    mnt.__enter__()
+    try:
+        w = mnt.path('work')
+        src, dst = case(w)
+        before = tree(mnt)
+        with pytest.raises(OSError):
+            os.rename(os.path.join(w, src), os.path.join(w, dst))
+        mnt.proc.wait(timeout=20)
+        assert mnt.proc.returncode == -signal.SIGKILL, mnt.output()
+    finally:
+        if mnt.proc.poll() is None:
+            mnt.proc.kill()
+            mnt.proc.wait()
+        unmount(mnt.mnt)
+        os.rmdir(mnt.mnt)
+        mnt._log.close()
+        os.unlink(mnt.log_path)
+    after = {}
+    for path, data in before.items():  # the rename done: everything below src is below dst
+        if path == src or path.startswith(src + '/'):
+            path = dst + path[len(src):]
+        elif path == dst or path.startswith(dst + '/'):
+            continue
+        after[path] = data
+    with Mount(repo) as mnt:
+        shown = tree(mnt)
+        assert shown in (before, after), 'neither before nor after: %r' % shown
+        assert status(mnt) == expected_status(BASE, files_of(shown))
+        sync(mnt)
+        assert branch_files(repo) == files_of(shown)
+        assert status(mnt) == []
+    with Mount(repo) as mnt:
+        assert tree(mnt) == shown
+    fsck(repo)
