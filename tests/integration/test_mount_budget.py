@@ -72,6 +72,15 @@ def bomb(r, leaf, levels):
 LEVELS = 22  # 4 million paths
 
 
+def small_quarantine():
+    """The environment for a daemon whose peak RSS is measured: under AddressSanitizer,
+    its quarantine of freed memory (256 MiB by default) is not the daemon's, so it is
+    kept small and the daemon's own peak is what counts."""
+    env = dict(os.environ)
+    env['ASAN_OPTIONS'] = ':'.join(filter(None, [env.get('ASAN_OPTIONS', ''), 'quarantine_size_mb=16']))
+    return env
+
+
 def status(mnt):
     p = run_ugitfs('--status', mnt.mnt)
     assert p.returncode == 0, p.stderr
@@ -84,11 +93,7 @@ def test_tree_bomb_arriving_on_the_branch(tmp_path):
     that differs from the first at every path meets the diff's budget: the sync is
     refused, the pending change kept. Peak RSS of the daemon stays under 512 MiB."""
     r = bare_repo(tmp_path)
-    # Under AddressSanitizer, its quarantine of freed memory (256 MiB by default) is
-    # not the daemon's: keep it small so that the daemon's own peak is measured.
-    env = dict(os.environ)
-    env['ASAN_OPTIONS'] = ':'.join(filter(None, [env.get('ASAN_OPTIONS', ''), 'quarantine_size_mb=16']))
-    with Mount(r.path, env=env) as mnt:
+    with Mount(r.path, env=small_quarantine()) as mnt:
         with open(mnt.path('work', 'README.md'), 'w') as f:
             f.write('my change\n')
         assert status(mnt) == ['M  README.md']
@@ -279,7 +284,7 @@ def test_gigabyte_files_read_whole_in_flat_memory(tmp_path):
     assert r.git('cat-file', '-s', packed).strip() == str(GiB).encode()
     commit = put_commit(r, head_entries(r) + [('100644', 'loose.bin', loose), ('100644', 'packed.bin', packed)],
                         r.rev('main'), 'two big files', 'refs/heads/main')
-    with Mount(r.path) as mnt:
+    with Mount(r.path, env=small_quarantine()) as mnt:
         # random access first (nothing cached by the kernel yet): behind and ahead
         chunks = {i: c for i, c in enumerate(big_content(1)) if i in (3, 700, 5, 1023)}
         with open(mnt.path('commits', commit, 'loose.bin'), 'rb') as f:
