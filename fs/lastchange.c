@@ -18,10 +18,24 @@ struct fact {
 	struct fact *next;
 };
 
+/* A change of one subfolder entry of a folder, going back in history: in
+ * commit (at time) it differs from the first parent's, which holds old (or
+ * no folder of that name when !present: it was created there, or commit is
+ * the root commit). */
+struct event {
+	size_t entry;           /* index in the folder's tree */
+	size_t seq;             /* order of recording: newest first */
+	ug_oid commit, old;
+	int64_t time;
+	bool present;
+};
+
 /* A folder's answer, with its key and its place in the least-recently-used list. */
 struct answer {
 	struct lc_times pub;    /* first: lc_times pointers are answer pointers */
 	ug_oid *at;             /* per entry: the commit that last changed it */
+	struct event *ev;       /* every change of every subfolder entry, by entry, newest first */
+	size_t nev;
 	int refs;               /* the cache's own reference counts too */
 	bool cached;
 	ug_oid commit;          /* the key: the commit where the folder last changed */
@@ -61,6 +75,7 @@ static void answer_free(struct answer *a)
 {
 	free(a->pub.times);
 	free(a->at);
+	free(a->ev);
 	free(a->path);
 	free(a);
 }
@@ -312,7 +327,8 @@ static void answer_keep(struct lastchange *lc, struct answer *a)
 	struct answer *twin;
 
 	a->hash = key_hash(&a->commit, a->path);
-	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * (sizeof(int64_t) + sizeof(ug_oid));
+	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * (sizeof(int64_t) + sizeof(ug_oid)) +
+		   a->nev * sizeof(struct event);
 	pthread_mutex_lock(&lc->lock);
 	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
 		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
@@ -412,14 +428,25 @@ static int resolve(struct fs *fs, const struct walkpath *wp, const ug_oid *root,
 	return 0;
 }
 
-/* One folder's walk in progress: the entries not yet settled. */
+/* One folder's walk in progress: the entries not yet settled, and the
+ * subfolder entries whose history is still being recorded (live). */
 struct pending {
 	const ug_tree *tree;    /* the folder in the snapshot */
 	struct answer *a;
 	size_t *todo;           /* indices of unsettled entries */
 	size_t ntodo;
 	bool folder_known;
+	size_t *live;           /* indices of subfolder entries still present */
+	ug_oid *liveid;         /* per entry index: its id at the step reached */
+	size_t nlive, capev;
+	uint32_t *pmode;        /* per entry: its mode in the parent's folder (0: absent) */
+	ug_oid *pid;            /* and its id there */
 };
+
+static bool pending_done(const struct pending *w)
+{
+	return !w->ntodo && w->folder_known && !w->nlive;
+}
 
 static void settle(struct pending *w, size_t i, const struct fact *when)
 {
@@ -427,41 +454,178 @@ static void settle(struct pending *w, size_t i, const struct fact *when)
 	w->a->at[i] = when->oid;
 }
 
-static void settle_all(struct pending *w, const struct fact *when)
+static int record(struct pending *w, size_t i, const struct fact *when, const ug_tree_entry *old)
 {
+	struct answer *a = w->a;
+	struct event *ev;
+
+	if (a->nev == w->capev) {
+		size_t n = w->capev ? 2 * w->capev : 16;
+		struct event *m = realloc(a->ev, n * sizeof(*m));
+
+		if (!m)
+			return UG_ENOMEM;
+		a->ev = m;
+		w->capev = n;
+	}
+	ev = &a->ev[a->nev];
+	memset(ev, 0, sizeof(*ev));
+	ev->entry = i;
+	ev->seq = a->nev++;
+	ev->commit = when->oid;
+	ev->time = when->time;
+	ev->present = old != NULL;
+	if (old)
+		ev->old = old->oid;
+	return 0;
+}
+
+static int settle_all(struct pending *w, const struct fact *when)
+{
+	int err = 0;
+
 	for (size_t i = 0; i < w->ntodo; i++)
 		settle(w, w->todo[i], when);
 	w->ntodo = 0;
 	if (!w->folder_known)
 		w->a->pub.folder = when->time;
 	w->folder_known = true;
+	for (size_t i = 0; !err && i < w->nlive; i++)
+		err = record(w, w->live[i], when, NULL);
+	w->nlive = 0;
+	return err;
 }
 
 /* The folder differs between a commit (when) and its first parent, whose
- * folder is ptree: the entries that differ changed at when. */
-static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, const struct fact *when)
+ * entries are in w->pmode and w->pid: the entries that differ changed at
+ * when, and the live subfolder entries that differ get an event. */
+static int settle_against(struct pending *w, const struct fact *when)
 {
-	const ug_tree *pt;
 	size_t kept = 0;
-	int err = treecache_get(fs, ptree, &pt);
+	int err = 0;
 
-	if (err)
-		return err;
 	for (size_t i = 0; i < w->ntodo; i++) {
-		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
-		const ug_tree_entry *pe = ug_tree_find(pt, e->name, e->namelen);
+		size_t x = w->todo[i];
+		const ug_tree_entry *e = &w->tree->entries[x];
 
-		if (pe && pe->mode == e->mode && ug_oid_equal(&pe->oid, &e->oid))
-			w->todo[kept++] = w->todo[i];
+		if (w->pmode[x] == e->mode && ug_oid_equal(&w->pid[x], &e->oid))
+			w->todo[kept++] = x;
 		else
-			settle(w, w->todo[i], when);
+			settle(w, x, when);
 	}
 	w->ntodo = kept;
-	treecache_put(fs, pt);
+	kept = 0;
+	for (size_t i = 0; !err && i < w->nlive; i++) {
+		size_t x = w->live[i];
+		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = w->pid[x] };
+		bool present = w->pmode[x] == UG_MODE_TREE;
+
+		if (present && ug_oid_equal(&w->pid[x], &w->liveid[x])) {
+			w->live[kept++] = x;
+			continue;
+		}
+		err = record(w, x, when, present ? &old : NULL);
+		if (present) {
+			w->liveid[x] = w->pid[x];
+			w->live[kept++] = x;
+		}
+	}
+	w->nlive = kept;
 	if (!w->folder_known)
 		w->a->pub.folder = when->time;
 	w->folder_known = true;
-	return 0;
+	return err;
+}
+
+/* git's canonical modes (legacy file modes count as 100644), as the tree
+ * parser reads them; 0 for one it would hide. */
+static uint32_t canon(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: return (mode & 0100) ? UG_MODE_EXEC : UG_MODE_BLOB;
+	case 0120000: return UG_MODE_LINK;
+	case 0040000: return UG_MODE_TREE;
+	case 0160000: return UG_MODE_GITLINK;
+	default: return 0;
+	}
+}
+
+/*
+ * Fill w->pmode and w->pid from a git tree's stored bytes, without parsing it
+ * into the tree cache: a history walk reads every version of a folder once,
+ * and parsing each (and keeping it) cost more than the comparison. false when
+ * anything is unusual (an odd entry, a repeated name): the caller then uses
+ * the parser, which says what is wrong.
+ */
+static bool scan_raw(const struct pending *w, const unsigned char *data, size_t len, ug_hash_algo algo)
+{
+	size_t rawsz = ug_hash_rawsz(algo), pos = 0;
+
+	while (pos < len) {
+		uint32_t mode = 0;
+		size_t digits = 0;
+		const unsigned char *name, *nul;
+		const ug_tree_entry *e;
+
+		for (; pos < len && data[pos] != ' '; pos++) {
+			if (data[pos] < '0' || data[pos] > '7' || ++digits > 7)
+				return false;
+			mode = mode * 8 + (uint32_t)(data[pos] - '0');
+		}
+		if (pos >= len || !digits || !(mode = canon(mode)))
+			return false;
+		name = data + ++pos;
+		nul = memchr(name, '\0', len - pos);
+		if (!nul || len - (size_t)(nul + 1 - data) < rawsz)
+			return false;
+		pos = (size_t)(nul + 1 - data);
+		e = ug_tree_find(w->tree, (const char *)name, (size_t)(nul - name));
+		if (e) {
+			size_t x = (size_t)(e - w->tree->entries);
+
+			if (w->pmode[x])
+				return false;
+			w->pmode[x] = mode;
+			ug_oid_fromraw(&w->pid[x], data + pos, algo);
+		}
+		pos += rawsz;
+	}
+	return true;
+}
+
+/* The folder differs between a commit (when) and its first parent, whose
+ * folder is ptree: read ptree's entries (stored bytes, or the parsed tree),
+ * then settle against them. */
+static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, const struct fact *when)
+{
+	ug_odb *odb = ug_repo_odb(fs->repo);
+	ug_object *obj = NULL;
+	const ug_tree *pt;
+	bool done = false;
+	int err;
+
+	memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
+	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
+	    obj->type == UG_OBJ_TREE)
+		done = scan_raw(w, obj->data, obj->size, ug_odb_algo(odb));
+	ug_object_free(obj);
+	if (!done) {
+		memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
+		err = treecache_get(fs, ptree, &pt);
+		if (err)
+			return err;
+		for (size_t x = 0; x < w->tree->count; x++) {
+			const ug_tree_entry *e = &w->tree->entries[x];
+			const ug_tree_entry *pe = ug_tree_find(pt, e->name, e->namelen);
+
+			if (pe) {
+				w->pmode[x] = pe->mode;
+				w->pid[x] = pe->oid;
+			}
+		}
+		treecache_put(fs, pt);
+	}
+	return settle_against(w, when);
 }
 
 /* Does the commit-graph's changed-path filter rule out any change below
@@ -472,11 +636,11 @@ static bool untouched(struct fs *fs, const struct fact *f, const char *path)
 }
 
 /*
- * Walk first parents from cur until every entry is settled: at each step the
- * folder's tree id here and in the parent (one cached lookup per path
- * component, fewer when a tree on the way is the same), and the entries
- * compared only where the folder changed. Bounded by the history's length
- * (a loop is caught). ids: 2 * (d + 1) ids.
+ * Walk first parents from cur until every entry is settled and every
+ * subfolder entry's history recorded: at each step the folder's tree id here
+ * and in the parent (one cached lookup per path component, fewer when a tree
+ * on the way is the same), and the entries compared only where the folder
+ * changed. Bounded by the history's length (a loop is caught). ids: 2 * (d + 1).
  */
 static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struct pending *w, ug_oid *ids)
 {
@@ -484,22 +648,17 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	struct cycle cy = { cur.oid, 1, 0 };
 	int err = resolve(fs, wp, &cur.tree, ids, NULL);
 
-	while (!err && (w->ntodo || !w->folder_known)) {
+	while (!err && !pending_done(w)) {
 		struct fact p;
 		ug_oid *swap;
 
-		if (cur.root) {
-			settle_all(w, &cur);
-			break;
-		}
+		if (cur.root)
+			return settle_all(w, &cur);
 		err = fact_get(fs, &cur.parent, &p);
 		if (!err && !untouched(fs, &cur, wp->path)) {
 			err = resolve(fs, wp, &p.tree, pids, ids);
-			if (err == UG_ENOTFOUND) { /* created here */
-				settle_all(w, &cur);
-				err = 0;
-				break;
-			}
+			if (err == UG_ENOTFOUND) /* created here */
+				return settle_all(w, &cur);
 			if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
 				err = settle_changed(fs, w, &pids[wp->d], &cur);
 			swap = ids;
@@ -514,41 +673,94 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	return err;
 }
 
-/* The answer for the folder at wp whose tree is tree, walked from the commit
- * start (where it last changed, or any commit holding it); *out has one reference. */
+/* The same from the parent folder's events for this folder (ev, n of them,
+ * newest first): only the commits that changed it are visited. */
+static int replay(struct fs *fs, const struct event *ev, size_t n, struct pending *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < n && !pending_done(w); i++) {
+		struct fact when = { .oid = ev[i].commit, .time = ev[i].time };
+
+		if (!ev[i].present)
+			return settle_all(w, &when);
+		err = settle_changed(fs, w, &ev[i].old, &when);
+	}
+	/* every recorded history ends with a creation or the root commit */
+	return err || pending_done(w) ? err : ug_error(UG_ECORRUPT, "a folder's recorded history is cut short");
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree)
+{
+	size_t n = tree->count ? tree->count : 1;
+
+	w->tree = tree;
+	w->a = a;
+	a->pub.tree = tree->oid;
+	a->pub.count = tree->count;
+	a->pub.times = calloc(n, sizeof(int64_t));
+	a->at = calloc(n, sizeof(*a->at));
+	w->todo = malloc(n * sizeof(*w->todo));
+	w->live = malloc(n * sizeof(*w->live));
+	w->liveid = malloc(n * sizeof(*w->liveid));
+	w->pmode = malloc(n * sizeof(*w->pmode));
+	w->pid = malloc(n * sizeof(*w->pid));
+	if (!a->pub.times || !a->at || !w->todo || !w->live || !w->liveid || !w->pmode || !w->pid)
+		return UG_ENOMEM;
+	for (size_t i = 0; i < tree->count; i++) {
+		w->todo[w->ntodo++] = i;
+		if (tree->entries[i].mode == UG_MODE_TREE) {
+			w->live[w->nlive++] = i;
+			w->liveid[i] = tree->entries[i].oid;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The answer for the folder at wp whose tree is tree, walked from the commit
+ * start (where it last changed, or any commit holding it), or replayed from
+ * the parent folder's events for it (pev, npev; NULL: walk). *out has one
+ * reference.
+ */
 static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start, const ug_oid *tree,
-		   struct answer **out)
+		   const struct event *pev, size_t npev, struct answer **out)
 {
 	struct pending w = { 0 };
 	struct answer *a = calloc(1, sizeof(*a));
 	ug_oid *ids = malloc(2 * (wp->d + 1) * sizeof(*ids));
+	const ug_tree *t = NULL;
 	struct fact cur;
-	int err = a && ids ? treecache_get(fs, tree, &w.tree) : UG_ENOMEM;
+	int err = a && ids ? treecache_get(fs, tree, &t) : UG_ENOMEM;
 
 	if (!err) {
-		size_t n = w.tree->count ? w.tree->count : 1;
-
 		a->refs = 1;
 		a->commit = *start;
-		a->pub.tree = *tree;
-		a->pub.count = w.tree->count;
-		a->pub.times = calloc(n, sizeof(int64_t));
-		a->at = calloc(n, sizeof(*a->at));
 		a->path = strdup(wp->path);
-		w.todo = malloc(n * sizeof(*w.todo));
-		w.a = a;
-		if (!a->pub.times || !a->at || !a->path || !w.todo)
-			err = UG_ENOMEM;
+		err = a->path ? pending_init(&w, a, t) : UG_ENOMEM;
 	}
-	for (size_t i = 0; !err && i < w.tree->count; i++)
-		w.todo[w.ntodo++] = i;
-	if (!err)
-		err = fact_get(fs, start, &cur);
-	if (!err)
+	if (!err && pev)
+		err = replay(fs, pev, npev, &w);
+	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
-	if (w.tree)
-		treecache_put(fs, w.tree);
+	if (!err && a->nev)
+		qsort(a->ev, a->nev, sizeof(*a->ev), event_cmp);
+	if (t)
+		treecache_put(fs, t);
 	free(w.todo);
+	free(w.live);
+	free(w.liveid);
+	free(w.pmode);
+	free(w.pid);
 	free(ids);
 	if (err && a)
 		answer_free(a);
@@ -557,14 +769,36 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	return err;
 }
 
+/* The events of parent's entry i: *n of them, newest first. */
+static const struct event *events_of(const struct answer *parent, size_t i, size_t *n)
+{
+	size_t lo = 0, hi = parent->nev, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (parent->ev[mid].entry < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < parent->nev && parent->ev[end].entry == i; end++)
+		;
+	*n = end - lo;
+	return parent->ev + lo;
+}
+
 /* The cached answer for the folder (its first d components of wp) keyed by
- * the commit start where it last changed, or computed and kept. */
+ * the commit start where it last changed, or computed (from the events of
+ * parent's entry i when parent is given) and kept. */
 static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const ug_oid *start,
-		      const ug_oid *tree, struct answer **out)
+		      const ug_oid *tree, const struct answer *parent, size_t i, struct answer **out)
 {
 	struct walkpath sub = *wp;
 	size_t len = d ? (size_t)(wp->name[d - 1] + wp->len[d - 1] - wp->path) : 0;
 	char *prefix = strndup(wp->path, len);
+	const struct event *ev = NULL;
+	size_t nev = 0;
 	int err = 0;
 
 	if (!prefix)
@@ -577,7 +811,9 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 		*out = NULL;
 	}
 	if (!*out) {
-		err = compute(fs, &sub, start, tree, out);
+		if (parent)
+			ev = events_of(parent, i, &nev);
+		err = compute(fs, &sub, start, tree, nev ? ev : NULL, nev, out);
 		if (!err)
 			answer_keep(fs->changes, *out);
 	}
@@ -589,15 +825,18 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
  * From the root down, one folder at a time (no recursion): the root's answer
  * is keyed by the commit where the root last changed, and each folder's by the
  * commit where its parent's answer says it last changed. Nothing below a
- * folder changed between the snapshot and that commit, so its walk starts
- * there, and every snapshot holding the same version of a folder shares one
- * answer. ids: d + 1.
+ * folder changed between the snapshot and that commit, so every snapshot
+ * holding the same version of a folder shares one answer, and the parent's
+ * events for it list the only commits its own answer needs to look at.
+ * ids: d + 1.
  */
 static int answer_chain(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, ug_oid *ids,
 			struct answer **out)
 {
+	struct answer *parent = NULL;
 	struct fact f;
 	ug_oid start;
+	size_t i = 0;
 	int err = root_change(fs, commit, &f);
 
 	if (!err)
@@ -608,22 +847,24 @@ static int answer_chain(struct fs *fs, const struct walkpath *wp, const ug_oid *
 		const ug_tree *t;
 		const ug_tree_entry *e;
 
-		lastchange_put(fs, *out ? &(*out)->pub : NULL);
-		err = answer_get(fs, wp, k, &start, &ids[k], out);
+		err = answer_get(fs, wp, k, &start, &ids[k], parent, i, out);
+		lastchange_put(fs, parent ? &parent->pub : NULL);
+		parent = *out;
 		if (err || k == wp->d)
 			break;
 		err = treecache_get(fs, &ids[k], &t);
 		if (err)
 			break;
 		e = ug_tree_find(t, wp->name[k], wp->len[k]);
-		if (e && (size_t)(e - t->entries) < (*out)->pub.count)
-			start = (*out)->at[e - t->entries];
+		i = e ? (size_t)(e - t->entries) : 0;
+		if (e && i < parent->pub.count)
+			start = parent->at[i];
 		else
 			err = UG_ENOTFOUND;
 		treecache_put(fs, t);
 	}
-	if (err && *out) {
-		lastchange_put(fs, &(*out)->pub);
+	if (err && parent) {
+		lastchange_put(fs, &parent->pub);
 		*out = NULL;
 	}
 	return err;
@@ -648,7 +889,7 @@ int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, con
 		err = UG_ENOTFOUND;
 	}
 	if (err == UG_ENOTFOUND) {
-		err = compute(fs, &wp, commit, tree, &a);
+		err = compute(fs, &wp, commit, tree, NULL, 0, &a);
 		if (!err)
 			answer_keep(fs->changes, a);
 	}
