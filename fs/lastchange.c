@@ -559,7 +559,7 @@ static uint32_t canon(uint32_t mode)
  */
 static bool scan_raw(const struct pending *w, const unsigned char *data, size_t len, ug_hash_algo algo)
 {
-	size_t rawsz = ug_hash_rawsz(algo), pos = 0;
+	size_t rawsz = ug_hash_rawsz(algo), pos = 0, hint = 0;
 
 	while (pos < len) {
 		uint32_t mode = 0;
@@ -579,9 +579,14 @@ static bool scan_raw(const struct pending *w, const unsigned char *data, size_t 
 		if (!nul || len - (size_t)(nul + 1 - data) < rawsz)
 			return false;
 		pos = (size_t)(nul + 1 - data);
-		e = ug_tree_find(w->tree, (const char *)name, (size_t)(nul - name));
+		/* versions of a folder mostly hold the same names in the same order */
+		e = hint < w->tree->count ? &w->tree->entries[hint] : NULL;
+		if (!e || e->namelen != (size_t)(nul - name) || memcmp(e->name, name, e->namelen))
+			e = ug_tree_find(w->tree, (const char *)name, (size_t)(nul - name));
 		if (e) {
 			size_t x = (size_t)(e - w->tree->entries);
+
+			hint = x + 1;
 
 			if (w->pmode[x])
 				return false;
@@ -600,14 +605,24 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree,
 {
 	ug_odb *odb = ug_repo_odb(fs->repo);
 	ug_object *obj = NULL;
+	unsigned char *data = NULL;
+	size_t size = 0;
+	ug_otype type = UG_OBJ_BAD;
 	const ug_tree *pt;
 	bool done = false;
 	int err;
 
 	memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
-	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
-	    obj->type == UG_OBJ_TREE)
+	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify) {
+		/* read past the object cache: a walk reads each old version once, and
+		 * keeping them would crowd out what the views read again */
+		if (!ug_odb_read_nested(odb, ptree, &type, &data, &size) && type == UG_OBJ_TREE)
+			done = scan_raw(w, data, size, ug_odb_algo(odb));
+		free(data);
+	} else if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
+		   obj->type == UG_OBJ_TREE) {
 		done = scan_raw(w, obj->data, obj->size, ug_odb_algo(odb));
+	}
 	ug_object_free(obj);
 	if (!done) {
 		memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
