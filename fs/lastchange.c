@@ -38,6 +38,7 @@ struct answer {
 	size_t nev;
 	int refs;               /* the cache's own reference counts too */
 	bool cached;
+	bool full;              /* ev lists every subfolder change (else none) */
 	ug_oid commit;          /* the key: the commit where the folder last changed */
 	char *path;
 	uint64_t hash;
@@ -333,6 +334,10 @@ static void answer_keep(struct lastchange *lc, struct answer *a)
 	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
 		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
 			break;
+	if (twin && !twin->full && a->full) {
+		drop(lc, twin); /* the answer that also serves subfolders replaces it */
+		twin = NULL;
+	}
 	if (!twin && a->bytes <= lc->limit / 2) {
 		a->hnext = lc->answers[a->hash & (ABUCKETS - 1)];
 		lc->answers[a->hash & (ABUCKETS - 1)] = a;
@@ -651,6 +656,40 @@ static bool untouched(struct fs *fs, const struct fact *f, const char *path)
 }
 
 /*
+ * Does the commit-graph's changed-path filter rule out a change of each of
+ * the few entries still unsettled (and no subfolder history is wanted)?
+ * key: a buffer for paths.
+ */
+static bool entries_untouched(struct fs *fs, const struct fact *f, const struct walkpath *wp,
+			      const struct pending *w, char **key, size_t *cap)
+{
+	size_t plen = strlen(wp->path);
+
+	if (!f->graphed || w->nlive || !w->folder_known || w->ntodo > 8)
+		return false;
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		size_t n = plen + (plen > 0) + e->namelen;
+
+		if (n + 1 > *cap) {
+			char *k = realloc(*key, n + 64);
+
+			if (!k)
+				return false;
+			*key = k;
+			*cap = n + 64;
+		}
+		memcpy(*key, wp->path, plen);
+		(*key)[plen] = '/';
+		memcpy(*key + plen + (plen > 0), e->name, e->namelen);
+		(*key)[n] = '\0';
+		if (ug_commitgraph_maybe_changed(fs->graph, f->pos, *key, n))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Walk first parents from cur until every entry is settled and every
  * subfolder entry's history recorded: at each step the folder's tree id here
  * and in the parent (one cached lookup per path component, fewer when a tree
@@ -662,18 +701,26 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	ug_oid *pids = ids + wp->d + 1;
 	struct cycle cy = { cur.oid, 1, 0 };
 	int err = resolve(fs, wp, &cur.tree, ids, NULL);
+	char *key = NULL;
+	size_t cap = 0;
 
 	while (!err && !pending_done(w)) {
 		struct fact p;
 		ug_oid *swap;
 
-		if (cur.root)
-			return settle_all(w, &cur);
+		if (cur.root) {
+			err = settle_all(w, &cur);
+			break;
+		}
 		err = fact_get(fs, &cur.parent, &p);
-		if (!err && !untouched(fs, &cur, wp->path)) {
+		/* a skipped step leaves ids resolving the folder in a newer commit: still
+		 * right where the parent's folder has the same id (same entries) */
+		if (!err && !untouched(fs, &cur, wp->path) && !entries_untouched(fs, &cur, wp, w, &key, &cap)) {
 			err = resolve(fs, wp, &p.tree, pids, ids);
-			if (err == UG_ENOTFOUND) /* created here */
-				return settle_all(w, &cur);
+			if (err == UG_ENOTFOUND) { /* created here */
+				err = settle_all(w, &cur);
+				break;
+			}
 			if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
 				err = settle_changed(fs, w, &pids[wp->d], &cur);
 			swap = ids;
@@ -685,6 +732,7 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 		if (!err)
 			err = cycle_step(&cy, &cur.oid);
 	}
+	free(key);
 	return err;
 }
 
@@ -714,7 +762,7 @@ static int event_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree)
+static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree, bool events)
 {
 	size_t n = tree->count ? tree->count : 1;
 
@@ -733,7 +781,7 @@ static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree
 		return UG_ENOMEM;
 	for (size_t i = 0; i < tree->count; i++) {
 		w->todo[w->ntodo++] = i;
-		if (tree->entries[i].mode == UG_MODE_TREE) {
+		if (events && tree->entries[i].mode == UG_MODE_TREE) {
 			w->live[w->nlive++] = i;
 			w->liveid[i] = tree->entries[i].oid;
 		}
@@ -748,7 +796,7 @@ static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree
  * reference.
  */
 static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start, const ug_oid *tree,
-		   const struct event *pev, size_t npev, struct answer **out)
+		   bool events, const struct event *pev, size_t npev, struct answer **out)
 {
 	struct pending w = { 0 };
 	struct answer *a = calloc(1, sizeof(*a));
@@ -761,7 +809,8 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 		a->refs = 1;
 		a->commit = *start;
 		a->path = strdup(wp->path);
-		err = a->path ? pending_init(&w, a, t) : UG_ENOMEM;
+		a->full = events;
+		err = a->path ? pending_init(&w, a, t, events) : UG_ENOMEM;
 	}
 	if (!err && pev)
 		err = replay(fs, pev, npev, &w);
@@ -821,14 +870,14 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 	sub.path = prefix;
 	sub.d = d;
 	*out = answer_find(fs->changes, start, prefix);
-	if (*out && !ug_oid_equal(&(*out)->pub.tree, tree)) {
+	if (*out && (!ug_oid_equal(&(*out)->pub.tree, tree) || (d < wp->d && !(*out)->full))) {
 		lastchange_put(fs, &(*out)->pub);
 		*out = NULL;
 	}
 	if (!*out) {
 		if (parent)
 			ev = events_of(parent, i, &nev);
-		err = compute(fs, &sub, start, tree, nev ? ev : NULL, nev, out);
+		err = compute(fs, &sub, start, tree, d < wp->d, nev ? ev : NULL, nev, out);
 		if (!err)
 			answer_keep(fs->changes, *out);
 	}
@@ -904,7 +953,7 @@ int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, con
 		err = UG_ENOTFOUND;
 	}
 	if (err == UG_ENOTFOUND) {
-		err = compute(fs, &wp, commit, tree, NULL, 0, &a);
+		err = compute(fs, &wp, commit, tree, false, NULL, 0, &a);
 		if (!err)
 			answer_keep(fs->changes, a);
 	}
