@@ -1,4 +1,4 @@
-/* Last-change times: first-parent walks that answer a whole folder at once, memoized per (commit, folder). */
+/* Last-change times: first-parent walks that answer a whole folder at once, memoized per (folder, commit that last changed it). */
 #include "fs_internal.h"
 #include "lastchange.h"
 

@@ -37,7 +37,7 @@ def build_history(dest):
     r.commit('empty commit')
     r.remove('src/a.c')
     r.commit('delete a.c')
-    for i in range(4100):  # more files than one commit's list of changes holds: trees compared instead
+    for i in range(4100):  # one commit that adds thousands of files at once
         r.write('bulk/%04d' % i, 'same\n')
     r.write('src/side.c', 'int side2;\n')
     r.commit('bulk: 4100 files, and side.c')
