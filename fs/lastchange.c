@@ -1,4 +1,4 @@
-/* Last-change times: first-parent walks that answer a whole folder at once, memoized per (commit, folder). */
+/* Last-change times: first-parent walks that answer a whole folder at once, memoized per (folder, commit that last changed it). */
 #include "fs_internal.h"
 #include "lastchange.h"
 
@@ -8,17 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The files a commit changed against its first parent, sorted: computed once
- * per commit and shared by the walks of every folder. */
-struct changes {
-	int refs;               /* under the cache's lock; the fact table holds one */
-	bool many;              /* over MAX_CHANGES: not listed, compare trees instead */
-	size_t count, bytes;
-	char **paths;
-};
-
-#define MAX_CHANGES 4096
-
 /* What a walk needs of a commit: kept so that a second walk parses nothing. */
 struct fact {
 	ug_oid oid, tree, parent;
@@ -26,16 +15,31 @@ struct fact {
 	bool root;              /* no parent */
 	bool graphed;           /* in the commit-graph, at pos */
 	uint32_t pos;
-	struct changes *changes; /* in the table only (never in copies): NULL until asked for */
 	struct fact *next;
+};
+
+/* A change of one subfolder entry of a folder, going back in history: in
+ * commit (at time) it differs from the first parent's, which holds old (or
+ * no folder of that name when !present: it was created there, or commit is
+ * the root commit). */
+struct event {
+	size_t entry;           /* index in the folder's tree */
+	size_t seq;             /* order of recording: newest first */
+	ug_oid commit, old;
+	int64_t time;
+	bool present;
 };
 
 /* A folder's answer, with its key and its place in the least-recently-used list. */
 struct answer {
 	struct lc_times pub;    /* first: lc_times pointers are answer pointers */
+	ug_oid *at;             /* per entry: the commit that last changed it */
+	struct event *ev;       /* every change of every subfolder entry, by entry, newest first */
+	size_t nev;
 	int refs;               /* the cache's own reference counts too */
 	bool cached;
-	ug_oid commit;
+	bool full;              /* ev lists every subfolder change (else none) */
+	ug_oid commit;          /* the key: the commit where the folder last changed */
 	char *path;
 	uint64_t hash;
 	size_t bytes;
@@ -71,17 +75,10 @@ int lastchange_new(struct lastchange **out, size_t limit)
 static void answer_free(struct answer *a)
 {
 	free(a->pub.times);
+	free(a->at);
+	free(a->ev);
 	free(a->path);
 	free(a);
-}
-
-static void changes_free(struct changes *c)
-{
-	for (size_t i = 0; c && i < c->count; i++)
-		free(c->paths[i]);
-	if (c)
-		free(c->paths);
-	free(c);
 }
 
 static void facts_clear(struct lastchange *lc)
@@ -89,11 +86,6 @@ static void facts_clear(struct lastchange *lc)
 	for (size_t i = 0; i < lc->fbuckets; i++) {
 		for (struct fact *f = lc->facts[i], *next; f; f = next) {
 			next = f->next;
-			if (f->changes) {
-				lc->bytes -= f->changes->bytes;
-				if (--f->changes->refs == 0)
-					changes_free(f->changes);
-			}
 			free(f);
 		}
 		lc->facts[i] = NULL;
@@ -159,7 +151,6 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 	for (f = lc->facts[oid_slot(oid, lc->fbuckets)]; f; f = f->next) {
 		if (ug_oid_equal(&f->oid, oid)) {
 			*out = *f;
-			out->changes = NULL;
 			pthread_mutex_unlock(&lc->lock);
 			return 0;
 		}
@@ -201,239 +192,6 @@ static int fact_get(struct fs *fs, const ug_oid *oid, struct fact *out)
 	return 0;
 }
 
-static struct fact *fact_find(struct lastchange *lc, const ug_oid *oid)
-{
-	struct fact *f = lc->facts[oid_slot(oid, lc->fbuckets)];
-
-	while (f && !ug_oid_equal(&f->oid, oid))
-		f = f->next;
-	return f;
-}
-
-/* A pair of trees still to compare (either side may be absent) under prefix. */
-struct cjob {
-	ug_oid a, b;            /* new, old */
-	bool has_a, has_b;
-	char *prefix;           /* "" or "dir/sub/" */
-};
-
-struct clist {
-	struct cjob *jobs;
-	size_t njobs, capjobs, budget;
-	struct changes *c;
-	size_t cap;
-};
-
-static int add_path(struct clist *l, const char *prefix, const ug_tree_entry *e)
-{
-	char *p;
-
-	if (l->c->count >= MAX_CHANGES) {
-		l->c->many = true;
-		return 0;
-	}
-	if (l->c->count == l->cap) {
-		size_t n = l->cap ? 2 * l->cap : 16;
-		char **m = realloc(l->c->paths, n * sizeof(*m));
-
-		if (!m)
-			return UG_ENOMEM;
-		l->c->paths = m;
-		l->cap = n;
-	}
-	if (asprintf(&p, "%s%s", prefix, e->name) < 0)
-		return UG_ENOMEM;
-	l->c->paths[l->c->count++] = p;
-	l->c->bytes += strlen(p) + 1 + sizeof(char *);
-	return 0;
-}
-
-static int add_job(struct clist *l, const char *prefix, const ug_tree_entry *a, const ug_tree_entry *b)
-{
-	struct cjob *j;
-
-	if (l->njobs == l->capjobs) {
-		size_t n = l->capjobs ? 2 * l->capjobs : 16;
-		struct cjob *m = realloc(l->jobs, n * sizeof(*m));
-
-		if (!m)
-			return UG_ENOMEM;
-		l->jobs = m;
-		l->capjobs = n;
-	}
-	j = &l->jobs[l->njobs];
-	memset(j, 0, sizeof(*j));
-	if (asprintf(&j->prefix, "%s%s/", prefix, (a ? a : b)->name) < 0)
-		return UG_ENOMEM;
-	j->has_a = a != NULL;
-	j->has_b = b != NULL;
-	if (a)
-		j->a = a->oid;
-	if (b)
-		j->b = b->oid;
-	l->njobs++;
-	return 0;
-}
-
-/* One side's entry e against the other side's entry o (NULL: absent): files
- * that differ are listed, folders that differ are queued. new_side: e is new. */
-static int compare_entry(struct clist *l, const char *prefix, const ug_tree_entry *e, const ug_tree_entry *o,
-			 bool new_side)
-{
-	bool et = e->mode == UG_MODE_TREE, ot = o && o->mode == UG_MODE_TREE;
-	int err = 0;
-
-	if (o && o->mode == e->mode && ug_oid_equal(&o->oid, &e->oid))
-		return 0;
-	if (et)
-		err = add_job(l, prefix, new_side ? e : (ot ? o : NULL), new_side ? (ot ? o : NULL) : e);
-	else
-		err = add_path(l, prefix, e);
-	/* a file against a folder: the folder's side is queued from its own side */
-	return err;
-}
-
-/* Compare one queued pair: every entry of each side against the other's. */
-static int compare_job(struct fs *fs, struct clist *l, struct cjob *j)
-{
-	const ug_tree *a = NULL, *b = NULL;
-	int err = 0;
-
-	if (j->has_a)
-		err = treecache_get(fs, &j->a, &a);
-	if (!err && j->has_b)
-		err = treecache_get(fs, &j->b, &b);
-	for (size_t i = 0; !err && a && i < a->count && !l->c->many; i++) {
-		const ug_tree_entry *e = &a->entries[i];
-
-		err = compare_entry(l, j->prefix, e, b ? ug_tree_find(b, e->name, e->namelen) : NULL, true);
-	}
-	for (size_t i = 0; !err && b && i < b->count && !l->c->many; i++) {
-		const ug_tree_entry *e = &b->entries[i];
-		const ug_tree_entry *o = a ? ug_tree_find(a, e->name, e->namelen) : NULL;
-
-		/* pairs both sides share were handled from the new side, except a folder
-		 * on this side facing a file there */
-		if (!o || (e->mode == UG_MODE_TREE && o->mode != UG_MODE_TREE))
-			err = compare_entry(l, j->prefix, e, o && o->mode == UG_MODE_TREE ? o : NULL, false);
-	}
-	if (a)
-		treecache_put(fs, a);
-	if (b)
-		treecache_put(fs, b);
-	return err;
-}
-
-/* The files that differ between two root trees, through the tree cache; a
- * diff over MAX_CHANGES files (or as many folders) stops and is marked many. */
-static int list_changes(struct fs *fs, const ug_oid *new_root, const ug_oid *old_root, struct changes *c)
-{
-	struct clist l = { 0 };
-	int err = 0;
-
-	l.c = c;
-	l.jobs = calloc(1, sizeof(*l.jobs));
-	if (!l.jobs || !(l.jobs[0].prefix = strdup("")))
-		err = UG_ENOMEM;
-	l.capjobs = l.njobs = 1;
-	if (!err) {
-		l.jobs[0].a = *new_root;
-		l.jobs[0].b = *old_root;
-		l.jobs[0].has_a = l.jobs[0].has_b = true;
-	}
-	while (!err && l.njobs && !c->many) {
-		struct cjob j = l.jobs[--l.njobs];
-
-		if (++l.budget > MAX_CHANGES)
-			c->many = true;
-		else
-			err = compare_job(fs, &l, &j);
-		free(j.prefix);
-	}
-	for (size_t i = 0; l.jobs && i < l.njobs; i++)
-		free(l.jobs[i].prefix);
-	free(l.jobs);
-	return err;
-}
-
-static int path_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The files f changed against its first parent p, listed from a tree diff,
- * or marked many; *out holds a reference (changes_put). Core codes. */
-static int changes_get(struct fs *fs, const struct fact *f, const struct fact *p, struct changes **out)
-{
-	struct lastchange *lc = fs->changes;
-	struct changes *c;
-	struct fact *t;
-	int err;
-
-	pthread_mutex_lock(&lc->lock);
-	t = fact_find(lc, &f->oid);
-	if (t && t->changes) {
-		t->changes->refs++;
-		*out = t->changes;
-		pthread_mutex_unlock(&lc->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&lc->lock);
-	c = calloc(1, sizeof(*c));
-	err = c ? list_changes(fs, &f->tree, &p->tree, c) : UG_ENOMEM;
-	if (err) {
-		changes_free(c);
-		return err;
-	}
-	if (c->count)
-		qsort(c->paths, c->count, sizeof(*c->paths), path_cmp);
-	c->bytes += sizeof(*c);
-	c->refs = 1;
-	pthread_mutex_lock(&lc->lock);
-	t = fact_find(lc, &f->oid);
-	if (t && !t->changes) {
-		t->changes = c;
-		c->refs++;
-		lc->bytes += c->bytes;
-		evict(lc);
-	}
-	pthread_mutex_unlock(&lc->lock);
-	*out = c;
-	return 0;
-}
-
-static void changes_put(struct fs *fs, struct changes *c)
-{
-	bool last;
-
-	if (!c)
-		return;
-	pthread_mutex_lock(&fs->changes->lock);
-	last = --c->refs == 0;
-	pthread_mutex_unlock(&fs->changes->lock);
-	if (last)
-		changes_free(c);
-}
-
-/* Did the commit change key (a file, or anything below the folder key)? */
-static bool touched(const struct changes *c, const char *key, size_t len)
-{
-	size_t lo = 0, hi = c->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(c->paths[mid], key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < c->count && !strncmp(c->paths[lo], key, len); lo++)
-		if (c->paths[lo][len] == '\0' || c->paths[lo][len] == '/')
-			return true;
-	return false;
-}
-
 int lastchange_commit_time(struct fs *fs, const ug_oid *commit, int64_t *out)
 {
 	struct fact f;
@@ -463,21 +221,32 @@ static int cycle_step(struct cycle *cy, const ug_oid *now)
 	return 0;
 }
 
+/* The commit where the snapshot's root tree last changed: the first one, from
+ * commit down its first parents, whose tree differs from its parent's (or the
+ * root commit). */
+static int root_change(struct fs *fs, const ug_oid *commit, struct fact *out)
+{
+	struct fact p;
+	struct cycle cy = { *commit, 1, 0 };
+	int err = fact_get(fs, commit, out);
+
+	while (!err && !out->root) {
+		err = fact_get(fs, &out->parent, &p);
+		if (err || !ug_oid_equal(&p.tree, &out->tree))
+			break;
+		*out = p;
+		err = cycle_step(&cy, &out->oid);
+	}
+	return err;
+}
+
 int lastchange_root_time(struct fs *fs, const ug_oid *commit, int64_t *out)
 {
-	struct fact cur, p;
-	struct cycle cy = { *commit, 1, 0 };
-	int err = fact_get(fs, commit, &cur);
+	struct fact f;
+	int err = root_change(fs, commit, &f);
 
-	while (!err && !cur.root) {
-		err = fact_get(fs, &cur.parent, &p);
-		if (err || !ug_oid_equal(&p.tree, &cur.tree))
-			break;
-		cur = p;
-		err = cycle_step(&cy, &cur.oid);
-	}
 	if (!err)
-		*out = cur.time;
+		*out = f.time;
 	return err;
 }
 
@@ -559,11 +328,16 @@ static void answer_keep(struct lastchange *lc, struct answer *a)
 	struct answer *twin;
 
 	a->hash = key_hash(&a->commit, a->path);
-	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * sizeof(int64_t);
+	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * (sizeof(int64_t) + sizeof(ug_oid)) +
+		   a->nev * sizeof(struct event);
 	pthread_mutex_lock(&lc->lock);
 	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
 		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
 			break;
+	if (twin && !twin->full && a->full) {
+		drop(lc, twin); /* the answer that also serves subfolders replaces it */
+		twin = NULL;
+	}
 	if (!twin && a->bytes <= lc->limit / 2) {
 		a->hnext = lc->answers[a->hash & (ABUCKETS - 1)];
 		lc->answers[a->hash & (ABUCKETS - 1)] = a;
@@ -659,86 +433,219 @@ static int resolve(struct fs *fs, const struct walkpath *wp, const ug_oid *root,
 	return 0;
 }
 
-/* One folder's walk in progress: the entries not yet settled. */
+/* One folder's walk in progress: the entries not yet settled, and the
+ * subfolder entries whose history is still being recorded (live). */
 struct pending {
 	const ug_tree *tree;    /* the folder in the snapshot */
 	struct answer *a;
 	size_t *todo;           /* indices of unsettled entries */
 	size_t ntodo;
 	bool folder_known;
+	size_t *live;           /* indices of subfolder entries still present */
+	ug_oid *liveid;         /* per entry index: its id at the step reached */
+	size_t nlive, capev;
+	uint32_t *pmode;        /* per entry: its mode in the parent's folder (0: absent) */
+	ug_oid *pid;            /* and its id there */
 };
 
-static void settle_all(struct pending *w, int64_t when)
+static bool pending_done(const struct pending *w)
 {
-	for (size_t i = 0; i < w->ntodo; i++)
-		w->a->pub.times[w->todo[i]] = when;
-	w->ntodo = 0;
-	if (!w->folder_known)
-		w->a->pub.folder = when;
-	w->folder_known = true;
+	return !w->ntodo && w->folder_known && !w->nlive;
 }
 
-/* The folder differs between a commit (at when) and its first parent, whose
- * folder is ptree: the entries that differ changed at when. */
-static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, int64_t when)
+static void settle(struct pending *w, size_t i, const struct fact *when)
 {
-	const ug_tree *pt;
-	size_t kept = 0;
-	int err = treecache_get(fs, ptree, &pt);
+	w->a->pub.times[i] = when->time;
+	w->a->at[i] = when->oid;
+}
 
-	if (err)
-		return err;
-	for (size_t i = 0; i < w->ntodo; i++) {
-		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
-		const ug_tree_entry *pe = ug_tree_find(pt, e->name, e->namelen);
+static int record(struct pending *w, size_t i, const struct fact *when, const ug_tree_entry *old)
+{
+	struct answer *a = w->a;
+	struct event *ev;
 
-		if (pe && pe->mode == e->mode && ug_oid_equal(&pe->oid, &e->oid))
-			w->todo[kept++] = w->todo[i];
-		else
-			w->a->pub.times[w->todo[i]] = when;
+	if (a->nev == w->capev) {
+		size_t n = w->capev ? 2 * w->capev : 16;
+		struct event *m = realloc(a->ev, n * sizeof(*m));
+
+		if (!m)
+			return UG_ENOMEM;
+		a->ev = m;
+		w->capev = n;
 	}
-	w->ntodo = kept;
-	treecache_put(fs, pt);
-	if (!w->folder_known)
-		w->a->pub.folder = when;
-	w->folder_known = true;
+	ev = &a->ev[a->nev];
+	memset(ev, 0, sizeof(*ev));
+	ev->entry = i;
+	ev->seq = a->nev++;
+	ev->commit = when->oid;
+	ev->time = when->time;
+	ev->present = old != NULL;
+	if (old)
+		ev->old = old->oid;
 	return 0;
 }
 
-/* A cached answer m for an older commit on the walk, whose entries not yet
- * settled are unchanged since: theirs are ours. false if m cannot tell. */
-static bool settle_from(struct fs *fs, struct pending *w, const struct answer *m)
+static int settle_all(struct pending *w, const struct fact *when)
 {
-	const ug_tree *mt = w->tree;
-	bool same = ug_oid_equal(&m->pub.tree, &w->tree->oid);
-	size_t *at = malloc((w->ntodo ? w->ntodo : 1) * sizeof(*at));
+	int err = 0;
 
-	if (!at || (!same && treecache_get(fs, &m->pub.tree, &mt))) {
-		free(at);
-		return false;
-	}
-	for (size_t i = 0; i < w->ntodo; i++) {
-		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
-		const ug_tree_entry *me = same ? e : ug_tree_find(mt, e->name, e->namelen);
-
-		if (!me || (size_t)(me - mt->entries) >= m->pub.count) {
-			if (!same)
-				treecache_put(fs, mt);
-			free(at);
-			return false;
-		}
-		at[i] = (size_t)(me - mt->entries);
-	}
 	for (size_t i = 0; i < w->ntodo; i++)
-		w->a->pub.times[w->todo[i]] = m->pub.times[at[i]];
+		settle(w, w->todo[i], when);
 	w->ntodo = 0;
 	if (!w->folder_known)
-		w->a->pub.folder = m->pub.folder;
+		w->a->pub.folder = when->time;
 	w->folder_known = true;
-	if (!same)
-		treecache_put(fs, mt);
-	free(at);
+	for (size_t i = 0; !err && i < w->nlive; i++)
+		err = record(w, w->live[i], when, NULL);
+	w->nlive = 0;
+	return err;
+}
+
+/* The folder differs between a commit (when) and its first parent, whose
+ * entries are in w->pmode and w->pid: the entries that differ changed at
+ * when, and the live subfolder entries that differ get an event. */
+static int settle_against(struct pending *w, const struct fact *when)
+{
+	size_t kept = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < w->ntodo; i++) {
+		size_t x = w->todo[i];
+		const ug_tree_entry *e = &w->tree->entries[x];
+
+		if (w->pmode[x] == e->mode && ug_oid_equal(&w->pid[x], &e->oid))
+			w->todo[kept++] = x;
+		else
+			settle(w, x, when);
+	}
+	w->ntodo = kept;
+	kept = 0;
+	for (size_t i = 0; !err && i < w->nlive; i++) {
+		size_t x = w->live[i];
+		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = w->pid[x] };
+		bool present = w->pmode[x] == UG_MODE_TREE;
+
+		if (present && ug_oid_equal(&w->pid[x], &w->liveid[x])) {
+			w->live[kept++] = x;
+			continue;
+		}
+		err = record(w, x, when, present ? &old : NULL);
+		if (present) {
+			w->liveid[x] = w->pid[x];
+			w->live[kept++] = x;
+		}
+	}
+	w->nlive = kept;
+	if (!w->folder_known)
+		w->a->pub.folder = when->time;
+	w->folder_known = true;
+	return err;
+}
+
+/* git's canonical modes (legacy file modes count as 100644), as the tree
+ * parser reads them; 0 for one it would hide. */
+static uint32_t canon(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: return (mode & 0100) ? UG_MODE_EXEC : UG_MODE_BLOB;
+	case 0120000: return UG_MODE_LINK;
+	case 0040000: return UG_MODE_TREE;
+	case 0160000: return UG_MODE_GITLINK;
+	default: return 0;
+	}
+}
+
+/*
+ * Fill w->pmode and w->pid from a git tree's stored bytes, without parsing it
+ * into the tree cache: a history walk reads every version of a folder once,
+ * and parsing each (and keeping it) cost more than the comparison. false when
+ * anything is unusual (an odd entry, a repeated name): the caller then uses
+ * the parser, which says what is wrong.
+ */
+static bool scan_raw(const struct pending *w, const unsigned char *data, size_t len, ug_hash_algo algo)
+{
+	size_t rawsz = ug_hash_rawsz(algo), pos = 0, hint = 0;
+
+	while (pos < len) {
+		uint32_t mode = 0;
+		size_t digits = 0;
+		const unsigned char *name, *nul;
+		const ug_tree_entry *e;
+
+		for (; pos < len && data[pos] != ' '; pos++) {
+			if (data[pos] < '0' || data[pos] > '7' || ++digits > 7)
+				return false;
+			mode = mode * 8 + (uint32_t)(data[pos] - '0');
+		}
+		if (pos >= len || !digits || !(mode = canon(mode)))
+			return false;
+		name = data + ++pos;
+		nul = memchr(name, '\0', len - pos);
+		if (!nul || len - (size_t)(nul + 1 - data) < rawsz)
+			return false;
+		pos = (size_t)(nul + 1 - data);
+		/* versions of a folder mostly hold the same names in the same order */
+		e = hint < w->tree->count ? &w->tree->entries[hint] : NULL;
+		if (!e || e->namelen != (size_t)(nul - name) || memcmp(e->name, name, e->namelen))
+			e = ug_tree_find(w->tree, (const char *)name, (size_t)(nul - name));
+		if (e) {
+			size_t x = (size_t)(e - w->tree->entries);
+
+			hint = x + 1;
+
+			if (w->pmode[x])
+				return false;
+			w->pmode[x] = mode;
+			ug_oid_fromraw(&w->pid[x], data + pos, algo);
+		}
+		pos += rawsz;
+	}
 	return true;
+}
+
+/* The folder differs between a commit (when) and its first parent, whose
+ * folder is ptree: read ptree's entries (stored bytes, or the parsed tree),
+ * then settle against them. */
+static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, const struct fact *when)
+{
+	ug_odb *odb = ug_repo_odb(fs->repo);
+	ug_object *obj = NULL;
+	unsigned char *data = NULL;
+	size_t size = 0;
+	ug_otype type = UG_OBJ_BAD;
+	const ug_tree *pt;
+	bool done = false;
+	int err;
+
+	memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
+	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify) {
+		/* read past the object cache: a walk reads each old version once, and
+		 * keeping them would crowd out what the views read again */
+		if (!ug_odb_read_nested(odb, ptree, &type, &data, &size) && type == UG_OBJ_TREE)
+			done = scan_raw(w, data, size, ug_odb_algo(odb));
+		free(data);
+	} else if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
+		   obj->type == UG_OBJ_TREE) {
+		done = scan_raw(w, obj->data, obj->size, ug_odb_algo(odb));
+	}
+	ug_object_free(obj);
+	if (!done) {
+		memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
+		err = treecache_get(fs, ptree, &pt);
+		if (err)
+			return err;
+		for (size_t x = 0; x < w->tree->count; x++) {
+			const ug_tree_entry *e = &w->tree->entries[x];
+			const ug_tree_entry *pe = ug_tree_find(pt, e->name, e->namelen);
+
+			if (pe) {
+				w->pmode[x] = pe->mode;
+				w->pid[x] = pe->oid;
+			}
+		}
+		treecache_put(fs, pt);
+	}
+	return settle_against(w, when);
 }
 
 /* Does the commit-graph's changed-path filter rule out any change below
@@ -748,107 +655,80 @@ static bool untouched(struct fs *fs, const struct fact *f, const char *path)
 	return f->graphed && *path && !ug_commitgraph_maybe_changed(fs->graph, f->pos, path, strlen(path));
 }
 
-/* One step with the commit's list of changed files: false if the folder at
- * path did not change; else it settles what changed. key: a buffer for paths. */
-static int settle_listed(struct pending *w, const struct changes *ch, const char *path, int64_t when,
-			 char **key, size_t *cap, bool *changed)
+/*
+ * Does the commit-graph's changed-path filter rule out a change of each of
+ * the few entries still unsettled (and no subfolder history is wanted)?
+ * key: a buffer for paths.
+ */
+static bool entries_untouched(struct fs *fs, const struct fact *f, const struct walkpath *wp,
+			      const struct pending *w, char **key, size_t *cap)
 {
-	size_t plen = strlen(path);
+	size_t plen = strlen(wp->path);
 
-	*changed = touched(ch, path, plen);
-	if (!*changed)
-		return 0;
-	if (!w->folder_known)
-		w->a->pub.folder = when;
-	w->folder_known = true;
-	for (size_t i = 0, kept = 0, n = w->ntodo; i < n; i++) {
+	if (!f->graphed || w->nlive || !w->folder_known || w->ntodo > 8)
+		return false;
+	for (size_t i = 0; i < w->ntodo; i++) {
 		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		size_t n = plen + (plen > 0) + e->namelen;
 
-		if (plen + e->namelen + 2 > *cap) {
-			char *k = realloc(*key, plen + e->namelen + 64);
+		if (n + 1 > *cap) {
+			char *k = realloc(*key, n + 64);
 
 			if (!k)
-				return UG_ENOMEM;
+				return false;
 			*key = k;
-			*cap = plen + e->namelen + 64;
+			*cap = n + 64;
 		}
-		memcpy(*key, path, plen);
+		memcpy(*key, wp->path, plen);
 		(*key)[plen] = '/';
-		memcpy(*key + plen + 1, e->name, e->namelen + 1);
-		if (touched(ch, *key, plen + 1 + e->namelen))
-			w->a->pub.times[w->todo[i]] = when;
-		else
-			w->todo[kept++] = w->todo[i];
-		if (i + 1 == n)
-			w->ntodo = kept;
+		memcpy(*key + plen + (plen > 0), e->name, e->namelen);
+		(*key)[n] = '\0';
+		if (ug_commitgraph_maybe_changed(fs->graph, f->pos, *key, n))
+			return false;
 	}
-	return 0;
+	return true;
 }
 
-/* Walk first parents from the snapshot until every entry is settled, or an
- * older commit's cached answer settles the rest. ids: 2 * (d + 1) ids. */
+/*
+ * Walk first parents from cur until every entry is settled and every
+ * subfolder entry's history recorded: at each step the folder's tree id here
+ * and in the parent (one cached lookup per path component, fewer when a tree
+ * on the way is the same), and the entries compared only where the folder
+ * changed. Bounded by the history's length (a loop is caught). ids: 2 * (d + 1).
+ */
 static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struct pending *w, ug_oid *ids)
 {
 	ug_oid *pids = ids + wp->d + 1;
 	struct cycle cy = { cur.oid, 1, 0 };
 	int err = resolve(fs, wp, &cur.tree, ids, NULL);
-	bool ids_valid = true; /* ids resolve the path in cur */
 	char *key = NULL;
 	size_t cap = 0;
 
-	for (size_t steps = 0; !err && (w->ntodo || !w->folder_known); steps++) {
-		struct answer *m = steps ? answer_find(fs->changes, &cur.oid, wp->path) : NULL;
+	while (!err && !pending_done(w)) {
 		struct fact p;
 		ug_oid *swap;
-		bool done = m && settle_from(fs, w, m);
 
-		lastchange_put(fs, m ? &m->pub : NULL);
-		if (done)
-			break;
 		if (cur.root) {
-			settle_all(w, cur.time);
+			err = settle_all(w, &cur);
 			break;
 		}
 		err = fact_get(fs, &cur.parent, &p);
-		if (!err && untouched(fs, &cur, wp->path)) {
-			/* the folder is the same in the parent: ids stay a valid resolution */
-			cur = p;
-			err = cycle_step(&cy, &cur.oid);
-			continue;
-		}
-		if (!err && wp->d > 0) {
-			/* below the root, one list of changed files per commit serves every folder */
-			struct changes *ch = NULL;
-			bool changed = false;
-
-			err = changes_get(fs, &cur, &p, &ch);
-			if (!err && !ch->many) {
-				err = settle_listed(w, ch, wp->path, cur.time, &key, &cap, &changed);
-				changes_put(fs, ch);
-				ids_valid = ids_valid && !changed;
-				cur = p;
-				if (!err)
-					err = cycle_step(&cy, &cur.oid);
-				continue;
-			}
-			changes_put(fs, ch);
-		}
-		if (!err && !ids_valid)
-			err = resolve(fs, wp, &cur.tree, ids, NULL);
-		ids_valid = true;
-		if (!err)
+		/* a skipped step leaves ids resolving the folder in a newer commit: still
+		 * right where the parent's folder has the same id (same entries) */
+		if (!err && !untouched(fs, &cur, wp->path) && !entries_untouched(fs, &cur, wp, w, &key, &cap)) {
 			err = resolve(fs, wp, &p.tree, pids, ids);
-		if (err == UG_ENOTFOUND) { /* created here */
-			settle_all(w, cur.time);
-			err = 0;
-			break;
+			if (err == UG_ENOTFOUND) { /* created here */
+				err = settle_all(w, &cur);
+				break;
+			}
+			if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
+				err = settle_changed(fs, w, &pids[wp->d], &cur);
+			swap = ids;
+			ids = pids;
+			pids = swap;
 		}
-		if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
-			err = settle_changed(fs, w, &pids[wp->d], cur.time);
+		/* else the folder is the same in the parent: ids stay a valid resolution */
 		cur = p;
-		swap = ids;
-		ids = pids;
-		pids = swap;
 		if (!err)
 			err = cycle_step(&cy, &cur.oid);
 	}
@@ -856,37 +736,95 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	return err;
 }
 
-/* The answer for the folder at wp in commit, whose tree is tree; *out has one reference. */
-static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, const ug_oid *tree,
-		   struct answer **out)
+/* The same from the parent folder's events for this folder (ev, n of them,
+ * newest first): only the commits that changed it are visited. */
+static int replay(struct fs *fs, const struct event *ev, size_t n, struct pending *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < n && !pending_done(w); i++) {
+		struct fact when = { .oid = ev[i].commit, .time = ev[i].time };
+
+		if (!ev[i].present)
+			return settle_all(w, &when);
+		err = settle_changed(fs, w, &ev[i].old, &when);
+	}
+	/* every recorded history ends with a creation or the root commit */
+	return err || pending_done(w) ? err : ug_error(UG_ECORRUPT, "a folder's recorded history is cut short");
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree, bool events)
+{
+	size_t n = tree->count ? tree->count : 1;
+
+	w->tree = tree;
+	w->a = a;
+	a->pub.tree = tree->oid;
+	a->pub.count = tree->count;
+	a->pub.times = calloc(n, sizeof(int64_t));
+	a->at = calloc(n, sizeof(*a->at));
+	w->todo = malloc(n * sizeof(*w->todo));
+	w->live = malloc(n * sizeof(*w->live));
+	w->liveid = malloc(n * sizeof(*w->liveid));
+	w->pmode = malloc(n * sizeof(*w->pmode));
+	w->pid = malloc(n * sizeof(*w->pid));
+	if (!a->pub.times || !a->at || !w->todo || !w->live || !w->liveid || !w->pmode || !w->pid)
+		return UG_ENOMEM;
+	for (size_t i = 0; i < tree->count; i++) {
+		w->todo[w->ntodo++] = i;
+		if (events && tree->entries[i].mode == UG_MODE_TREE) {
+			w->live[w->nlive++] = i;
+			w->liveid[i] = tree->entries[i].oid;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The answer for the folder at wp whose tree is tree, walked from the commit
+ * start (where it last changed, or any commit holding it), or replayed from
+ * the parent folder's events for it (pev, npev; NULL: walk). *out has one
+ * reference.
+ */
+static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start, const ug_oid *tree,
+		   bool events, const struct event *pev, size_t npev, struct answer **out)
 {
 	struct pending w = { 0 };
 	struct answer *a = calloc(1, sizeof(*a));
 	ug_oid *ids = malloc(2 * (wp->d + 1) * sizeof(*ids));
+	const ug_tree *t = NULL;
 	struct fact cur;
-	int err = a && ids ? treecache_get(fs, tree, &w.tree) : UG_ENOMEM;
+	int err = a && ids ? treecache_get(fs, tree, &t) : UG_ENOMEM;
 
 	if (!err) {
 		a->refs = 1;
-		a->commit = *commit;
-		a->pub.tree = *tree;
-		a->pub.count = w.tree->count;
-		a->pub.times = calloc(w.tree->count ? w.tree->count : 1, sizeof(int64_t));
+		a->commit = *start;
 		a->path = strdup(wp->path);
-		w.todo = malloc((w.tree->count ? w.tree->count : 1) * sizeof(*w.todo));
-		w.a = a;
-		if (!a->pub.times || !a->path || !w.todo)
-			err = UG_ENOMEM;
+		a->full = events;
+		err = a->path ? pending_init(&w, a, t, events) : UG_ENOMEM;
 	}
-	for (size_t i = 0; !err && i < w.tree->count; i++)
-		w.todo[w.ntodo++] = i;
-	if (!err)
-		err = fact_get(fs, commit, &cur);
-	if (!err)
+	if (!err && pev)
+		err = replay(fs, pev, npev, &w);
+	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
-	if (w.tree)
-		treecache_put(fs, w.tree);
+	if (!err && a->nev)
+		qsort(a->ev, a->nev, sizeof(*a->ev), event_cmp);
+	if (t)
+		treecache_put(fs, t);
 	free(w.todo);
+	free(w.live);
+	free(w.liveid);
+	free(w.pmode);
+	free(w.pid);
 	free(ids);
 	if (err && a)
 		answer_free(a);
@@ -895,44 +833,133 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *commi
 	return err;
 }
 
-/* A diff opens a folder in two adjacent snapshots: answering the first
- * parent's folder first makes the child's walk one step long. */
-static void prime_parent(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, const ug_oid *tree)
+/* The events of parent's entry i: *n of them, newest first. */
+static const struct event *events_of(const struct answer *parent, size_t i, size_t *n)
 {
-	struct fact f, p;
-	struct answer *a;
-	ug_oid *ids = malloc((wp->d + 1) * sizeof(*ids));
+	size_t lo = 0, hi = parent->nev, end;
 
-	if (ids && !fact_get(fs, commit, &f) && !f.root && !fact_get(fs, &f.parent, &p) &&
-	    !resolve(fs, wp, &p.tree, ids, NULL) && !ug_oid_equal(&ids[wp->d], tree)) {
-		a = answer_find(fs->changes, &p.oid, wp->path);
-		if (!a && !compute(fs, wp, &p.oid, &ids[wp->d], &a))
-			answer_keep(fs->changes, a);
-		lastchange_put(fs, a ? &a->pub : NULL);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (parent->ev[mid].entry < i)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	free(ids);
+	for (end = lo; end < parent->nev && parent->ev[end].entry == i; end++)
+		;
+	*n = end - lo;
+	return parent->ev + lo;
+}
+
+/* The cached answer for the folder (its first d components of wp) keyed by
+ * the commit start where it last changed, or computed (from the events of
+ * parent's entry i when parent is given) and kept. */
+static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const ug_oid *start,
+		      const ug_oid *tree, const struct answer *parent, size_t i, struct answer **out)
+{
+	struct walkpath sub = *wp;
+	size_t len = d ? (size_t)(wp->name[d - 1] + wp->len[d - 1] - wp->path) : 0;
+	char *prefix = strndup(wp->path, len);
+	const struct event *ev = NULL;
+	size_t nev = 0;
+	int err = 0;
+
+	if (!prefix)
+		return UG_ENOMEM;
+	sub.path = prefix;
+	sub.d = d;
+	*out = answer_find(fs->changes, start, prefix);
+	if (*out && (!ug_oid_equal(&(*out)->pub.tree, tree) || (d < wp->d && !(*out)->full))) {
+		lastchange_put(fs, &(*out)->pub);
+		*out = NULL;
+	}
+	if (!*out) {
+		if (parent)
+			ev = events_of(parent, i, &nev);
+		err = compute(fs, &sub, start, tree, d < wp->d, nev ? ev : NULL, nev, out);
+		if (!err)
+			answer_keep(fs->changes, *out);
+	}
+	free(prefix);
+	return err;
+}
+
+/*
+ * From the root down, one folder at a time (no recursion): the root's answer
+ * is keyed by the commit where the root last changed, and each folder's by the
+ * commit where its parent's answer says it last changed. Nothing below a
+ * folder changed between the snapshot and that commit, so every snapshot
+ * holding the same version of a folder shares one answer, and the parent's
+ * events for it list the only commits its own answer needs to look at.
+ * ids: d + 1.
+ */
+static int answer_chain(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, ug_oid *ids,
+			struct answer **out)
+{
+	struct answer *parent = NULL;
+	struct fact f;
+	ug_oid start;
+	size_t i = 0;
+	int err = root_change(fs, commit, &f);
+
+	if (!err)
+		err = resolve(fs, wp, &f.tree, ids, NULL);
+	start = f.oid;
+	*out = NULL;
+	for (size_t k = 0; !err && k <= wp->d; k++) {
+		const ug_tree *t;
+		const ug_tree_entry *e;
+
+		err = answer_get(fs, wp, k, &start, &ids[k], parent, i, out);
+		lastchange_put(fs, parent ? &parent->pub : NULL);
+		parent = *out;
+		if (err || k == wp->d)
+			break;
+		err = treecache_get(fs, &ids[k], &t);
+		if (err)
+			break;
+		e = ug_tree_find(t, wp->name[k], wp->len[k]);
+		i = e ? (size_t)(e - t->entries) : 0;
+		if (e && i < parent->pub.count)
+			start = parent->at[i];
+		else
+			err = UG_ENOTFOUND;
+		treecache_put(fs, t);
+	}
+	if (err && parent) {
+		lastchange_put(fs, &parent->pub);
+		*out = NULL;
+	}
+	return err;
 }
 
 int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, const ug_oid *tree,
 		      const struct lc_times **out)
 {
-	struct answer *a = answer_find(fs->changes, commit, path);
 	struct walkpath wp;
-	int err;
+	struct answer *a = NULL;
+	ug_oid *ids;
+	int err = walkpath_init(&wp, path);
 
-	if (a) {
-		*out = &a->pub;
-		return 0;
-	}
-	err = walkpath_init(&wp, path);
 	if (err)
 		return err;
-	prime_parent(fs, &wp, commit, tree);
-	err = compute(fs, &wp, commit, tree, &a);
-	if (!err) {
-		answer_keep(fs->changes, a);
-		*out = &a->pub;
+	ids = malloc((wp.d + 1) * sizeof(*ids));
+	err = ids ? answer_chain(fs, &wp, commit, ids, &a) : UG_ENOMEM;
+	if (!err && !ug_oid_equal(&a->pub.tree, tree)) {
+		/* not the folder of that snapshot: answer it directly */
+		lastchange_put(fs, &a->pub);
+		a = NULL;
+		err = UG_ENOTFOUND;
 	}
+	if (err == UG_ENOTFOUND) {
+		err = compute(fs, &wp, commit, tree, false, NULL, 0, &a);
+		if (!err)
+			answer_keep(fs->changes, a);
+	}
+	if (!err)
+		*out = &a->pub;
+	free(ids);
 	walkpath_release(&wp);
 	return err;
 }

@@ -19,7 +19,9 @@ git doing the same job on the same repository:
   find -printf '%s %m' of a snapshot                          vs  git ls-tree -r -l HEAD
   first tar of a snapshot                                     vs  git archive HEAD
 
-and the daemon's peak resident memory (VmHWM) over all of them. Not a test: speed is noisy here.
+and the daemon's peak resident memory (VmHWM) over all of them, then what git takes to list
+every first-parent commit's changes (`git log --first-parent -r --raw`), the work exact
+last-change times of a whole snapshot need. Not a test: speed is noisy here.
 """
 
 import argparse
@@ -173,6 +175,11 @@ def main():
         m, b = statistics.median(mine), statistics.median(base)
         print('%-28s %10.3f %10.3f %7.2f' % (name, m, b, m / b if b else float('inf')), flush=True)
     print('daemon peak RSS: %.1f MiB' % (peak / 1024))
+    # What the last change of every path of a snapshot costs git itself: each version of
+    # every folder read once (the floor of find and the first tar on a fresh mount).
+    raw = statistics.median(timed('git -C %s log --first-parent -r --raw --no-abbrev --format=%%ct main'
+                                  % plain) for _ in range(args.runs))
+    print('git log --first-parent -r --raw main (every path\'s last change): %.3f s' % raw)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,8 @@ from mounting import Mount
 def build_history(dest):
     """Every shape a last-change walk must get right: a merge whose side branch alone changed a
     file, a delete and re-create, a revert to an earlier blob, an empty commit, a mode change,
-    symlinks, nested folders, a folder deleted and re-created, and a nested branch name."""
+    symlinks, nested folders, a folder deleted and re-created, a folder that was a file for a
+    while, and a nested branch name."""
     r = fixtures.Repo(dest)
     r.write('README.md', 'v1\n')
     r.write('src/a.c', 'int a;\n')
@@ -36,7 +37,7 @@ def build_history(dest):
     r.commit('empty commit')
     r.remove('src/a.c')
     r.commit('delete a.c')
-    for i in range(4100):  # more files than one commit's list of changes holds: trees compared instead
+    for i in range(4100):  # one commit that adds thousands of files at once
         r.write('bulk/%04d' % i, 'same\n')
     r.write('src/side.c', 'int side2;\n')
     r.commit('bulk: 4100 files, and side.c')
@@ -52,6 +53,14 @@ def build_history(dest):
     r.write('src/deep/x/y.txt', 'deep\n')
     r.commit('src/deep back')
     r.git('branch', 'team/feature/z', 'HEAD~3')
+    # a name that is a folder, then a file, then the same folder again: its files' times are
+    # the commit that brought the folder back, not the first one that held them
+    r.remove('old')
+    r.write('old', 'a file now\n')
+    r.commit('old/ becomes a file')
+    r.remove('old')
+    r.write('old/keep.txt', 'never changes\n')
+    r.commit('old/ a folder again')
     return fixtures._fixture('history', r)
 
 
@@ -224,7 +233,13 @@ def diff_paths(out, old_root, new_root):
                 found.add(os.path.relpath(full, root))
         elif line.startswith('File ') and ' is a ' in line:  # a type change
             left = line[len('File '):line.index(' is a ')]
-            found.add(os.path.relpath(left, old_root))
+            rel = os.path.relpath(left, old_root)
+            found.add(rel)
+            for root in (old_root, new_root):  # the folder's side: git names its files too
+                full = os.path.join(root, rel)
+                if os.path.isdir(full) and not os.path.islink(full):
+                    for dirpath, _, files in os.walk(full):
+                        found.update(os.path.relpath(os.path.join(dirpath, f), root) for f in files)
         else:
             raise AssertionError('unexpected diff output: ' + line)
     return found
