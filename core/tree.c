@@ -48,6 +48,33 @@ static uint32_t canon_mode(uint32_t mode)
 	}
 }
 
+int ug_tree_next_raw(const unsigned char *data, size_t len, size_t *pos, ug_hash_algo algo, ug_tree_entry *e)
+{
+	size_t rawsz = ug_hash_rawsz(algo), p = *pos, digits = 0;
+	const unsigned char *nul;
+	uint32_t mode = 0;
+
+	if (p >= len)
+		return 1;
+	for (; p < len && data[p] != ' '; p++) {
+		if (data[p] < '0' || data[p] > '7' || ++digits > 7)
+			return UG_ECORRUPT;
+		mode = mode * 8 + (uint32_t)(data[p] - '0');
+	}
+	if (p >= len || !digits || !(e->mode = canon_mode(mode)))
+		return UG_ECORRUPT;
+	p++;
+	nul = memchr(data + p, '\0', len - p);
+	if (!nul || len - (size_t)(nul + 1 - data) < rawsz)
+		return UG_ECORRUPT;
+	e->name = (const char *)data + p;
+	e->namelen = (size_t)(nul - (data + p));
+	p = (size_t)(nul + 1 - data);
+	ug_oid_fromraw(&e->oid, data + p, algo);
+	*pos = p + rawsz;
+	return 0;
+}
+
 void ug_tree_free(ug_tree *tree)
 {
 	if (!tree)

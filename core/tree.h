@@ -46,6 +46,17 @@ int ug_tree_parse(ug_tree **out, struct ug_repo *repo, const ug_oid *oid,
 int ug_tree_lookup(ug_tree **out, struct ug_repo *repo, const ug_oid *oid);
 void ug_tree_free(ug_tree *tree);
 
+/*
+ * Step through a git tree's stored bytes without parsing it whole (for walks
+ * that read many versions of a folder once each). *pos is where the next
+ * entry starts (0 at first) and is moved past it. 0: *e holds the entry (its
+ * mode canonical as the parser makes it, its name borrowed from data and
+ * ended by data's NUL); 1: the end; UG_ECORRUPT: a malformed entry or a mode
+ * the parser would hide. Names are not checked: a caller that shows them
+ * parses the tree with ug_tree_parse instead.
+ */
+int ug_tree_next_raw(const unsigned char *data, size_t len, size_t *pos, ug_hash_algo algo, ug_tree_entry *e);
+
 /* Find an entry by exact name; NULL when absent. O(log n). */
 const ug_tree_entry *ug_tree_find(const ug_tree *tree, const char *name, size_t namelen);
 

@@ -542,19 +542,6 @@ static int settle_against(struct pending *w, const struct fact *when)
 	return err;
 }
 
-/* git's canonical modes (legacy file modes count as 100644), as the tree
- * parser reads them; 0 for one it would hide. */
-static uint32_t canon(uint32_t mode)
-{
-	switch (mode & 0170000) {
-	case 0100000: return (mode & 0100) ? UG_MODE_EXEC : UG_MODE_BLOB;
-	case 0120000: return UG_MODE_LINK;
-	case 0040000: return UG_MODE_TREE;
-	case 0160000: return UG_MODE_GITLINK;
-	default: return 0;
-	}
-}
-
 /*
  * Fill w->pmode and w->pid from a git tree's stored bytes, without parsing it
  * into the tree cache: a history walk reads every version of a folder once,
@@ -564,43 +551,27 @@ static uint32_t canon(uint32_t mode)
  */
 static bool scan_raw(const struct pending *w, const unsigned char *data, size_t len, ug_hash_algo algo)
 {
-	size_t rawsz = ug_hash_rawsz(algo), pos = 0, hint = 0;
+	size_t pos = 0, hint = 0;
+	ug_tree_entry raw;
+	int r;
 
-	while (pos < len) {
-		uint32_t mode = 0;
-		size_t digits = 0;
-		const unsigned char *name, *nul;
-		const ug_tree_entry *e;
-
-		for (; pos < len && data[pos] != ' '; pos++) {
-			if (data[pos] < '0' || data[pos] > '7' || ++digits > 7)
-				return false;
-			mode = mode * 8 + (uint32_t)(data[pos] - '0');
-		}
-		if (pos >= len || !digits || !(mode = canon(mode)))
-			return false;
-		name = data + ++pos;
-		nul = memchr(name, '\0', len - pos);
-		if (!nul || len - (size_t)(nul + 1 - data) < rawsz)
-			return false;
-		pos = (size_t)(nul + 1 - data);
+	while ((r = ug_tree_next_raw(data, len, &pos, algo, &raw)) == 0) {
 		/* versions of a folder mostly hold the same names in the same order */
-		e = hint < w->tree->count ? &w->tree->entries[hint] : NULL;
-		if (!e || e->namelen != (size_t)(nul - name) || memcmp(e->name, name, e->namelen))
-			e = ug_tree_find(w->tree, (const char *)name, (size_t)(nul - name));
+		const ug_tree_entry *e = hint < w->tree->count ? &w->tree->entries[hint] : NULL;
+
+		if (!e || e->namelen != raw.namelen || memcmp(e->name, raw.name, e->namelen))
+			e = ug_tree_find(w->tree, raw.name, raw.namelen);
 		if (e) {
 			size_t x = (size_t)(e - w->tree->entries);
 
 			hint = x + 1;
-
 			if (w->pmode[x])
 				return false;
-			w->pmode[x] = mode;
-			ug_oid_fromraw(&w->pid[x], data + pos, algo);
+			w->pmode[x] = raw.mode;
+			w->pid[x] = raw.oid;
 		}
-		pos += rawsz;
 	}
-	return true;
+	return r == 1;
 }
 
 /* The folder differs between a commit (when) and its first parent, whose

@@ -1,10 +1,22 @@
-/* Fuzz target: tree parsing in git's binary format (SHA-1 and SHA-256) and ugit's text lines. */
+/* Fuzz target: tree parsing in git's binary format (SHA-1 and SHA-256) and ugit's text lines, and the raw step through git trees. */
 #include "fuzz_util.h"
 
 #include "error.h"
 #include "tree.h"
 
 #include <string.h>
+
+/* The raw step through git tree bytes stays inside them and always moves on. */
+static void raw_steps(const uint8_t *data, size_t size, ug_hash_algo algo)
+{
+	size_t pos = 0, last;
+	ug_tree_entry e;
+
+	do {
+		last = pos;
+	} while (ug_tree_next_raw(data, size, &pos, algo, &e) == 0 && pos > last && pos <= size);
+	FUZZ_CHECK(pos <= size);
+}
 
 /*
  * Input: one byte choosing the format (0 git SHA-1, 1 git SHA-256, 2 ugit,
@@ -25,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	repos[1] = fuzz_sha256_repo();
 	repos[2] = fuzz_ugit_repo();
 	memset(&oid, 0x5a, sizeof(oid));
+	if (data[0] % 3 != 2)
+		raw_steps(data + 1, size - 1, data[0] % 3 ? UG_HASH_SHA256 : UG_HASH_SHA1);
 	err = ug_tree_parse(&tree, repos[data[0] % 3], &oid, data + 1, size - 1);
 	if (err) {
 		FUZZ_CHECK(err == UG_ECORRUPT || err == UG_ENOMEM);

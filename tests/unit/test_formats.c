@@ -257,6 +257,34 @@ static void test_git_trees(void)
 	}
 }
 
+/* The raw step through a tree's bytes gives what the parser gives, and refuses what it refuses. */
+static void test_tree_raw_steps(void)
+{
+	bytes b = { .len = 0 };
+	ug_tree_entry e;
+	size_t pos = 0;
+
+	ENTRY(&b, "100664", "a", 1);
+	ENTRY(&b, "40000", "d", 4);
+	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == 0 && e.mode == UG_MODE_BLOB &&
+	   e.namelen == 1 && !strcmp(e.name, "a") && e.oid.id[0] == 1 && e.oid.id[19] == 1,
+	   "raw step: a legacy file mode reads as 100644, with its name and id");
+	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == 0 && e.mode == UG_MODE_TREE &&
+	   !strcmp(e.name, "d") && e.oid.id[0] == 4, "raw step: the second entry");
+	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == 1 && pos == b.len, "raw step: then the end");
+	pos = 0;
+	ok(ug_tree_next_raw(b.buf, b.len - 1, &pos, UG_HASH_SHA1, &e) == 0 &&
+	   ug_tree_next_raw(b.buf, b.len - 1, &pos, UG_HASH_SHA1, &e) == UG_ECORRUPT, "raw step: a cut id is corrupt");
+	b.len = 0;
+	ENTRY(&b, "777777", "x", 1);
+	pos = 0;
+	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == UG_ECORRUPT, "raw step: an unknown mode is refused");
+	b.len = 0;
+	add(&b, "100644 noterminator", 19);
+	pos = 0;
+	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == UG_ECORRUPT, "raw step: a name without NUL");
+}
+
 static void test_commits(void)
 {
 	static const char c2[] =
@@ -588,6 +616,7 @@ int main(void)
 {
 	ug_log_set_sink(capture);
 	test_git_trees();
+	test_tree_raw_steps();
 	test_commits();
 	test_tags();
 
