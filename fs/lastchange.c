@@ -444,6 +444,7 @@ struct pending {
 	size_t *live;           /* indices of subfolder entries still present */
 	ug_oid *liveid;         /* per entry index: its id at the step reached */
 	size_t nlive, capev;
+	size_t maxev;           /* events one answer may record: its share of the cap */
 	uint32_t *pmode;        /* per entry: its mode in the parent's folder (0: absent) */
 	ug_oid *pid;            /* and its id there */
 };
@@ -464,6 +465,11 @@ static int record(struct pending *w, size_t i, const struct fact *when, const ug
 	struct answer *a = w->a;
 	struct event *ev;
 
+	if (a->nev >= w->maxev)
+		/* many subfolders changed in many commits (or one subtree named many
+		 * times over): the folder's entries show its own time instead */
+		return ug_error(UG_ENOMEM, "folder %s: history over its budget of %zu subfolder changes",
+				*a->path ? a->path : "/", w->maxev);
 	if (a->nev == w->capev) {
 		size_t n = w->capev ? 2 * w->capev : 16;
 		struct event *m = realloc(a->ev, n * sizeof(*m));
@@ -782,6 +788,9 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 		a->path = strdup(wp->path);
 		a->full = events;
 		err = a->path ? pending_init(&w, a, t, events) : UG_ENOMEM;
+		w.maxev = fs->changes->limit / sizeof(struct event);
+		if (w.maxev < 4096)
+			w.maxev = 4096;
 	}
 	if (!err && pev)
 		err = replay(fs, pev, npev, &w);

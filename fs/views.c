@@ -246,10 +246,12 @@ static void folder_times(struct fs *fs, const struct node *dir, const ug_tree *t
 	if (fs->opts.mtime_commit || !dir->path)
 		return;
 	err = lastchange_folder(fs, &dir->snap, dir->path, &tree->oid, out);
-	if (err) {
+	if (err == UG_ENOMEM)
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last()); /* a budget: the entries show the folder's time */
+	else if (err)
 		ugfs_errno(err);
+	if (err)
 		*out = NULL;
-	}
 }
 
 static int64_t entry_time(const struct lc_times *t, const ug_tree *tree, const ug_tree_entry *e, int64_t dflt)

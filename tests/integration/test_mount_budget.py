@@ -346,3 +346,34 @@ def test_big_file_with_a_cut_stream_fails_alone(tmp_path):
         assert oid[:12] in mnt.output(), mnt.output()
         with open(mnt.path('commits', commit, 'README.md')) as f:
             assert f.read() == 'a small repository\n'
+
+
+def test_history_of_a_folder_of_many_changing_subfolders_meets_a_budget(tmp_path):
+    """A folder naming one subtree 20,000 times, that subtree changed in each of 200
+    commits: the last-change walk of the folder would record 4 million subfolder
+    changes. It meets its budget instead (one log line per look; the entries show the
+    folder's own time), the snapshot still reads, and the daemon's memory stays small."""
+    r = bare_repo(tmp_path)
+    tip = r.rev('main')
+    names = ['s%05d' % i for i in range(20000)]
+    for n in range(200):
+        leaf = fixtures.write_loose(r.path, 'blob', b'version %d\n' % n)
+        sub = fixtures.write_loose(r.path, 'tree', fixtures.tree_bytes([('100644', 'f', leaf)]))
+        raw = bytes.fromhex(sub)
+        many = fixtures.write_loose(r.path, 'tree', b''.join(b'40000 %s\0%s' % (s.encode(), raw) for s in names))
+        tree = fixtures.write_loose(r.path, 'tree', fixtures.tree_bytes([('40000', 'many', many)]))
+        commit = fixtures.write_loose(r.path, 'commit',
+                                      fixtures.commit_bytes(tree, [tip], 'version %d' % n, fixtures.EPOCH + 60 * n))
+        tip = commit
+    r.git('update-ref', 'refs/heads/many', tip)
+    with Mount(r.path, ['ro'], env=small_quarantine()) as mnt:
+        folder = mnt.path('commits', tip, 'many')
+        assert len(os.listdir(folder)) == 20000
+        with open(os.path.join(folder, 's00042', 'f'), 'rb') as f:
+            assert f.read() == b'version 199\n'
+        assert os.stat(os.path.join(folder, 's00042')).st_mtime > 0
+        lines = [line for line in mnt.output().splitlines() if 'budget' in line]
+        assert lines, mnt.output()
+        peak = peak_rss(mnt)
+        print('many changing subfolders: peak RSS %.1f MiB, %d budget lines' % (peak / MiB, len(lines)))
+        assert peak < 192 * MiB, peak / MiB
