@@ -7,8 +7,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * A ref database (git's files, or ugit's). Thread safety: once opened, every
+ * function below may be called from any number of threads at once; reads see
+ * the files as they are at the call (the git backend shares one parsed
+ * packed-refs under a mutex, refreshed when the file changes), and updates are
+ * made safe against each other and against git by the NAME.lock protocol.
+ */
 typedef struct ug_refdb ug_refdb;
 
+/* A ref as read. Its strings are owned by the ref: ug_ref_release frees them
+ * (the struct itself is the caller's, usually on the stack or in a list). */
 typedef struct {
 	char *name;    /* "refs/heads/main", "HEAD" */
 	char *target;  /* for a symbolic ref the ref it names, else NULL */
@@ -17,11 +26,13 @@ typedef struct {
 	ug_oid peeled; /* the object an annotated tag peels to, when peeled_known */
 } ug_ref;
 
+/* Refs as listed: the array and every ref in it are owned by the list. */
 typedef struct {
 	ug_ref *refs; /* sorted by name (byte order) */
 	size_t count;
 } ug_ref_list;
 
+/* Free what a ref (or a list and its refs) owns, and zero it; NULL is a no-op. */
 void ug_ref_release(ug_ref *ref);
 void ug_ref_list_release(ug_ref_list *list);
 
@@ -31,14 +42,16 @@ size_t ug_refs_lower_bound(const ug_ref *refs, size_t count, const char *name);
 const ug_ref *ug_refs_find(const ug_ref *refs, size_t count, const char *name);
 
 /* The git files layout: HEAD in gitdir, other refs and packed-refs in commondir
- * (the same directory except in worktrees). */
+ * (the same directory except in worktrees). The paths are copied. *out:
+ * ug_refdb_free, after every thread using it is done. */
 int ug_refdb_open_git(ug_refdb **out, const char *gitdir, const char *commondir, ug_hash_algo algo);
 /* The ugit layout: HEAD and refs/ under .ugit, values without newline. */
 int ug_refdb_open_ugit(ug_refdb **out, const char *ugitdir);
 void ug_refdb_free(ug_refdb *db);
 
 /* Read one ref without following a symbolic one. name is a full ref name or
- * HEAD. A loose ref overrides a packed one. UG_ENOTFOUND when absent. */
+ * HEAD. A loose ref overrides a packed one. UG_ENOTFOUND when absent. *out is
+ * zeroed first; on success its strings are newly allocated (ug_ref_release). */
 int ug_refs_read(ug_refdb *db, const char *name, ug_ref *out);
 
 /* Follow symbolic refs (at most 5 levels; deeper or looping is UG_ECORRUPT) to
@@ -48,7 +61,8 @@ int ug_refs_resolve(ug_refdb *db, const char *name, ug_oid *out, char **final);
 
 /* Every ref whose name starts with prefix ("refs/heads/", "" for all refs under
  * refs/), loose overriding packed, sorted by name. HEAD is not included.
- * Malformed entries are skipped, each with one log line. */
+ * Malformed entries are skipped, each with one log line. *out is emptied
+ * first; on success the caller owns it (ug_ref_list_release). */
 int ug_refs_list(ug_refdb *db, const char *prefix, ug_ref_list *out);
 
 /*

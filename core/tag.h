@@ -6,6 +6,10 @@
 
 struct ug_repo;
 
+/*
+ * A parsed tag. Immutable once parsed, so any number of threads may read one;
+ * name, tagger and message point into buf_ and live until ug_tag_free.
+ */
 typedef struct {
 	ug_oid oid;
 	ug_oid target;
@@ -16,11 +20,18 @@ typedef struct {
 	char *buf_;
 } ug_tag;
 
+/* Parse a tag's content (data, len: read before anything is trusted). 0 and
+ * *out, to be freed with ug_tag_free; UG_ECORRUPT with the cause in the
+ * error message; UG_ENOMEM. data is copied: the caller keeps it. */
 int ug_tag_parse(ug_tag **out, const ug_oid *oid, const unsigned char *data, size_t len,
 		 ug_hash_algo algo);
+/* Free a tag and its strings; NULL is a no-op. */
 void ug_tag_free(ug_tag *tag);
 
-/* Follow tags from oid (at most 32 levels) to the first non-tag object. */
+/* Follow tags from oid (at most 32 levels) to the first non-tag object: *out
+ * and *type (may be NULL) are written, nothing is allocated. Safe from any
+ * thread (the repository's contract). UG_ECORRUPT for a deeper (or looping)
+ * chain. */
 int ug_tag_peel(struct ug_repo *repo, const ug_oid *oid, ug_oid *out, ug_otype *type);
 
 #endif
