@@ -207,20 +207,34 @@ static int loose_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsi
 	return 0;
 }
 
-static int loose_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size)
+/* Open oid's file and read its header (*hdrlen: its length once inflated):
+ * *fd is left open (the caller closes it) only on success. */
+static int open_head(struct loose_backend *lb, const ug_oid *oid, int *fd, ug_otype *type, size_t *size,
+		     size_t *hdrlen)
 {
-	struct loose_backend *lb = (struct loose_backend *)b;
 	char path[PATH_MAX];
-	size_t filesize, hdrlen;
-	int fd, err;
+	size_t filesize;
+	int err;
 
 	if ((err = obj_path(lb, oid, path, sizeof(path))))
 		return err;
-	if ((err = open_obj(path, &fd, &filesize)))
+	if ((err = open_obj(path, fd, &filesize)))
 		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
-	err = read_head(fd, filesize, type, size, &hdrlen);
-	close(fd);
-	return err ? blame(err, lb, oid, path) : 0;
+	if ((err = read_head(*fd, filesize, type, size, hdrlen))) {
+		close(*fd);
+		return blame(err, lb, oid, path);
+	}
+	return 0;
+}
+
+static int loose_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size)
+{
+	size_t hdrlen;
+	int fd, err = open_head((struct loose_backend *)b, oid, &fd, type, size, &hdrlen);
+
+	if (!err)
+		close(fd);
+	return err;
 }
 
 struct loose_source {
@@ -253,28 +267,19 @@ static void loose_source_free(void *ctx)
 static int loose_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, size_t *size,
 			ug_zstream **out)
 {
-	struct loose_backend *lb = (struct loose_backend *)b;
 	struct loose_source *ls;
-	char path[PATH_MAX];
-	size_t filesize, hdrlen;
+	size_t hdrlen;
 	int fd, err;
 
 	*out = NULL;
-	if ((err = obj_path(lb, oid, path, sizeof(path))))
+	if ((err = open_head((struct loose_backend *)b, oid, &fd, type, size, &hdrlen)))
 		return err;
-	if ((err = open_obj(path, &fd, &filesize)))
-		return err == UG_ENOTFOUND ? err : blame(err, lb, oid, path);
-	if ((err = read_head(fd, filesize, type, size, &hdrlen))) {
-		close(fd);
-		return blame(err, lb, oid, path);
-	}
 	if (!(ls = malloc(sizeof(*ls)))) {
 		close(fd);
 		return ug_error(UG_ENOMEM, "cannot allocate a stream");
 	}
 	ls->fd = fd;
-	err = ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
-	return err ? blame(err, lb, oid, path) : 0;
+	return ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
 }
 
 static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
