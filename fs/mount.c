@@ -209,39 +209,33 @@ static int serve(struct fs *fs)
 	return ret < 0 ? 1 : 0;
 }
 
-int ugfs_main(const struct ugfs_options *opts)
+/* Open the repository and check what the command line asks of it; *work:
+ * whether work/ may exist (*no_work: why not, to log once mounted). -1 when
+ * refused (said in one line). */
+static int open_checked(struct fs *fs, bool *work, char **no_work)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fs *fs = calloc(1, sizeof(*fs));
-	char *optstr = NULL, *no_work = NULL;
-	bool work = false;
-	int status = 1, err;
+	const struct ugfs_options *opts = &fs->opts;
 
-	if (!fs) {
-		fprintf(stderr, "ugitfs: out of memory\n");
-		return 1;
-	}
-	pthread_mutex_init(&fs->snap_lock, NULL);
-	fs->opts = *opts;
-	current_mountpoint = opts->mountpoint;
-	if (opts->debug)
-		ug_log_set_level(UG_LOG_DEBUG);
-	fuse_set_log_func(fuse_log_line);
-
-	err = ug_repo_open(&fs->repo, opts->repo);
-	if (err) {
+	if (ug_repo_open(&fs->repo, opts->repo)) {
 		fprintf(stderr, "ugitfs: %s\n", ug_error_last());
-		goto out;
+		return -1;
 	}
-	if (check_mountpoint(opts->mountpoint) || check_branch(fs) || check_checked_out(fs, &work, &no_work))
-		goto out;
+	if (check_mountpoint(opts->mountpoint) || check_branch(fs) || check_checked_out(fs, work, no_work))
+		return -1;
 	/* Resolved once: the daemon changes folder, and the unmount at the end
 	 * must reach the same mount point a relative path named at the start. */
 	fs->mount_real = realpath(opts->mountpoint, NULL);
 	if (!fs->mount_real) {
 		fprintf(stderr, "ugitfs: %s: %s\n", opts->mountpoint, strerror(errno));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* The caches within the memory cap, the refs, and work/ when it may exist. */
+static int start_state(struct fs *fs, bool work)
+{
+	const struct ugfs_options *opts = &fs->opts;
 
 	fs->algo = ug_repo_algo(fs->repo);
 	fs->hexsz = ug_hash_hexsz(fs->algo);
@@ -258,29 +252,44 @@ int ugfs_main(const struct ugfs_options *opts)
 	    ug_commitgraph_open(&fs->graph, fs->repo) ||
 	    node_table_init(fs) || refsnap_load(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start: %s\n", opts->repo, ug_error_last());
-		goto out;
+		return -1;
 	}
 	if (work && work_start(fs)) {
 		fprintf(stderr, "ugitfs: %s: cannot start the working view: %s\n", opts->repo, ug_error_last());
-		goto out;
+		return -1;
 	}
+	return 0;
+}
 
-	optstr = session_options(opts, ug_repo_gitdir(fs->repo));
-	if (!optstr || fuse_opt_add_arg(&args, "ugitfs") || (opts->debug && fuse_opt_add_arg(&args, "-d")) ||
-	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, optstr)) {
+/* The FUSE session with our options (args and *optstr: freed by the caller). */
+static int new_session(struct fs *fs, struct fuse_args *args, char **optstr)
+{
+	const struct ugfs_options *opts = &fs->opts;
+
+	*optstr = session_options(opts, ug_repo_gitdir(fs->repo));
+	if (!*optstr || fuse_opt_add_arg(args, "ugitfs") || (opts->debug && fuse_opt_add_arg(args, "-d")) ||
+	    fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, *optstr)) {
 		fprintf(stderr, "ugitfs: out of memory\n");
-		goto out;
+		return -1;
 	}
-	fs->se = fuse_session_new(&args, &ugfs_ops, sizeof(ugfs_ops), fs);
-	if (!fs->se)
-		goto out; /* libfuse said why, through fuse_log_line */
+	fs->se = fuse_session_new(args, &ugfs_ops, sizeof(ugfs_ops), fs);
+	return fs->se ? 0 : -1; /* libfuse said why, through fuse_log_line */
+}
+
+/* Mount, leave the terminal (unless -f), serve until the end; the exit status. */
+static int mount_and_serve(struct fs *fs, const char *no_work)
+{
+	const struct ugfs_options *opts = &fs->opts;
+	int status = 1;
+
 	if (fuse_set_signal_handlers(fs->se)) {
 		fprintf(stderr, "ugitfs: %s: cannot set signal handlers\n", opts->mountpoint);
-		goto out_session;
+		return 1;
 	}
 	if (fuse_session_mount(fs->se, fs->mount_real)) {
 		fprintf(stderr, "ugitfs: %s: cannot mount\n", opts->mountpoint);
-		goto out_signals;
+		fuse_remove_signal_handlers(fs->se);
+		return 1;
 	}
 	if (no_work)
 		ug_log(UG_LOG_WARNING, "%s", no_work);
@@ -288,19 +297,38 @@ int ugfs_main(const struct ugfs_options *opts)
 		openlog("ugitfs", LOG_PID, LOG_DAEMON);
 		ug_log_set_sink(syslog_sink);
 	}
-	if (fuse_daemonize(opts->foreground)) {
+	if (fuse_daemonize(opts->foreground))
 		fprintf(stderr, "ugitfs: %s: cannot daemonize\n", opts->mountpoint);
-		goto out_unmount;
-	}
-	status = serve(fs);
-
-out_unmount:
+	else
+		status = serve(fs);
 	fuse_session_unmount(fs->se);
-out_signals:
 	fuse_remove_signal_handlers(fs->se);
-out_session:
-	fuse_session_destroy(fs->se);
-out:
+	return status;
+}
+
+int ugfs_main(const struct ugfs_options *opts)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fs *fs = calloc(1, sizeof(*fs));
+	char *optstr = NULL, *no_work = NULL;
+	bool work = false;
+	int status = 1;
+
+	if (!fs) {
+		fprintf(stderr, "ugitfs: out of memory\n");
+		return 1;
+	}
+	pthread_mutex_init(&fs->snap_lock, NULL);
+	fs->opts = *opts;
+	current_mountpoint = opts->mountpoint;
+	if (opts->debug)
+		ug_log_set_level(UG_LOG_DEBUG);
+	fuse_set_log_func(fuse_log_line);
+
+	if (!open_checked(fs, &work, &no_work) && !start_state(fs, work) && !new_session(fs, &args, &optstr)) {
+		status = mount_and_serve(fs, no_work);
+		fuse_session_destroy(fs->se);
+	}
 	fuse_opt_free_args(&args);
 	free(optstr);
 	free(no_work);
