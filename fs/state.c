@@ -311,22 +311,14 @@ static char *working_branch(struct fs *fs)
 	return name;
 }
 
-int work_start(struct fs *fs)
+/* A new working view of branch (taken over), its locks made; fs->work. */
+static struct work *work_new(struct fs *fs, char *branch)
 {
-	struct work *w;
-	char *branch = working_branch(fs), *enc = NULL, *target;
-	ug_oid tip, base, syncing;
-	bool resume;
-	int err;
+	struct work *w = calloc(1, sizeof(*w));
 
-	if (!branch) {
-		ug_log(UG_LOG_WARNING, "HEAD is detached: no working view (mount with -o branch=NAME for one)");
-		return 0;
-	}
-	w = calloc(1, sizeof(*w));
 	if (!w) {
 		free(branch);
-		return ug_error(UG_ENOMEM, "out of memory");
+		return NULL;
 	}
 	w->fs = fs;
 	w->branch = branch;
@@ -341,12 +333,18 @@ int work_start(struct fs *fs)
 	fs->work = w;
 	w->kill_at = getenv("UGITFS_TEST_KILL_AT") ? strdup(getenv("UGITFS_TEST_KILL_AT")) : NULL;
 	w->pause_at = getenv("UGITFS_TEST_PAUSE_AT") ? strdup(getenv("UGITFS_TEST_PAUSE_AT")) : NULL;
+	return w;
+}
 
-	enc = encode_branch(branch);
-	err = enc && asprintf(&w->branch_ref, "refs/heads/%s", branch) > 0 &&
-			      asprintf(&w->state_dir, "%s/ugitfs/work/%s", ug_repo_gitdir(fs->repo), enc) > 0
+/* The state folder, locked for this daemon, with upper/ open and orphans gone. */
+static int open_state(struct work *w)
+{
+	char *enc = encode_branch(w->branch);
+	int err = enc && asprintf(&w->branch_ref, "refs/heads/%s", w->branch) > 0 &&
+			  asprintf(&w->state_dir, "%s/ugitfs/work/%s", ug_repo_gitdir(w->fs->repo), enc) > 0
 		      ? 0
 		      : UG_ENOMEM;
+
 	free(enc);
 	if (!err)
 		err = mkdir_p(w->state_dir);
@@ -362,11 +360,15 @@ int work_start(struct fs *fs)
 		err = clear_orphans(w);
 	if (!err && work_rescan_marks(w))
 		err = ug_error(UG_ENOMEM, "out of memory");
-	if (err)
-		return err;
+	return err;
+}
 
-	/* The ref syncs move: the branch, or the conflict branch a sync went to. */
-	target = read_state(w, "target");
+/* The ref syncs move: the branch, or the conflict branch a sync went to. */
+static int choose_target(struct work *w)
+{
+	char *target = read_state(w, "target");
+	ug_oid tip;
+
 	if (target && asprintf(&w->target_ref, "refs/heads/%s", target) > 0 && ug_refname_valid(w->target_ref) &&
 	    work_tip(w, w->target_ref, &tip) == 0 && !ug_oid_iszero(&tip)) {
 		ug_log(UG_LOG_INFO, "work/ continues on %s", w->target_ref);
@@ -376,16 +378,22 @@ int work_start(struct fs *fs)
 		work_state_remove(w, "target");
 	}
 	free(target);
-	if (!w->target_ref)
-		return UG_ENOMEM;
-	err = work_tip(w, w->target_ref, &tip);
-	if (err)
-		return err;
-	/* The base: as saved; a sync interrupted after its ref moved counts as done. */
+	return w->target_ref ? 0 : UG_ENOMEM;
+}
+
+/* The base: as saved (else the tip); a sync interrupted after its ref moved
+ * counts as done, and its clean-up of upper/ is finished. */
+static int restore_base(struct work *w)
+{
+	ug_oid tip, base, syncing;
 	ug_otype type = UG_OBJ_BAD;
 	size_t size;
+	bool resume;
+	int err = work_tip(w, w->target_ref, &tip);
 
-	if (load_oid(w, "base", &base) || ug_odb_read_header(ug_repo_odb(fs->repo), &base, &type, &size) ||
+	if (err)
+		return err;
+	if (load_oid(w, "base", &base) || ug_odb_read_header(ug_repo_odb(w->fs->repo), &base, &type, &size) ||
 	    type != UG_OBJ_COMMIT)
 		base = tip;
 	resume = load_oid(w, "syncing", &syncing) == 0 && work_synced(w, &syncing, &tip);
@@ -395,8 +403,30 @@ int work_start(struct fs *fs)
 	if (err)
 		return err;
 	if (resume)
-		work_tidy(w); /* the sync's clean-up of upper/ was cut short: finish it */
+		work_tidy(w);
 	work_state_remove(w, "syncing");
+	return 0;
+}
+
+int work_start(struct fs *fs)
+{
+	char *branch = working_branch(fs);
+	struct work *w;
+	int err;
+
+	if (!branch) {
+		ug_log(UG_LOG_WARNING, "HEAD is detached: no working view (mount with -o branch=NAME for one)");
+		return 0;
+	}
+	if (!(w = work_new(fs, branch)))
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = open_state(w);
+	if (!err)
+		err = choose_target(w);
+	if (!err)
+		err = restore_base(w);
+	if (err)
+		return err;
 	w->ident = fs->opts.author ? strdup(fs->opts.author) : ug_repo_default_ident(fs->repo);
 	if (!w->ident)
 		return UG_ENOMEM;
