@@ -1,5 +1,6 @@
 """A SIGKILL at any step of a sync loses nothing: after a remount work/ shows what was written, and the branch gets it once."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,14 +37,15 @@ def pending_changes(w):
     return {'dst/x': 'x\n', 'src/keep': 'k\n', 'm/b/c': 'c\nmore\n', 'n': 'new\n', 'readme': 'r\n'}
 
 
-def killed_sync(repo, step):
-    """Mount with the kill hook at step, make the changes, sync: the daemon must die there."""
+@contextlib.contextmanager
+def mount_that_dies(repo, step):
+    """A mount whose daemon kills itself at step (the test hook): yields it; what the
+    block does must reach the step, and the daemon must then have died of SIGKILL.
+    The dead mount is cleaned up whatever happens."""
     mnt = Mount(repo, env={**os.environ, 'UGITFS_TEST_KILL_AT': step})
     mnt.__enter__()
     try:
-        model = pending_changes(mnt.path('work'))
-        p = run_ugitfs('--sync', mnt.mnt)
-        assert p.returncode != 0
+        yield mnt
         mnt.proc.wait(timeout=20)
         assert mnt.proc.returncode == -signal.SIGKILL, mnt.output()
     finally:
@@ -54,6 +56,14 @@ def killed_sync(repo, step):
         os.rmdir(mnt.mnt)
         mnt._log.close()
         os.unlink(mnt.log_path)
+
+
+def killed_sync(repo, step):
+    """Mount with the kill hook at step, make the changes, sync: the daemon must die there."""
+    with mount_that_dies(repo, step) as mnt:
+        model = pending_changes(mnt.path('work'))
+        p = run_ugitfs('--sync', mnt.mnt)
+        assert p.returncode != 0
     return model
 
 
@@ -228,24 +238,12 @@ def test_kill_inside_a_rename_shows_before_or_after(tmp_path, case, step):
     """A SIGKILL at each step of a rename: after a remount work/ shows the tree before it or
     after it (every folder and file, contents too), status agrees, and a sync commits that."""
     repo = make_repo(tmp_path, BASE)
-    mnt = Mount(repo, env={**os.environ, 'UGITFS_TEST_KILL_AT': step})
-    mnt.__enter__()
-    try:
+    with mount_that_dies(repo, step) as mnt:
         w = mnt.path('work')
         src, dst = case(w)
         before = tree(mnt)
         with pytest.raises(OSError):
             os.rename(os.path.join(w, src), os.path.join(w, dst))
-        mnt.proc.wait(timeout=20)
-        assert mnt.proc.returncode == -signal.SIGKILL, mnt.output()
-    finally:
-        if mnt.proc.poll() is None:
-            mnt.proc.kill()
-            mnt.proc.wait()
-        unmount(mnt.mnt)
-        os.rmdir(mnt.mnt)
-        mnt._log.close()
-        os.unlink(mnt.log_path)
     after = {}
     for path, data in before.items():  # the rename done: everything below src is below dst
         if path == src or path.startswith(src + '/'):
