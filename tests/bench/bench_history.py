@@ -31,12 +31,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 import fixtures  # noqa: E402
 import mounting  # noqa: E402
+from bench_mount import peak_rss_kib, timed  # noqa: E402
 
 
 def fast_import(proc, nfiles, ncommits):
@@ -101,20 +101,6 @@ def generate(repo, nfiles, ncommits):
     fixtures.run_git(['-C', tmp, 'reset', '-q', '--soft', 'main'])
     fixtures.run_git(['-C', tmp, 'gc', '-q'])
     os.rename(tmp, repo)
-
-
-def timed(cmd):
-    t0 = time.perf_counter()
-    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
-def peak_rss_kib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1])
-    return 0
 
 
 def main():

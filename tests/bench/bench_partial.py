@@ -19,20 +19,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 sys.path.insert(0, HERE)
 import bench_core  # noqa: E402  (the repository generator)
+from bench_mount import timed  # noqa: E402
 import fixtures  # noqa: E402
 import mounting  # noqa: E402
-
-
-def timed(cmd, env=None):
-    t0 = time.perf_counter()
-    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t0
 
 
 def count(log):
