@@ -625,6 +625,91 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree,
 	return settle_against(w, when);
 }
 
+/* The events of parent's entry i: *n of them, newest first. */
+static const struct event *events_of(const struct answer *parent, size_t i, size_t *n)
+{
+	size_t lo = 0, hi = parent->nev, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (parent->ev[mid].entry < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < parent->nev && parent->ev[end].entry == i; end++)
+		;
+	*n = end - lo;
+	return parent->ev + lo;
+}
+
+/* Copy the events of the older answer o's entry j, as events of w's entry x. */
+static int take_events(struct pending *w, size_t x, const struct answer *o, size_t j)
+{
+	size_t n;
+	const struct event *ev = events_of(o, j, &n);
+	int err = 0;
+
+	for (size_t k = 0; !err && k < n; k++) {
+		struct fact when = { .oid = ev[k].commit, .time = ev[k].time };
+		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = ev[k].old };
+
+		err = record(w, x, &when, ev[k].present ? &old : NULL);
+	}
+	return err;
+}
+
+/*
+ * The folder's version v was made at commit k: when that version's answer is
+ * cached (with subfolder events, if w records them), every entry still
+ * unsettled is the same there and takes its time, and every live subfolder
+ * entry its older events; the walk is then over. Else nothing changes.
+ */
+static int take_older(struct fs *fs, const struct walkpath *wp, struct pending *w, const ug_oid *k,
+		      const ug_oid *v, bool *done)
+{
+	struct answer *o = answer_find(fs->changes, k, wp->path);
+	const ug_tree *ot = NULL;
+	int err = 0;
+
+	*done = false;
+	if (!o || !ug_oid_equal(&o->pub.tree, v) || (w->nlive && !o->full) || treecache_get(fs, v, &ot)) {
+		lastchange_put(fs, o ? &o->pub : NULL);
+		return 0;
+	}
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		const ug_tree_entry *oe = ug_tree_find(ot, e->name, e->namelen);
+		size_t j = oe ? (size_t)(oe - ot->entries) : o->pub.count;
+
+		if (j >= o->pub.count) /* only forged answers: keep walking */
+			goto out;
+	}
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
+		size_t j = (size_t)(ug_tree_find(ot, e->name, e->namelen) - ot->entries);
+
+		w->a->pub.times[w->todo[i]] = o->pub.times[j];
+		w->a->at[w->todo[i]] = o->at[j];
+	}
+	for (size_t i = 0; !err && i < w->nlive; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->live[i]];
+		const ug_tree_entry *oe = ug_tree_find(ot, e->name, e->namelen);
+
+		if (oe)
+			err = take_events(w, w->live[i], o, (size_t)(oe - ot->entries));
+	}
+	if (!w->folder_known)
+		w->a->pub.folder = o->pub.folder;
+	w->ntodo = w->nlive = 0;
+	w->folder_known = *done = true;
+out:
+	treecache_put(fs, ot);
+	lastchange_put(fs, &o->pub);
+	return err;
+}
+
 /* Does the commit-graph's changed-path filter rule out any change below
  * path between f and its first parent? */
 static bool untouched(struct fs *fs, const struct fact *f, const char *path)
@@ -698,8 +783,13 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 				err = settle_all(w, &cur);
 				break;
 			}
-			if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d]))
-				err = settle_changed(fs, w, &pids[wp->d], &cur);
+			if (!err && !ug_oid_equal(&pids[wp->d], &ids[wp->d])) {
+				bool done;
+
+				err = take_older(fs, wp, w, &cur.oid, &ids[wp->d], &done);
+				if (!err && !done)
+					err = settle_changed(fs, w, &pids[wp->d], &cur);
+			}
 			swap = ids;
 			ids = pids;
 			pids = swap;
@@ -715,13 +805,19 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 
 /* The same from the parent folder's events for this folder (ev, n of them,
  * newest first): only the commits that changed it are visited. */
-static int replay(struct fs *fs, const struct event *ev, size_t n, struct pending *w)
+static int replay(struct fs *fs, const struct walkpath *wp, const struct event *ev, size_t n, struct pending *w)
 {
 	int err = 0;
 
 	for (size_t i = 0; !err && i < n && !pending_done(w); i++) {
 		struct fact when = { .oid = ev[i].commit, .time = ev[i].time };
+		bool done = false;
 
+		/* the version made at ev[i] is the one ev[i - 1] replaced */
+		if (i > 0 && (err = take_older(fs, wp, w, &ev[i].commit, &ev[i - 1].old, &done)))
+			break;
+		if (done)
+			break;
 		if (!ev[i].present)
 			return settle_all(w, &when);
 		err = settle_changed(fs, w, &ev[i].old, &when);
@@ -793,7 +889,7 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 			w.maxev = 4096;
 	}
 	if (!err && pev)
-		err = replay(fs, pev, npev, &w);
+		err = replay(fs, wp, pev, npev, &w);
 	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
 	if (!err && a->nev)
@@ -813,23 +909,42 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	return err;
 }
 
-/* The events of parent's entry i: *n of them, newest first. */
-static const struct event *events_of(const struct answer *parent, size_t i, size_t *n)
+/*
+ * Before a folder's answer is computed, the answer of the version it replaced
+ * (ev: the parent's events for it, the first at start; none for the root):
+ * a diff of neighbour snapshots asks for that one too, and the newer answer
+ * then takes it over after one step instead of walking the same history a
+ * second time. One level only; a failure here is the newer walk's to report.
+ */
+static void prime_older(struct fs *fs, const struct walkpath *sub, bool events, const ug_oid *start,
+			const struct event *ev, size_t nev)
 {
-	size_t lo = 0, hi = parent->nev, end;
+	struct answer *o;
+	struct fact f, p;
+	ug_oid at, tree;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (parent->ev[mid].entry < i)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (ev) {
+		if (nev < 2 || !ev[0].present)
+			return;
+		at = ev[1].commit;
+		tree = ev[0].old;
+	} else {
+		if (sub->d || fact_get(fs, start, &f) || f.root || fact_get(fs, &f.parent, &p) ||
+		    root_change(fs, &p.oid, &f))
+			return;
+		at = f.oid;
+		tree = f.tree;
 	}
-	for (end = lo; end < parent->nev && parent->ev[end].entry == i; end++)
-		;
-	*n = end - lo;
-	return parent->ev + lo;
+	o = answer_find(fs->changes, &at, sub->path);
+	if (o && ug_oid_equal(&o->pub.tree, &tree) && (o->full || !events)) {
+		lastchange_put(fs, &o->pub);
+		return;
+	}
+	lastchange_put(fs, o ? &o->pub : NULL);
+	if (!compute(fs, sub, &at, &tree, events, ev ? ev + 1 : NULL, ev ? nev - 1 : 0, &o)) {
+		answer_keep(fs->changes, o);
+		lastchange_put(fs, &o->pub);
+	}
 }
 
 /* The cached answer for the folder (its first d components of wp) keyed by
@@ -857,6 +972,7 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 	if (!*out) {
 		if (parent)
 			ev = events_of(parent, i, &nev);
+		prime_older(fs, &sub, d < wp->d, start, nev ? ev : NULL, nev);
 		err = compute(fs, &sub, start, tree, d < wp->d, nev ? ev : NULL, nev, out);
 		if (!err)
 			answer_keep(fs->changes, *out);

@@ -151,6 +151,18 @@ def test_snapshot_times_are_last_changes(variant):
         check_graph_use(fx, mnt.output())
 
 
+def test_times_oldest_snapshot_first(hist):
+    """Snapshots visited oldest first: each folder's answer then takes over the one of the
+    version it replaced (cached a moment ago) instead of walking again, and must agree with
+    git for every path, folders below folders too."""
+    commits = list(reversed(first_parents(hist)))
+    with Mount(hist.path, ['ro']) as mnt:
+        for c in commits:
+            for path in [''] + snapshot_paths(hist, c):
+                want = git_change_time(hist, c, path)
+                assert times(os.lstat(mnt.path('commits', c, path))) == (want, want, want), (c, path)
+
+
 def test_commits_listing(variant):
     """commits/ lists exactly the commits git rev-list --all reaches, whatever graph there is."""
     want = set(variant.git_lines('rev-list', '--all'))
