@@ -213,7 +213,7 @@ bool blobs_streams(struct fs *fs, uint64_t size);
  * that does not grow with the blob. 1 (nothing read) when the blob is not
  * stored whole and must be read with blobs_get; else core error codes. */
 int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t len, size_t *got);
-/* ops.c: reply to a READ of size bytes at off of blob oid, whose header
+/* Reply to a READ of size bytes at off of blob oid, whose header
  * says total bytes: streamed when big and stored whole, else held whole. */
 void blob_reply(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size, off_t off);
 
