@@ -184,12 +184,13 @@ void node_table_free(struct fs *fs);
 struct node *node_get(struct fs *fs, fuse_ino_t ino);
 /* Find or create the node for c under parent and add one lookup; NULL on ENOMEM. */
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c);
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
+/* Drop n lookups of ino. True when that freed a node marked orphan: its file,
+ * unlinked while the kernel held it, can go now (the caller's job: work_forget). */
+bool node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
 /* work/ nodes: the path below work/ (malloc'ed; NULL if unlinked), unlink, rename. */
 char *node_path(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name); /* 0 if none */
 void node_detach(struct fs *fs, fuse_ino_t parent, const char *name, bool orphan);
-void work_orphan_gone(struct fs *fs, fuse_ino_t ino); /* work_ops.c */
 int node_move(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname);
 /* Call fn for every node of one of the kinds in mask (1 << kind), with the lock
  * held: fn must only copy what it needs. */

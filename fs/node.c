@@ -234,13 +234,13 @@ static void unlink_node(struct fs *fs, struct node *n)
 	*p = n->next_name;
 }
 
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
+bool node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
 {
 	struct node *n;
 	bool orphan = false;
 
 	if (ino < FIRST_DYNAMIC)
-		return;
+		return false;
 	pthread_mutex_lock(&fs->table_lock);
 	n = find_ino(fs, ino);
 	if (n) {
@@ -253,8 +253,7 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
 		}
 	}
 	pthread_mutex_unlock(&fs->table_lock);
-	if (orphan) /* its file was unlinked while the kernel held it: now it can go */
-		work_orphan_gone(fs, ino);
+	return orphan;
 }
 
 void node_foreach(struct fs *fs, unsigned mask, void (*fn)(struct node *, void *), void *arg)

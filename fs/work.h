@@ -141,6 +141,8 @@ void work_stat_top(struct work *w, struct stat *st); /* work/ itself */
 
 /* work_ops.c: the FUSE handlers for work/ nodes. */
 extern const struct fuse_lowlevel_ops work_ops;
+/* node_forget for any node; the file of a work/ orphan forgotten for good is removed. */
+void work_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
 
 /* state.c: the state folder, starting and stopping, the threads. */
 int work_start(struct fs *fs);          /* load or create the state (before the mount); UG codes */
