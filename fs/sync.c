@@ -877,18 +877,3 @@ out:
 	changes_release(&c);
 	return moved;
 }
-
-void work_ref_changed(struct fs *fs)
-{
-	struct work *w = fs->work;
-	bool moved;
-
-	if (!w)
-		return;
-	pthread_rwlock_wrlock(&w->lock);
-	moved = work_follow(w);
-	pthread_rwlock_unlock(&w->lock);
-	if (moved)
-		work_invalidate(w);
-}
-
