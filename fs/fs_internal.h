@@ -1,4 +1,18 @@
 /* Internals of the FUSE driver: node kinds, the node table, the daemon state, shared helpers. */
+/*
+ * Errors in fs/: a function that can fail returns 0 (or a non-negative result
+ * its comment names) or a negative errno, the value a FUSE reply takes. A core
+ * code (UG_E*) becomes one once, where the core call's result enters fs/:
+ * ugfs_err in the working view's own steps, whose failures are reported with
+ * the core's message (ug_error_last); ugfs_errno where a reply to the kernel
+ * is made of it (it logs the failures that become EIO). Set the message with
+ * ug_error/ug_error_os before converting when a person will read it.
+ * Not (yet) this way: the caches and readers over core objects (treecache_get,
+ * blobs_get, blobs_read, logcache_get, refsnap_load, refsnap_peel,
+ * prefetch_start, lastchange.h) return core codes, converted by their callers;
+ * wrappers of one system call (up_* in work.h) act as the call (-1 with errno);
+ * ugfs_main and ugfs_client (fs.h) return exit statuses.
+ */
 #ifndef UGFS_FS_INTERNAL_H
 #define UGFS_FS_INTERNAL_H
 
@@ -271,9 +285,12 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 int view_xattr_list(struct fs *fs, const struct node *n, char *buf, size_t size, size_t *len);
 int view_xattr_get(struct fs *fs, const struct node *n, const char *name, char **value, size_t *len);
 
-/* errors.c */
-/* Map a core error code to an errno. Codes that become EIO (corrupt or
- * unreadable data) log one line: call it once per failure. */
+/* errors.c: where core codes become errno values (see the rule at the top). */
+/* Map a core error code to an errno, for a reply to the kernel. Codes that
+ * become EIO (corrupt or unreadable data) log one line: call it once per failure. */
 int ugfs_errno(int code);
+/* 0 or the negative errno of a core code, logging nothing: the core's message
+ * (ug_error_last) stays for whoever reports the failure. */
+int ugfs_err(int code);
 
 #endif

@@ -107,19 +107,19 @@ int node_table_init(struct fs *fs)
 	fs->by_ino = calloc(fs->buckets, sizeof(*fs->by_ino));
 	fs->by_name = calloc(fs->buckets, sizeof(*fs->by_name));
 	if (!fs->by_ino || !fs->by_name)
-		return -1;
+		return -ENOMEM;
 	fs->next_ino = FIRST_DYNAMIC;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		struct node *n = new_node(fixed[i].ino, fixed[i].ino == INO_ROOT ? 0 : INO_ROOT, fixed[i].name);
 
 		if (!n)
-			return -1;
+			return -ENOMEM;
 		n->kind = fixed[i].kind;
 		n->ns = fixed[i].ns;
 		n->ref = strdup("");
 		if (!n->ref) {
 			free_node(n);
-			return -1;
+			return -ENOMEM;
 		}
 		n->nlookup = 1; /* never forgotten */
 		link_node(fs, n);
@@ -178,7 +178,7 @@ static int snapshot_path(struct node *n, const struct node *parent, const struct
 	} else {
 		return 0;
 	}
-	return n->path ? 0 : -1;
+	return n->path ? 0 : -ENOMEM;
 }
 
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c)

@@ -23,15 +23,15 @@ int work_state_write(struct work *w, const char *name, const char *text)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	fd = openat(w->state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+		return ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
-		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
 	if (close(fd) && !err)
-		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
 	if (!err && renameat(w->state_fd, tmp, w->state_fd, name))
-		err = ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
 	if (!err && fsync(w->state_fd))
-		err = ug_error_os(UG_ERROR, "%s: cannot sync", w->state_dir);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s: cannot sync", w->state_dir));
 	if (err)
 		unlinkat(w->state_fd, tmp, 0);
 	return err;
@@ -71,7 +71,7 @@ int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid)
 int work_state_load_oid(struct work *w, const char *name, ug_oid *oid)
 {
 	char *text = work_state_read(w, name);
-	int err = text ? ug_oid_fromhex(oid, text, strlen(text), w->fs->algo) : UG_ENOTFOUND;
+	int err = text ? ugfs_err(ug_oid_fromhex(oid, text, strlen(text), w->fs->algo)) : -ENOENT;
 
 	free(text);
 	return err;
@@ -92,7 +92,7 @@ int work_set_base(struct work *w, const ug_oid *commit)
 	}
 	err = ug_commit_lookup(&c, w->fs->repo, commit);
 	if (err)
-		return err;
+		return ugfs_err(err);
 	w->base = *commit;
 	w->base_tree = c->tree;
 	w->base_time = c->time;
@@ -108,7 +108,7 @@ int work_tip(struct work *w, const char *ref, ug_oid *tip)
 		memset(tip, 0, sizeof(*tip));
 		return 0;
 	}
-	return err;
+	return ugfs_err(err);
 }
 
 void work_test_point(struct work *w, const char *step)

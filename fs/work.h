@@ -104,7 +104,7 @@ int up_rename(struct work *w, const char *from, int to_dir, const char *to);
 int up_link(struct work *w, const char *from, int to_dir, const char *to);
 DIR *up_opendir(struct work *w, const char *rel); /* "" is upper/ itself; NULL with errno */
 
-/* work.c: the overlay. rel is a path below work/ ("" for work/ itself). Errors are -errno. */
+/* work.c: the overlay. rel is a path below work/ ("" for work/ itself). */
 int work_resolve(struct work *w, const char *rel, struct wres *r);
 bool work_is_dir(const struct wres *r);
 int work_stat(struct work *w, const struct wres *r, struct stat *st);
@@ -129,8 +129,8 @@ int work_rescan_marks(struct work *w); /* after start and after a sync tidied up
  * Visit every folder of upper/, parents before children. visit gets the
  * folder (rel, "" for the top) and its entries, markers included ("." and ".."
  * not), each typed (DT_DIR or not); it may clear an entry's type to keep the
- * walk out of that folder. A non-zero return of visit (UG code) stops the walk
- * and is returned; the walk's own failures are UG codes too.
+ * walk out of that folder. A non-zero return of visit (a negative errno) stops
+ * the walk and is returned; the walk's own failures are negative errnos too.
  */
 typedef int (*work_visit)(struct work *w, const char *dir, struct wlist *entries, void *arg);
 int work_walk(struct work *w, work_visit visit, void *arg);
@@ -177,7 +177,7 @@ void work_touch(struct work *w);      /* a change happened (for autosync) */
  * holds w->lock exclusive. */
 bool work_follow(struct work *w);
 /* Commit the pending changes. 0: *commit set; 1: nothing to commit; else a
- * UG error code with *why (malloc'ed) saying what failed. */
+ * negative errno with *why (malloc'ed) saying what failed. */
 int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
 /* Pending changes as `git status --short` lines (malloc'ed text). */
 int work_status(struct work *w, char **text);

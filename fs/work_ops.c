@@ -835,8 +835,8 @@ static void wop_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 	(void)ino, (void)datasync, (void)fi;
 	err = work_sync(w, NULL, &commit, &why);
 	if (err < 0) {
-		ug_log(UG_LOG_ERROR, "sync on fsync failed: %s", why ? why : ug_error_name(err));
-		fuse_reply_err(req, err == UG_ENOSPC ? ENOSPC : EIO);
+		ug_log(UG_LOG_ERROR, "sync on fsync failed: %s", why ? why : strerror(-err));
+		fuse_reply_err(req, err == -ENOSPC ? ENOSPC : EIO);
 	} else {
 		fuse_reply_err(req, 0);
 	}

@@ -31,13 +31,13 @@ static char *encode_branch(const char *branch)
 static int mkdir_p(const char *path)
 {
 	char *copy = strdup(path);
-	int err = copy ? 0 : UG_ENOMEM;
+	int err = copy ? 0 : -ENOMEM;
 
 	for (char *p = copy ? strchr(copy + 1, '/') : NULL; !err; p = strchr(p + 1, '/')) {
 		if (p)
 			*p = '\0';
 		if (mkdir(copy, 0755) && errno != EEXIST)
-			err = ug_error_os(UG_ERROR, "%s: cannot create", copy);
+			err = ugfs_err(ug_error_os(UG_ERROR, "%s: cannot create", copy));
 		if (!p)
 			break;
 		*p = '/';
@@ -53,13 +53,13 @@ static int lock_state(struct work *w)
 {
 	w->lock_fd = openat(w->state_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (w->lock_fd < 0)
-		return ug_error_os(UG_ERROR, "%s/lock: cannot open", w->state_dir);
+		return ugfs_err(ug_error_os(UG_ERROR, "%s/lock: cannot open", w->state_dir));
 	for (int tries = 0; flock(w->lock_fd, LOCK_EX | LOCK_NB); tries++) {
 		if (errno != EWOULDBLOCK)
-			return ug_error_os(UG_ERROR, "%s/lock: cannot lock", w->state_dir);
+			return ugfs_err(ug_error_os(UG_ERROR, "%s/lock: cannot lock", w->state_dir));
 		if (tries == 100)
-			return ug_error(UG_ECONFLICT, "branch '%s' has a working view in another ugitfs mount",
-					w->branch);
+			return ugfs_err(ug_error(UG_ECONFLICT,
+						 "branch '%s' has a working view in another ugitfs mount", w->branch));
 		usleep(100000);
 	}
 	return 0;
@@ -72,10 +72,10 @@ static int clear_orphans(struct work *w)
 	DIR *d;
 
 	if (mkdirat(w->state_fd, "orphans", 0700) && errno != EEXIST)
-		return ug_error_os(UG_ERROR, "%s/orphans: cannot create", w->state_dir);
+		return ugfs_err(ug_error_os(UG_ERROR, "%s/orphans: cannot create", w->state_dir));
 	d = work_opendir_at(w->state_fd, "orphans");
 	if (!d)
-		return ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir);
+		return ugfs_err(ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir));
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(dirfd(d), de->d_name, 0);
@@ -131,23 +131,23 @@ static int open_state(struct work *w)
 	int err = enc && asprintf(&w->branch_ref, "refs/heads/%s", w->branch) > 0 &&
 			  asprintf(&w->state_dir, "%s/ugitfs/work/%s", ug_repo_gitdir(w->fs->repo), enc) > 0
 		      ? 0
-		      : UG_ENOMEM;
+		      : -ENOMEM;
 
 	free(enc);
 	if (!err)
 		err = mkdir_p(w->state_dir);
 	if (!err && (w->state_fd = open(w->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		err = ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir));
 	if (!err)
 		err = lock_state(w);
 	if (!err && mkdirat(w->state_fd, "upper", 0755) && errno != EEXIST)
-		err = ug_error_os(UG_ERROR, "%s/upper: cannot create", w->state_dir);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s/upper: cannot create", w->state_dir));
 	if (!err && (w->upper_fd = openat(w->state_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		err = ug_error_os(UG_ERROR, "%s/upper: cannot open", w->state_dir);
+		err = ugfs_err(ug_error_os(UG_ERROR, "%s/upper: cannot open", w->state_dir));
 	if (!err)
 		err = clear_orphans(w);
 	if (!err && work_rescan_marks(w))
-		err = ug_error(UG_ENOMEM, "out of memory");
+		err = ugfs_err(ug_error(UG_ENOMEM, "out of memory"));
 	return err;
 }
 
@@ -166,7 +166,7 @@ static int choose_target(struct work *w)
 		work_state_remove(w, "target");
 	}
 	free(target);
-	return w->target_ref ? 0 : UG_ENOMEM;
+	return w->target_ref ? 0 : -ENOMEM;
 }
 
 /* The base: as saved (else the tip); a sync interrupted after its ref moved
@@ -207,7 +207,7 @@ int work_start(struct fs *fs)
 		return 0;
 	}
 	if (!(w = work_new(fs, branch)))
-		return ug_error(UG_ENOMEM, "out of memory");
+		return ugfs_err(ug_error(UG_ENOMEM, "out of memory"));
 	err = open_state(w);
 	if (!err)
 		err = choose_target(w);
@@ -217,7 +217,7 @@ int work_start(struct fs *fs)
 		return err;
 	w->ident = fs->opts.author ? strdup(fs->opts.author) : ug_repo_default_ident(fs->repo);
 	if (!w->ident)
-		return UG_ENOMEM;
+		return -ENOMEM;
 	work_follow(w);
 	return 0;
 }
@@ -251,7 +251,7 @@ static void *timer_main(void *arg)
 			pthread_mutex_unlock(&w->timer_lock);
 			err = work_sync(w, NULL, &commit, &why);
 			if (err < 0)
-				ug_log(UG_LOG_ERROR, "autosync failed: %s", why ? why : ug_error_name(err));
+				ug_log(UG_LOG_ERROR, "autosync failed: %s", why ? why : strerror(-err));
 			free(why);
 			pthread_mutex_lock(&w->timer_lock);
 		}
@@ -354,7 +354,7 @@ void work_final_sync(struct fs *fs)
 	err = work_sync(w, NULL, &commit, &why);
 	if (err < 0)
 		ug_log(UG_LOG_ERROR, "sync at unmount failed, the changes stay pending: %s",
-		       why ? why : ug_error_name(err));
+		       why ? why : strerror(-err));
 	free(why);
 }
 
