@@ -2,8 +2,10 @@
 #include "fs_internal.h"
 
 #include "error.h"
+#include "log.h"
 #include "zinflate.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +258,69 @@ int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t
 	}
 	pthread_mutex_unlock(&b->lock);
 	return err;
+}
+
+/* A big blob's read through its stream; false when it must be read whole. */
+static bool read_streamed(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size,
+			  off_t off)
+{
+	char *buf;
+	size_t got;
+	int err;
+
+	if (off < 0 || (uint64_t)off >= total) {
+		fuse_reply_buf(req, NULL, 0);
+		return true;
+	}
+	if (size > total - (uint64_t)off)
+		size = (size_t)(total - (uint64_t)off);
+	if (!(buf = malloc(size ? size : 1))) {
+		fuse_reply_err(req, ENOMEM);
+		return true;
+	}
+	err = blobs_read(fs, oid, (uint64_t)off, buf, size, &got);
+	if (err == 1) {
+		free(buf);
+		return false;
+	}
+	if (err) {
+		fuse_reply_err(req, ugfs_errno(err));
+	} else if (got != size) {
+		char hex[UG_OID_MAXHEX + 1];
+
+		ug_log(UG_LOG_ERROR, "object %s: content ends before its header's size %llu",
+		       ug_oid_tohex(hex, oid, fs->algo), (unsigned long long)total);
+		fuse_reply_err(req, EIO);
+	} else {
+		fuse_reply_buf(req, buf, got);
+	}
+	free(buf);
+	return true;
+}
+
+void blob_reply(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size, off_t off)
+{
+	ug_object *obj;
+	int err;
+
+	if (blobs_streams(fs, total) && read_streamed(req, fs, oid, total, size, off))
+		return;
+	err = blobs_get(fs, oid, &obj);
+	if (err) {
+		fuse_reply_err(req, ugfs_errno(err));
+		return;
+	}
+	if (obj->size != total) {
+		char hex[UG_OID_MAXHEX + 1];
+
+		ug_log(UG_LOG_ERROR, "object %s: size %zu differs from its header's %llu",
+		       ug_oid_tohex(hex, oid, fs->algo), obj->size, (unsigned long long)total);
+		fuse_reply_err(req, EIO);
+	} else if (off < 0 || (uint64_t)off >= obj->size) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		fuse_reply_buf(req, (const char *)obj->data + off,
+			       size < obj->size - (size_t)off ? size : obj->size - (size_t)off);
+	}
+	ug_object_free(obj);
 }

@@ -22,10 +22,10 @@ static int socket_addr(const char *real, struct sockaddr_un *addr, socklen_t *le
 {
 	char hex[UG_OID_MAXHEX + 1];
 	ug_oid h;
-	int n;
+	int n, err = ugfs_err(ug_hash_buf(&h, UG_HASH_SHA256, real, strlen(real)));
 
-	if (ug_hash_buf(&h, UG_HASH_SHA256, real, strlen(real)))
-		return -1;
+	if (err)
+		return err;
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	n = snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1, "ugitfs-control-%.40s",
@@ -97,7 +97,7 @@ static char *answer(struct fs *fs, const char *request)
 			out = NULL;
 		else if (err == 1)
 			out = strdup("nothing\n");
-		else if (err < 0 && asprintf(&out, "error %s\n", why ? why : ug_error_name(err)) < 0)
+		else if (err < 0 && asprintf(&out, "error %s\n", why ? why : strerror(-err)) < 0)
 			out = NULL;
 		free(why);
 	} else if (!strcmp(request, "status\n")) {
@@ -154,11 +154,12 @@ int control_start(struct fs *fs)
 	socklen_t len;
 
 	if (!fs->mount_real || socket_addr(fs->mount_real, &addr, &len))
-		return ug_error(UG_ENOMEM, "cannot name the control socket");
+		return ugfs_err(ug_error(UG_ENOMEM, "cannot name the control socket"));
 	w->control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (w->control_fd < 0 || bind(w->control_fd, (struct sockaddr *)&addr, len) || listen(w->control_fd, 8)) {
-		int err = ug_error_os(UG_ERROR, "%s: cannot open the control socket (ugitfs --sync/--status)",
-				      fs->mount_real);
+		int err = ugfs_err(ug_error_os(UG_ERROR,
+					       "%s: cannot open the control socket (ugitfs --sync/--status)",
+					       fs->mount_real));
 
 		if (w->control_fd >= 0)
 			close(w->control_fd);
@@ -168,7 +169,7 @@ int control_start(struct fs *fs)
 	if (pthread_create(&w->control, NULL, control_main, fs)) {
 		close(w->control_fd);
 		w->control_fd = -1;
-		return ug_error(UG_ERROR, "cannot start the control thread");
+		return ugfs_err(ug_error(UG_ERROR, "cannot start the control thread"));
 	}
 	w->control_running = true;
 	return 0;

@@ -6,7 +6,8 @@
 
 #include <errno.h>
 
-int ugfs_errno(int code)
+/* The errno of a core code, without a word in the log. */
+static int to_errno(int code)
 {
 	switch (code) {
 	case UG_OK:
@@ -25,8 +26,21 @@ int ugfs_errno(int code)
 	case UG_ECONFLICT:
 		return EBUSY;
 	default:
-		/* corrupt or unreadable data: one log line, the core's message names the object */
-		ug_log(UG_LOG_ERROR, "%s", ug_error_last());
 		return EIO;
 	}
+}
+
+int ugfs_errno(int code)
+{
+	int e = to_errno(code);
+
+	/* corrupt or unreadable data: one log line, the core's message names the object */
+	if (e == EIO)
+		ug_log(UG_LOG_ERROR, "%s", ug_error_last());
+	return e;
+}
+
+int ugfs_err(int code)
+{
+	return -to_errno(code);
 }

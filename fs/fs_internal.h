@@ -1,4 +1,18 @@
 /* Internals of the FUSE driver: node kinds, the node table, the daemon state, shared helpers. */
+/*
+ * Errors in fs/: a function that can fail returns 0 (or a non-negative result
+ * its comment names) or a negative errno, the value a FUSE reply takes. A core
+ * code (UG_E*) becomes one once, where the core call's result enters fs/:
+ * ugfs_err in the working view's own steps, whose failures are reported with
+ * the core's message (ug_error_last); ugfs_errno where a reply to the kernel
+ * is made of it (it logs the failures that become EIO). Set the message with
+ * ug_error/ug_error_os before converting when a person will read it.
+ * Not (yet) this way: the caches and readers over core objects (treecache_get,
+ * blobs_get, blobs_read, logcache_get, refsnap_load, refsnap_peel,
+ * prefetch_start, lastchange.h) return core codes, converted by their callers;
+ * wrappers of one system call (up_* in work.h) act as the call (-1 with errno);
+ * ugfs_main and ugfs_client (fs.h) return exit statuses.
+ */
 #ifndef UGFS_FS_INTERNAL_H
 #define UGFS_FS_INTERNAL_H
 
@@ -184,12 +198,13 @@ void node_table_free(struct fs *fs);
 struct node *node_get(struct fs *fs, fuse_ino_t ino);
 /* Find or create the node for c under parent and add one lookup; NULL on ENOMEM. */
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c);
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
+/* Drop n lookups of ino. True when that freed a node marked orphan: its file,
+ * unlinked while the kernel held it, can go now (the caller's job: work_forget). */
+bool node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
 /* work/ nodes: the path below work/ (malloc'ed; NULL if unlinked), unlink, rename. */
 char *node_path(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name); /* 0 if none */
 void node_detach(struct fs *fs, fuse_ino_t parent, const char *name, bool orphan);
-void work_orphan_gone(struct fs *fs, fuse_ino_t ino); /* work_ops.c */
 int node_move(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname);
 /* Call fn for every node of one of the kinds in mask (1 << kind), with the lock
  * held: fn must only copy what it needs. */
@@ -213,7 +228,7 @@ bool blobs_streams(struct fs *fs, uint64_t size);
  * that does not grow with the blob. 1 (nothing read) when the blob is not
  * stored whole and must be read with blobs_get; else core error codes. */
 int blobs_read(struct fs *fs, const ug_oid *oid, uint64_t off, void *buf, size_t len, size_t *got);
-/* ops.c: reply to a READ of size bytes at off of blob oid, whose header
+/* Reply to a READ of size bytes at off of blob oid, whose header
  * says total bytes: streamed when big and stored whole, else held whole. */
 void blob_reply(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size, off_t off);
 
@@ -270,9 +285,12 @@ int view_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 int view_xattr_list(struct fs *fs, const struct node *n, char *buf, size_t size, size_t *len);
 int view_xattr_get(struct fs *fs, const struct node *n, const char *name, char **value, size_t *len);
 
-/* errors.c */
-/* Map a core error code to an errno. Codes that become EIO (corrupt or
- * unreadable data) log one line: call it once per failure. */
+/* errors.c: where core codes become errno values (see the rule at the top). */
+/* Map a core error code to an errno, for a reply to the kernel. Codes that
+ * become EIO (corrupt or unreadable data) log one line: call it once per failure. */
 int ugfs_errno(int code);
+/* 0 or the negative errno of a core code, logging nothing: the core's message
+ * (ug_error_last) stays for whoever reports the failure. */
+int ugfs_err(int code);
 
 #endif

@@ -107,19 +107,19 @@ int node_table_init(struct fs *fs)
 	fs->by_ino = calloc(fs->buckets, sizeof(*fs->by_ino));
 	fs->by_name = calloc(fs->buckets, sizeof(*fs->by_name));
 	if (!fs->by_ino || !fs->by_name)
-		return -1;
+		return -ENOMEM;
 	fs->next_ino = FIRST_DYNAMIC;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		struct node *n = new_node(fixed[i].ino, fixed[i].ino == INO_ROOT ? 0 : INO_ROOT, fixed[i].name);
 
 		if (!n)
-			return -1;
+			return -ENOMEM;
 		n->kind = fixed[i].kind;
 		n->ns = fixed[i].ns;
 		n->ref = strdup("");
 		if (!n->ref) {
 			free_node(n);
-			return -1;
+			return -ENOMEM;
 		}
 		n->nlookup = 1; /* never forgotten */
 		link_node(fs, n);
@@ -178,7 +178,7 @@ static int snapshot_path(struct node *n, const struct node *parent, const struct
 	} else {
 		return 0;
 	}
-	return n->path ? 0 : -1;
+	return n->path ? 0 : -ENOMEM;
 }
 
 struct node *node_child(struct fs *fs, struct node *parent, const struct child *c)
@@ -234,13 +234,13 @@ static void unlink_node(struct fs *fs, struct node *n)
 	*p = n->next_name;
 }
 
-void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
+bool node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
 {
 	struct node *n;
 	bool orphan = false;
 
 	if (ino < FIRST_DYNAMIC)
-		return;
+		return false;
 	pthread_mutex_lock(&fs->table_lock);
 	n = find_ino(fs, ino);
 	if (n) {
@@ -253,8 +253,7 @@ void node_forget(struct fs *fs, fuse_ino_t ino, uint64_t count)
 		}
 	}
 	pthread_mutex_unlock(&fs->table_lock);
-	if (orphan) /* its file was unlinked while the kernel held it: now it can go */
-		work_orphan_gone(fs, ino);
+	return orphan;
 }
 
 void node_foreach(struct fs *fs, unsigned mask, void (*fn)(struct node *, void *), void *arg)

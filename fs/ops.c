@@ -114,14 +114,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	node_forget(fs_of(req), ino, nlookup);
+	work_forget(fs_of(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		node_forget(fs_of(req), forgets[i].ino, forgets[i].nlookup);
+		work_forget(fs_of(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -315,71 +315,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->keep_cache = 1;
 		fuse_reply_open(req, fi);
 	}
-}
-
-/* A big blob's read through its stream; false when it must be read whole. */
-static bool read_streamed(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size,
-			  off_t off)
-{
-	char *buf;
-	size_t got;
-	int err;
-
-	if (off < 0 || (uint64_t)off >= total) {
-		fuse_reply_buf(req, NULL, 0);
-		return true;
-	}
-	if (size > total - (uint64_t)off)
-		size = (size_t)(total - (uint64_t)off);
-	if (!(buf = malloc(size ? size : 1))) {
-		fuse_reply_err(req, ENOMEM);
-		return true;
-	}
-	err = blobs_read(fs, oid, (uint64_t)off, buf, size, &got);
-	if (err == 1) {
-		free(buf);
-		return false;
-	}
-	if (err) {
-		fuse_reply_err(req, ugfs_errno(err));
-	} else if (got != size) {
-		char hex[UG_OID_MAXHEX + 1];
-
-		ug_log(UG_LOG_ERROR, "object %s: content ends before its header's size %llu",
-		       ug_oid_tohex(hex, oid, fs->algo), (unsigned long long)total);
-		fuse_reply_err(req, EIO);
-	} else {
-		fuse_reply_buf(req, buf, got);
-	}
-	free(buf);
-	return true;
-}
-
-void blob_reply(fuse_req_t req, struct fs *fs, const ug_oid *oid, uint64_t total, size_t size, off_t off)
-{
-	ug_object *obj;
-	int err;
-
-	if (blobs_streams(fs, total) && read_streamed(req, fs, oid, total, size, off))
-		return;
-	err = blobs_get(fs, oid, &obj);
-	if (err) {
-		fuse_reply_err(req, ugfs_errno(err));
-		return;
-	}
-	if (obj->size != total) {
-		char hex[UG_OID_MAXHEX + 1];
-
-		ug_log(UG_LOG_ERROR, "object %s: size %zu differs from its header's %llu",
-		       ug_oid_tohex(hex, oid, fs->algo), obj->size, (unsigned long long)total);
-		fuse_reply_err(req, EIO);
-	} else if (off < 0 || (uint64_t)off >= obj->size) {
-		fuse_reply_buf(req, NULL, 0);
-	} else {
-		fuse_reply_buf(req, (const char *)obj->data + off,
-			       size < obj->size - (size_t)off ? size : obj->size - (size_t)off);
-	}
-	ug_object_free(obj);
 }
 
 /* Reads are by node: the blob is inflated once and held while it is read,

@@ -53,13 +53,13 @@ static int add_change(struct changes *c, char status, const char *path, uint32_t
 		struct change *v = realloc(c->v, cap * sizeof(*v));
 
 		if (!v)
-			return UG_ENOMEM;
+			return -ENOMEM;
 		c->v = v;
 		c->cap = cap;
 	}
 	c->v[c->count].path = strdup(path);
 	if (!c->v[c->count].path)
-		return UG_ENOMEM;
+		return -ENOMEM;
 	c->v[c->count].status = status;
 	c->v[c->count].mode = mode;
 	c->v[c->count].oid = oid ? *oid : (ug_oid){ { 0 } };
@@ -80,7 +80,7 @@ static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oi
 
 		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
 		if (!bigger.slots)
-			return UG_ENOMEM;
+			return -ENOMEM;
 		for (size_t i = 0; i < g->cap; i++) {
 			if (g->slots[i].path) {
 				size_t j = str_hash(g->slots[i].path, 0) & (bigger.cap - 1);
@@ -103,7 +103,7 @@ static int gone_put(struct gone *g, const char *path, uint32_t mode, const ug_oi
 	}
 	g->slots[j].path = strdup(path);
 	if (!g->slots[j].path)
-		return UG_ENOMEM;
+		return -ENOMEM;
 	g->slots[j].status = 'D';
 	g->slots[j].mode = mode;
 	g->slots[j].oid = *oid;
@@ -137,12 +137,12 @@ static int hide_base(struct work *w, struct gone *g, const char *path, uint32_t 
 
 	if (mode != UG_MODE_TREE)
 		return gone_put(g, path, mode, oid);
-	err = ug_treediff_trees(&d, w->fs->repo, oid, NULL);
+	err = ugfs_err(ug_treediff_trees(&d, w->fs->repo, oid, NULL));
 	for (size_t i = 0; !err && i < d->count; i++) {
 		char *full;
 
 		if (asprintf(&full, "%s/%s", path, d->deltas[i].path) < 0) {
-			err = UG_ENOMEM;
+			err = -ENOMEM;
 			break;
 		}
 		err = gone_put(g, full, d->deltas[i].old_mode, &d->deltas[i].old_oid);
@@ -166,11 +166,11 @@ static int read_upper(struct work *w, const char *rel, const struct stat *st, st
 	if (S_ISLNK(st->st_mode)) {
 		c->data = malloc((size_t)st->st_size + 1);
 		if (!c->data)
-			return UG_ENOMEM;
+			return -ENOMEM;
 		ssize_t n = up_readlink(w, rel, c->data, (size_t)st->st_size + 1);
 
 		if (n < 0 || n > st->st_size)
-			return ug_error_os(UG_ERROR, "%s: cannot read the link", rel);
+			return ugfs_err(ug_error_os(UG_ERROR, "%s: cannot read the link", rel));
 		c->len = (size_t)n;
 		return 0;
 	}
@@ -180,7 +180,7 @@ static int read_upper(struct work *w, const char *rel, const struct stat *st, st
 	if (fd < 0 || fstat(fd, &fst)) {
 		if (fd >= 0)
 			close(fd);
-		return ug_error_os(UG_ERROR, "work/%s: cannot open", rel);
+		return ugfs_err(ug_error_os(UG_ERROR, "work/%s: cannot open", rel));
 	}
 	c->len = (size_t)fst.st_size;
 	if (c->len) {
@@ -189,7 +189,7 @@ static int read_upper(struct work *w, const char *rel, const struct stat *st, st
 		if (!c->mapped) {
 			c->data = NULL;
 			close(fd);
-			return ug_error_os(UG_ERROR, "work/%s: cannot read", rel);
+			return ugfs_err(ug_error_os(UG_ERROR, "work/%s: cannot read", rel));
 		}
 	}
 	close(fd);
@@ -212,8 +212,8 @@ static int upper_blob(struct work *w, const char *rel, const struct stat *st, bo
 	int err = read_upper(w, rel, st, &c);
 
 	if (!err)
-		err = store ? ug_odb_write(odb, oid, UG_OBJ_BLOB, c.data, c.len)
-			    : ug_odb_hash(odb, oid, UG_OBJ_BLOB, c.data, c.len);
+		err = ugfs_err(store ? ug_odb_write(odb, oid, UG_OBJ_BLOB, c.data, c.len)
+				     : ug_odb_hash(odb, oid, UG_OBJ_BLOB, c.data, c.len));
 	content_release(&c);
 	return err;
 }
@@ -281,7 +281,7 @@ static int scan_whiteout(struct work *w, struct scan *s, const char *dir, const 
 	if (!e)
 		return 0;
 	path = work_join(dir, name);
-	err = path ? hide_base(w, &s->gone, path, mode, &oid) : UG_ENOMEM;
+	err = path ? hide_base(w, &s->gone, path, mode, &oid) : -ENOMEM;
 	free(path);
 	return err;
 }
@@ -324,14 +324,14 @@ static int scan_entry(struct work *w, struct scan *s, const char *path, struct w
 		return add_change(s->out, 'A', path, mode, &oid);
 	if (r.mode != mode || !ug_oid_equal(&r.oid, &oid))
 		return add_change(s->out, 'M', path, mode, &oid);
-	return wlist_add(&s->out->same, path, DT_REG) ? UG_ENOMEM : 0;
+	return wlist_add(&s->out->same, path, DT_REG) ? -ENOMEM : 0;
 }
 
 static int scan_folder(struct work *w, const char *dir, struct wlist *entries, void *arg)
 {
 	struct scan *s = arg;
 	struct wres r;
-	int err = work_resolve(w, dir, &r) ? UG_ERROR : 0;
+	int err = work_resolve(w, dir, &r) ? -EIO : 0;
 
 	if (err || r.where != W_UPPER)
 		return err;
@@ -353,7 +353,7 @@ static int scan_folder(struct work *w, const char *dir, struct wlist *entries, v
 		if (work_is_reserved(entries->v[i].name))
 			continue;
 		path = work_join(dir, entries->v[i].name);
-		err = path ? scan_entry(w, s, path, &entries->v[i]) : UG_ENOMEM;
+		err = path ? scan_entry(w, s, path, &entries->v[i]) : -ENOMEM;
 		free(path);
 	}
 	return err;
@@ -372,7 +372,7 @@ static int compute_changes(struct work *w, bool store, struct changes *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = ug_ignore_new(&s.ig, w->fs->repo);
+	err = ugfs_err(ug_ignore_new(&s.ig, w->fs->repo));
 	if (!err)
 		err = work_walk(w, scan_folder, &s);
 	for (size_t i = 0; !err && i < s.gone.cap; i++)
@@ -447,7 +447,7 @@ static int apply_changes(struct work *w, const ug_oid *tree, const struct change
 	if (!err)
 		err = ug_treeedit_write(ed, out);
 	ug_treeedit_free(ed);
-	return err;
+	return ugfs_err(err);
 }
 
 /* Do the paths the branch changed meet ours (equal, or one inside the other)? */
@@ -470,8 +470,8 @@ static bool overlap(const ug_treediff *theirs, const struct changes *ours)
 
 static int make_commit(struct work *w, const ug_oid *tree, const ug_oid *parent, const char *message, ug_oid *out)
 {
-	return ug_commit_create(w->fs->repo, out, tree, parent, ug_oid_iszero(parent) ? 0 : 1, w->ident, w->ident,
-				message);
+	return ugfs_err(ug_commit_create(w->fs->repo, out, tree, parent, ug_oid_iszero(parent) ? 0 : 1, w->ident,
+					 w->ident, message));
 }
 
 /* Remove upper files that equal what the base has at their path (copied up,
@@ -521,7 +521,7 @@ static int tidy_folder(struct work *w, const char *dir, struct wlist *entries, v
 			free(path);
 		}
 	}
-	return *dir && wlist_add(&t->dirs, dir, DT_DIR) ? UG_ENOMEM : 0;
+	return *dir && wlist_add(&t->dirs, dir, DT_DIR) ? -ENOMEM : 0;
 }
 
 /* Remove from upper what the new base now holds, so upper keeps only what is
@@ -583,17 +583,17 @@ static int write_commit(struct work *w, const char *message, struct changes *c, 
 {
 	ug_odb *odb = ug_repo_odb(w->fs->repo);
 	ug_oid tree;
-	int err = ug_odb_batch_begin(odb), done;
+	int err = ugfs_err(ug_odb_batch_begin(odb)), done;
 
 	if (!err)
 		err = compute_changes(w, true, c);
 	if (!err && c->count) {
 		*msg = message ? strdup(message) : default_message(c);
-		err = *msg ? apply_changes(w, &w->base_tree, c, &tree) : UG_ENOMEM;
+		err = *msg ? apply_changes(w, &w->base_tree, c, &tree) : -ENOMEM;
 		if (!err)
 			err = make_commit(w, &tree, &w->base, *msg, commit);
 	}
-	done = ug_odb_batch_end(odb);
+	done = ugfs_err(ug_odb_batch_end(odb));
 	if (!err)
 		err = done;
 	return err ? err : c->count == 0;
@@ -611,7 +611,7 @@ static int commit_on_top(struct work *w, const ug_commit *t, const ug_oid *tip, 
 	if (!err)
 		err = work_state_save_oid(w, "syncing", commit);
 	if (!err)
-		err = ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, tip, w->ident, reflog);
+		err = ugfs_err(ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, tip, w->ident, reflog));
 	if (!err)
 		ug_log(UG_LOG_INFO, "%s moved: the sync went on top of it", w->target_ref);
 	return err;
@@ -625,10 +625,10 @@ static int commit_to_conflict(struct work *w, const ug_oid *commit, const char *
 {
 	static const ug_oid none;
 	char *conflict = conflict_ref(w);
-	int err = conflict ? work_state_write(w, "target", conflict + strlen("refs/heads/")) : UG_ENOMEM;
+	int err = conflict ? work_state_write(w, "target", conflict + strlen("refs/heads/")) : -ENOMEM;
 
 	if (!err)
-		err = ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, commit, &none, w->ident, reflog);
+		err = ugfs_err(ug_refs_update(ug_repo_refdb(w->fs->repo), conflict, commit, &none, w->ident, reflog));
 	if (err && conflict)
 		work_state_remove(w, "target");
 	if (!err && where)
@@ -662,17 +662,18 @@ static int publish(struct work *w, const struct changes *c, const char *msg, con
 
 	work_test_point(w, "syncing-saved");
 	if (!err)
-		err = taken ? UG_ECONFLICT
-			    : ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, &w->base, w->ident,
-					     reflog);
-	for (int tries = 0; err == UG_ECONFLICT && tries < 5; tries++) {
+		err = taken ? -EBUSY
+			    : ugfs_err(ug_refs_update(ug_repo_refdb(w->fs->repo), w->target_ref, commit, &w->base,
+						      w->ident, reflog));
+	/* -EBUSY: the ref moved meanwhile (the core's UG_ECONFLICT) */
+	for (int tries = 0; err == -EBUSY && tries < 5; tries++) {
 		ug_commit *t = NULL;
 		ug_treediff *theirs = NULL;
 		ug_oid tip;
 
 		err = work_tip(w, w->target_ref, &tip);
 		if (!err && !ug_oid_iszero(&tip))
-			err = ug_commit_lookup(&t, w->fs->repo, &tip);
+			err = ugfs_err(ug_commit_lookup(&t, w->fs->repo, &tip));
 		/* A diff that cannot be made (a tree bomb meets its budget, logged
 		 * there) cannot tell the paths apart: a conflict, not a refused sync. */
 		if (!err && t)
@@ -721,7 +722,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	work_test_point(w, "objects-written");
 	if (!err && asprintf(&reflog, "commit (ugitfs): %.*s", (int)strcspn(msg, "\n"), msg) < 0) {
 		reflog = NULL;
-		err = UG_ENOMEM;
+		err = -ENOMEM;
 	}
 	/* From here on a kill must not lose the link between the commit and upper. */
 	if (!err)
@@ -735,7 +736,7 @@ static int sync_locked(struct work *w, const char *message, ug_oid *out, char **
 	changes_release(&c);
 	free(msg);
 	free(reflog);
-	return err < 0 ? err : err ? UG_ERROR : 0;
+	return err < 0 ? err : err ? -EIO : 0;
 }
 
 int work_sync(struct work *w, const char *message, ug_oid *commit, char **why)
@@ -775,7 +776,7 @@ int work_status(struct work *w, char **text)
 	int err;
 
 	if (!out)
-		return UG_ENOMEM;
+		return -ENOMEM;
 	pthread_rwlock_rdlock(&w->lock);
 	err = compute_changes(w, false, &c);
 	if (!err && strcmp(w->target_ref, w->branch_ref))
@@ -789,7 +790,7 @@ int work_status(struct work *w, char **text)
 			char *o = realloc(out, cap = 2 * cap + need);
 
 			if (!o) {
-				err = UG_ENOMEM;
+				err = -ENOMEM;
 				break;
 			}
 			out = o;
@@ -877,18 +878,3 @@ out:
 	changes_release(&c);
 	return moved;
 }
-
-void work_ref_changed(struct fs *fs)
-{
-	struct work *w = fs->work;
-	bool moved;
-
-	if (!w)
-		return;
-	pthread_rwlock_wrlock(&w->lock);
-	moved = work_follow(w);
-	pthread_rwlock_unlock(&w->lock);
-	if (moved)
-		work_invalidate(w);
-}
-

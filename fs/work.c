@@ -983,7 +983,7 @@ void work_stat_top(struct work *w, struct stat *st)
 int work_walk(struct work *w, work_visit visit, void *arg)
 {
 	struct wlist todo = { 0 };
-	int err = wlist_add(&todo, "", DT_DIR) ? UG_ENOMEM : 0;
+	int err = wlist_add(&todo, "", DT_DIR);
 
 	while (!err && todo.count) {
 		char *dir = todo.v[--todo.count].name;
@@ -992,7 +992,7 @@ int work_walk(struct work *w, work_visit visit, void *arg)
 		DIR *d = up_opendir(w, dir);
 
 		if (!d && errno != ENOENT) /* a folder gone meanwhile has nothing to visit */
-			err = ug_error_os(UG_ERROR, "work/%s: cannot list", dir);
+			err = ugfs_err(ug_error_os(UG_ERROR, "work/%s: cannot list", dir));
 		while (!err && d && (de = readdir(d))) {
 			unsigned char type = de->d_type;
 			struct stat st;
@@ -1003,7 +1003,7 @@ int work_walk(struct work *w, work_visit visit, void *arg)
 				type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)
 					       ? DT_DIR
 					       : DT_REG;
-			err = wlist_add(&entries, de->d_name, type) ? UG_ENOMEM : 0;
+			err = wlist_add(&entries, de->d_name, type);
 		}
 		if (d)
 			closedir(d);
@@ -1015,7 +1015,7 @@ int work_walk(struct work *w, work_visit visit, void *arg)
 			if (entries.v[i].type != DT_DIR || work_is_reserved(entries.v[i].name))
 				continue;
 			sub = work_join(dir, entries.v[i].name);
-			err = sub && !wlist_add(&todo, sub, DT_DIR) ? 0 : UG_ENOMEM;
+			err = sub && !wlist_add(&todo, sub, DT_DIR) ? 0 : -ENOMEM;
 			free(sub);
 		}
 		wlist_release(&entries);

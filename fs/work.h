@@ -104,7 +104,7 @@ int up_rename(struct work *w, const char *from, int to_dir, const char *to);
 int up_link(struct work *w, const char *from, int to_dir, const char *to);
 DIR *up_opendir(struct work *w, const char *rel); /* "" is upper/ itself; NULL with errno */
 
-/* work.c: the overlay. rel is a path below work/ ("" for work/ itself). Errors are -errno. */
+/* work.c: the overlay. rel is a path below work/ ("" for work/ itself). */
 int work_resolve(struct work *w, const char *rel, struct wres *r);
 bool work_is_dir(const struct wres *r);
 int work_stat(struct work *w, const struct wres *r, struct stat *st);
@@ -129,8 +129,8 @@ int work_rescan_marks(struct work *w); /* after start and after a sync tidied up
  * Visit every folder of upper/, parents before children. visit gets the
  * folder (rel, "" for the top) and its entries, markers included ("." and ".."
  * not), each typed (DT_DIR or not); it may clear an entry's type to keep the
- * walk out of that folder. A non-zero return of visit (UG code) stops the walk
- * and is returned; the walk's own failures are UG codes too.
+ * walk out of that folder. A non-zero return of visit (a negative errno) stops
+ * the walk and is returned; the walk's own failures are negative errnos too.
  */
 typedef int (*work_visit)(struct work *w, const char *dir, struct wlist *entries, void *arg);
 int work_walk(struct work *w, work_visit visit, void *arg);
@@ -141,45 +141,63 @@ void work_stat_top(struct work *w, struct stat *st); /* work/ itself */
 
 /* work_ops.c: the FUSE handlers for work/ nodes. */
 extern const struct fuse_lowlevel_ops work_ops;
+/* node_forget for any node; the file of a work/ orphan forgotten for good is removed. */
+void work_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
 
-/* state.c: the state folder, starting and stopping, the threads. */
-int work_start(struct fs *fs);          /* load or create the state (before the mount); UG codes */
-int work_start_threads(struct fs *fs);  /* invalidator, autosync, control socket (after daemonizing) */
-void work_stop(struct fs *fs);          /* stop the threads */
-void work_final_sync(struct fs *fs);    /* the sync at unmount */
-void work_free(struct fs *fs);
-/* State files: written whole and durably; UG codes. */
+/*
+ * The files of work/ from the bottom up; each calls only those before it:
+ *   state.c    the state of a working view: its state files, base and tip
+ *   work.c     the overlay: upper/ over the base
+ *   sync.c     syncs, status, following the branch
+ *   control.c  the control socket
+ *   work_ops.c the FUSE handlers (above)
+ *   workd.c    the daemon: start, threads, final sync, end
+ * A lower file asks the threads above for something through struct work
+ * (work_touch, work_invalidate), never by calling up.
+ */
+
+/* state.c: the state folder's files, the base, the tip; requests to the threads. */
+/* State files: written whole and durably. */
 int work_state_write(struct work *w, const char *name, const char *text);
 void work_state_remove(struct work *w, const char *name);
+char *work_state_read(struct work *w, const char *name); /* its first line (malloc'ed), NULL if none */
 int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid);
+int work_state_load_oid(struct work *w, const char *name, ug_oid *oid);
 /* Make commit (zero: an unborn branch) the base; holds w->lock exclusive. */
 int work_set_base(struct work *w, const ug_oid *commit);
 /* A named step of a sync: the test hooks act here (nothing without them). */
 void work_test_point(struct work *w, const char *step);
 /* The tip of ref, zero if it does not exist. */
 int work_tip(struct work *w, const char *ref, ug_oid *tip);
+void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
+void work_touch(struct work *w);      /* a change happened (for autosync) */
 
 /* sync.c: syncs, status, following the branch. */
 /* With nothing pending, make the branch's tip the base (true if it moved);
  * holds w->lock exclusive. */
 bool work_follow(struct work *w);
 /* Commit the pending changes. 0: *commit set; 1: nothing to commit; else a
- * UG error code with *why (malloc'ed) saying what failed. */
+ * negative errno with *why (malloc'ed) saying what failed. */
 int work_sync(struct work *w, const char *message, ug_oid *commit, char **why);
 /* Pending changes as `git status --short` lines (malloc'ed text). */
 int work_status(struct work *w, char **text);
-/* The branch moved: follow it when nothing is pending. */
-void work_ref_changed(struct fs *fs);
 /* Finish the clean-up of upper/ after a sync whose new base is recorded
  * (also at start, when a sync was interrupted); holds w->lock exclusive. */
 void work_tidy(struct work *w);
 /* Did a sync's commit reach the branch (tip is it, or contains it)? */
 bool work_synced(struct work *w, const ug_oid *commit, const ug_oid *tip);
-void work_invalidate(struct work *w); /* ask for the kernel's view of work/ to be dropped */
-void work_touch(struct work *w);      /* a change happened (for autosync) */
 
 /* control.c: the socket `ugitfs --sync` and `--status` talk to. */
 int control_start(struct fs *fs);
 void control_stop(struct fs *fs);
+
+/* workd.c: the working view's daemon. */
+int work_start(struct fs *fs);          /* load or create the state (before the mount) */
+int work_start_threads(struct fs *fs);  /* invalidator, autosync, control socket (after daemonizing) */
+void work_stop(struct fs *fs);          /* stop the threads */
+void work_final_sync(struct fs *fs);    /* the sync at unmount */
+void work_free(struct fs *fs);
+/* The branch moved: follow it when nothing is pending. */
+void work_ref_changed(struct fs *fs);
 
 #endif

@@ -78,10 +78,15 @@ static char *lower_orphan_name(fuse_ino_t ino)
 	return asprintf(&name, "orphans/%llu.lower", (unsigned long long)ino) < 0 ? NULL : name;
 }
 
-void work_orphan_gone(struct fs *fs, fuse_ino_t ino)
+/* The kernel forgot ino: an orphan's file goes with its node. */
+void work_forget(struct fs *fs, fuse_ino_t ino, uint64_t n)
 {
-	char *name = fs->work ? orphan_name(ino) : NULL, *lower = fs->work ? lower_orphan_name(ino) : NULL;
+	char *name, *lower;
 
+	if (!node_forget(fs, ino, n) || !fs->work)
+		return;
+	name = orphan_name(ino);
+	lower = lower_orphan_name(ino);
 	if (name)
 		unlinkat(fs->work->state_fd, name, 0);
 	if (lower)
@@ -237,7 +242,7 @@ static void reply_child(fuse_req_t req, fuse_ino_t parent, const char *name, con
 	e.attr.st_ino = n->ino;
 	e.attr_timeout = e.entry_timeout = WORK_TIMEOUT;
 	if (fi ? fuse_reply_create(req, &e, fi) : fuse_reply_entry(req, &e))
-		node_forget(fs, n->ino, 1);
+		work_forget(fs, n->ino, 1);
 }
 
 static void wop_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -830,8 +835,8 @@ static void wop_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 	(void)ino, (void)datasync, (void)fi;
 	err = work_sync(w, NULL, &commit, &why);
 	if (err < 0) {
-		ug_log(UG_LOG_ERROR, "sync on fsync failed: %s", why ? why : ug_error_name(err));
-		fuse_reply_err(req, err == UG_ENOSPC ? ENOSPC : EIO);
+		ug_log(UG_LOG_ERROR, "sync on fsync failed: %s", why ? why : strerror(-err));
+		fuse_reply_err(req, err == -ENOSPC ? ENOSPC : EIO);
 	} else {
 		fuse_reply_err(req, 0);
 	}
