@@ -11,8 +11,8 @@ import pytest
 from mounting import BUILD, UGITFS, Mount
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-MAN_PAGES = ['mount-tools/ugitfs.1', 'mount-tools/ugit.1']
-UGIT = os.path.join(BUILD, 'mount-tools', 'ugit')
+MAN_PAGES = ['mount-tools/ugitfs.1', 'mount-tools/ugit/ugit.1']
+UGIT = os.path.join(BUILD, 'mount-tools', 'ugit', 'ugit')
 UNITS = os.path.join(ROOT, 'docs', 'systemd')
 
 

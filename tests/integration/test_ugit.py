@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 BUILD = os.environ.get('UGITFS_BUILD', '')
-UGIT = os.path.join(BUILD, 'mount-tools', 'ugit')
+UGIT = os.path.join(BUILD, 'mount-tools', 'ugit', 'ugit')
 SANITIZER_MARKS = ('Sanitizer', 'runtime error:')
 TIMEOUT = 120
 

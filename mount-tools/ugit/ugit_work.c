@@ -479,129 +479,178 @@ static int refuse(const char *verb, const char *what, const char *path, const ch
 }
 
 /*
- * Make the working tree and the index go from tree F to tree T (maps), given
+ * A move of the working tree and the index from tree F to tree T (maps), given
  * the index I and the working files W. A path that the move changes may be
  * touched only when nothing would be lost: its staged and working versions
  * are F's, T's, or absent. Untracked files in the way refuse too. force
  * overrides and resets every tracked path to T. Nothing is changed until
- * every path has been checked. *newI gets the index to write.
+ * every path has been checked.
  */
-static int move_tree(ugit_ctx *c, const ugit_pmap *F, const ugit_pmap *T, const ugit_pmap *I,
-		     const ugit_pmap *W, bool force, const char *verb, ugit_pmap *newI)
+typedef struct {
+	const ugit_pmap *F, *T, *I, *W; /* borrowed */
+	bool force;
+	const char *verb; /* the command, for refusals */
+	ugit_pmap removals; /* paths to remove (the ids are zero) */
+	ugit_pmap writes;   /* paths to write, with T's ids */
+} tree_move;
+
+/* A changed path whose staged or working version is neither F's, T's nor absent refuses. */
+static int check_kept(const tree_move *mv, const char *p, const ug_oid *f, const ug_oid *t)
+{
+	const ug_oid *i = ugit_pmap_get(mv->I, p), *w = ugit_pmap_get(mv->W, p);
+	bool ok_i = !i || ugit_oid_same(i, f) || ugit_oid_same(i, t);
+	bool ok_w = !w || ugit_oid_same(w, f) || ugit_oid_same(w, t);
+	if (ok_i && ok_w)
+		return 0;
+	if (!f && !i)
+		return refuse(mv->verb, "overwrite the untracked file", p, " (move it away");
+	if (!t)
+		return refuse(mv->verb, "remove", p, ", which has uncommitted changes (commit them");
+	return refuse(mv->verb, "overwrite", p, ", which has uncommitted changes (commit them");
+}
+
+/* Which paths the move writes and which it removes, each checked. */
+static int plan_move(tree_move *mv)
 {
 	static const ug_oid zero;
-	ugit_pmap all, removals, writes;
+	ugit_pmap all;
 	ugit_pmap_init(&all);
-	ugit_pmap_init(&removals);
-	ugit_pmap_init(&writes);
-	const ugit_pmap *maps[] = {F, T, I};
-	ugit_pmap_union(&all, maps, force ? 3 : 2);
+	const ugit_pmap *maps[] = {mv->F, mv->T, mv->I};
+	ugit_pmap_union(&all, maps, mv->force ? 3 : 2);
 	int rc = 0;
-
 	for (size_t k = 0; k < all.n && rc == 0; k++) {
 		const char *p = all.v[k].path;
-		const ug_oid *f = ugit_pmap_get(F, p), *t = ugit_pmap_get(T, p);
-		const ug_oid *i = ugit_pmap_get(I, p), *w = ugit_pmap_get(W, p);
+		const ug_oid *f = ugit_pmap_get(mv->F, p), *t = ugit_pmap_get(mv->T, p);
+		const ug_oid *i = ugit_pmap_get(mv->I, p), *w = ugit_pmap_get(mv->W, p);
 		bool changed = !ugit_oid_same(f, t) ||
-			       (force && (!ugit_oid_same(i, t) || !ugit_oid_same(w, t)));
+			       (mv->force && (!ugit_oid_same(i, t) || !ugit_oid_same(w, t)));
 		if (!changed)
 			continue;
-		if (!force) {
-			bool ok_i = !i || ugit_oid_same(i, f) || ugit_oid_same(i, t);
-			bool ok_w = !w || ugit_oid_same(w, f) || ugit_oid_same(w, t);
-			if (!ok_i || !ok_w) {
-				if (!f && !i)
-					rc = refuse(verb, "overwrite the untracked file", p, " (move it away");
-				else if (!t)
-					rc = refuse(verb, "remove", p, ", which has uncommitted changes (commit them");
-				else
-					rc = refuse(verb, "overwrite", p,
-						    ", which has uncommitted changes (commit them");
-				break;
-			}
-		}
+		if (!mv->force && (rc = check_kept(mv, p, f, t)) != 0)
+			break;
 		if (t)
-			ugit_pmap_set(&writes, p, t);
+			ugit_pmap_set(&mv->writes, p, t);
 		else if (f || i)
-			ugit_pmap_set(&removals, p, &zero);
+			ugit_pmap_set(&mv->removals, p, &zero);
 	}
+	ugit_pmap_release(&all);
+	return rc;
+}
 
-	/* things in the way of the files to write */
-	for (size_t k = 0; k < writes.n && rc == 0; k++) {
-		const char *p = writes.v[k].path;
-		char *q = ugit_xstrdup(p);
-		for (char *s = strchr(q, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
-			*s = '\0';
-			struct stat st;
-			if (lstat(q, &st) < 0)
-				break;
-			if (!S_ISDIR(st.st_mode) && !ugit_pmap_get(&removals, q) && !force)
-				rc = refuse(verb, "overwrite the untracked file", q, " (move it away");
-			*s = '/';
-		}
+/* An untracked file in the way of the file p: one of its parents, or in a folder at p. */
+static int check_way(const tree_move *mv, const char *p)
+{
+	int rc = 0;
+	char *q = ugit_xstrdup(p);
+	for (char *s = strchr(q, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		*s = '\0';
 		struct stat st;
-		if (rc == 0 && !force && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			char *b = first_blocker(p, &removals);
-			if (b)
-				rc = refuse(verb, "overwrite the untracked file", b, " (move it away");
-			free(b);
-		}
-		free(q);
+		if (lstat(q, &st) < 0)
+			break;
+		if (!S_ISDIR(st.st_mode) && !ugit_pmap_get(&mv->removals, q))
+			rc = refuse(mv->verb, "overwrite the untracked file", q, " (move it away");
+		*s = '/';
 	}
+	free(q);
+	struct stat st;
+	if (rc == 0 && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *b = first_blocker(p, &mv->removals);
+		if (b)
+			rc = refuse(mv->verb, "overwrite the untracked file", b, " (move it away");
+		free(b);
+	}
+	return rc;
+}
 
-	/* now act: removals first, so folders can take the place of files */
-	for (size_t k = 0; k < removals.n && rc == 0; k++)
-		if (removals.v[k].live && ugit_pmap_get(W, removals.v[k].path) &&
-		    ugit_pmap_get(F, removals.v[k].path))
-			rc = ugit_work_remove(removals.v[k].path);
-	for (size_t k = 0; k < removals.n && rc == 0; k++)
-		if (removals.v[k].live && force) /* tracked only in the index */
-			rc = ugit_work_remove(removals.v[k].path);
-	for (size_t k = 0; k < writes.n && rc == 0; k++) {
-		const char *p = writes.v[k].path;
-		const ug_oid *t = &writes.v[k].oid;
-		char *q = ugit_xstrdup(p);
-		for (char *s = strchr(q, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
-			*s = '\0';
-			struct stat st;
-			if (lstat(q, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(q) < 0)
-				rc = ug_error_os(UG_ERROR, "cannot remove %s", q);
-			*s = '/';
-		}
-		free(q);
+/* Removals come first, so folders can take the place of files. */
+static int remove_old(const tree_move *mv)
+{
+	const ugit_pmap *r = &mv->removals;
+	int rc = 0;
+	for (size_t k = 0; k < r->n && rc == 0; k++)
+		if (r->v[k].live && ugit_pmap_get(mv->W, r->v[k].path) && ugit_pmap_get(mv->F, r->v[k].path))
+			rc = ugit_work_remove(r->v[k].path);
+	for (size_t k = 0; k < r->n && rc == 0; k++)
+		if (r->v[k].live && mv->force) /* tracked only in the index */
+			rc = ugit_work_remove(r->v[k].path);
+	return rc;
+}
+
+/* Remove the files that stand where p's parent folders go. */
+static int unlink_parents(const char *p)
+{
+	int rc = 0;
+	char *q = ugit_xstrdup(p);
+	for (char *s = strchr(q, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		*s = '\0';
 		struct stat st;
-		bool is_dir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
-		if (rc == 0 && is_dir)
-			rc = remove_all(p);
-		if (rc == 0 && (is_dir || !ugit_oid_same(ugit_pmap_get(W, p), t))) {
-			unsigned char *buf;
-			size_t len;
-			rc = ugit_blob_read(c, t, &buf, &len);
-			if (rc == 0) {
-				rc = ugit_work_write(p, buf, len);
-				free(buf);
-			}
+		if (lstat(q, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(q) < 0)
+			rc = ug_error_os(UG_ERROR, "cannot remove %s", q);
+		*s = '/';
+	}
+	free(q);
+	return rc;
+}
+
+/* Write T's version of p, in place of a folder there, unless the working file has it. */
+static int write_new(ugit_ctx *c, const tree_move *mv, const char *p, const ug_oid *t)
+{
+	int rc = unlink_parents(p);
+	struct stat st;
+	bool is_dir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	if (rc == 0 && is_dir)
+		rc = remove_all(p);
+	if (rc == 0 && (is_dir || !ugit_oid_same(ugit_pmap_get(mv->W, p), t))) {
+		unsigned char *buf;
+		size_t len;
+		rc = ugit_blob_read(c, t, &buf, &len);
+		if (rc == 0) {
+			rc = ugit_work_write(p, buf, len);
+			free(buf);
 		}
 	}
+	return rc;
+}
 
-	/* the new index: T's order, carrying what the move left alone */
-	for (size_t k = 0; k < T->n && rc == 0; k++) {
+/* The new index: T's order, carrying what the move left alone. */
+static void new_index(const tree_move *mv, ugit_pmap *newI)
+{
+	const ugit_pmap *F = mv->F, *T = mv->T, *I = mv->I;
+	for (size_t k = 0; k < T->n; k++) {
 		if (!T->v[k].live)
 			continue;
 		const char *p = T->v[k].path;
 		const ug_oid *f = ugit_pmap_get(F, p), *i = ugit_pmap_get(I, p);
-		if (force || !ugit_oid_same(f, &T->v[k].oid))
+		if (mv->force || !ugit_oid_same(f, &T->v[k].oid))
 			ugit_pmap_set(newI, p, &T->v[k].oid);
 		else if (i)
 			ugit_pmap_set(newI, p, i);
 	}
-	for (size_t k = 0; k < I->n && rc == 0 && !force; k++)
+	for (size_t k = 0; k < I->n && !mv->force; k++)
 		if (I->v[k].live && !ugit_pmap_get(T, I->v[k].path) && !ugit_pmap_get(F, I->v[k].path))
 			ugit_pmap_set(newI, I->v[k].path, &I->v[k].oid);
+}
 
-	ugit_pmap_release(&all);
-	ugit_pmap_release(&removals);
-	ugit_pmap_release(&writes);
+/* Move the working tree and the index from F to T (see tree_move); *newI gets the index to write. */
+static int move_tree(ugit_ctx *c, const ugit_pmap *F, const ugit_pmap *T, const ugit_pmap *I,
+		     const ugit_pmap *W, bool force, const char *verb, ugit_pmap *newI)
+{
+	tree_move mv = {.F = F, .T = T, .I = I, .W = W, .force = force, .verb = verb};
+	ugit_pmap_init(&mv.removals);
+	ugit_pmap_init(&mv.writes);
+	int rc = plan_move(&mv);
+	/* untracked files in the way refuse; force replaces them */
+	for (size_t k = 0; k < mv.writes.n && rc == 0 && !force; k++)
+		rc = check_way(&mv, mv.writes.v[k].path);
+	/* now act */
+	if (rc == 0)
+		rc = remove_old(&mv);
+	for (size_t k = 0; k < mv.writes.n && rc == 0; k++)
+		rc = write_new(c, &mv, mv.writes.v[k].path, &mv.writes.v[k].oid);
+	if (rc == 0)
+		new_index(&mv, newI);
+	ugit_pmap_release(&mv.removals);
+	ugit_pmap_release(&mv.writes);
 	return rc;
 }
 
@@ -750,100 +799,114 @@ static int merge_maps(ugit_ctx *c, const ugit_pmap *B, const ugit_pmap *H, const
 	return rc;
 }
 
-int ugit_cmd_merge(ugit_ctx *c, ugit_args *a)
+/* The commits of a merge: HEAD's (*final gets the ref a commit moves, which
+ * the caller frees), the other one, and their merge base. 0, or the exit
+ * status of a failure already told. */
+static int merge_ends(ugit_ctx *c, const char *rev, ug_oid *head, ug_oid *other, ug_oid *base,
+		      char **final)
 {
-	ug_oid head, other, base;
-	char *final = NULL;
-	char hex[UG_OID_MAXHEX + 1];
 	bool merging = false;
-	int rc = ugit_rev_commit(c, a->pos[0], &other);
+	int rc = ugit_rev_commit(c, rev, other);
 	if (rc == 0)
 		rc = merge_in_progress(c, &merging);
 	if (rc < 0)
 		return ugit_fail("%s", ug_error_last());
 	if (merging)
 		return ugit_fail("a merge is in progress (MERGE_HEAD): commit it first");
-	rc = ugit_head(c, &head, &final);
-	if (rc == UG_ENOTFOUND) {
-		free(final);
+	rc = ugit_head(c, head, final);
+	if (rc == UG_ENOTFOUND)
 		return ugit_fail("HEAD has no commit to merge into");
-	}
-	if (rc < 0) {
-		free(final);
+	if (rc < 0)
 		return ugit_fail("%s", ug_error_last());
-	}
-	rc = ugit_merge_base(c, &other, &head, &base);
-	if (rc == UG_ENOTFOUND) {
-		free(final);
+	rc = ugit_merge_base(c, other, head, base);
+	if (rc == UG_ENOTFOUND)
 		return ugit_fail("refusing to merge unrelated histories (no common ancestor)");
-	}
-	if (rc < 0) {
-		free(final);
+	if (rc < 0)
 		return ugit_fail("%s", ug_error_last());
-	}
-	if (ug_oid_equal(&base, &other)) {
-		free(final);
-		printf("Already up to date.\n");
-		return 0;
-	}
-	if (ug_oid_equal(&base, &head)) {
-		rc = switch_to(c, &other, NULL, a->force, "merge");
-		if (rc == 0) {
-			char *msg = ugit_fmt("merge %s: Fast-forward", ug_oid_tohex(hex, &other, c->algo));
-			rc = ug_refs_update(c->refs, final, &other, &head, ugit_ident(c), msg);
-			free(msg);
-		}
-		free(final);
-		if (rc < 0)
-			return ugit_fail("%s", ug_error_last());
-		printf("Fast-forward merge, no need to commit\n");
-		return 0;
-	}
-	free(final);
+	return 0;
+}
 
-	ugit_pmap B, H, M, R, I, conflicts;
-	ugit_pmap_init(&conflicts);
+/* HEAD is the merge base: the working tree, then the ref final, move to other. */
+static int fast_forward(ugit_ctx *c, const ug_oid *head, const ug_oid *other, const char *final,
+			bool force)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	int rc = switch_to(c, other, NULL, force, "merge");
+	if (rc == 0) {
+		char *msg = ugit_fmt("merge %s: Fast-forward", ug_oid_tohex(hex, other, c->algo));
+		rc = ug_refs_update(c->refs, final, other, head, ugit_ident(c), msg);
+		free(msg);
+	}
+	if (rc < 0)
+		return ugit_fail("%s", ug_error_last());
+	printf("Fast-forward merge, no need to commit\n");
+	return 0;
+}
+
+/* The merge result becomes the index: staged work must be committed first. */
+static int check_staged(const ugit_pmap *H, const ugit_pmap *I)
+{
+	ugit_pmap all;
+	ugit_pmap_init(&all);
+	const ugit_pmap *maps[] = {H, I};
+	ugit_pmap_union(&all, maps, 2);
+	int rc = 0;
+	for (size_t k = 0; k < all.n && rc == 0; k++)
+		if (!ugit_oid_same(ugit_pmap_get(H, all.v[k].path), ugit_pmap_get(I, all.v[k].path)))
+			rc = ug_error(UG_ECONFLICT,
+				      "merge: '%s' has staged changes; commit them first, or use --force",
+				      all.v[k].path);
+	ugit_pmap_release(&all);
+	return rc;
+}
+
+/* The three-way merge of base, head and other into the working tree and the
+ * index; conflicts gets the paths merged with conflict markers. */
+static int merge_trees(ugit_ctx *c, const ug_oid *base, const ug_oid *head, const ug_oid *other,
+		       bool force, ugit_pmap *conflicts)
+{
+	ugit_pmap B, H, M, R, I;
 	ugit_pmap_init(&B);
 	ugit_pmap_init(&H);
 	ugit_pmap_init(&M);
 	ugit_pmap_init(&R);
 	ugit_pmap_init(&I);
-	rc = ugit_commit_flatten(c, &base, &B);
+	int rc = ugit_commit_flatten(c, base, &B);
 	if (rc == 0)
-		rc = ugit_commit_flatten(c, &head, &H);
+		rc = ugit_commit_flatten(c, head, &H);
 	if (rc == 0)
-		rc = ugit_commit_flatten(c, &other, &M);
+		rc = ugit_commit_flatten(c, other, &M);
 	if (rc == 0)
 		rc = ugit_index_read(c, &I);
-	if (rc == 0 && !a->force) {
-		/* the merge result becomes the index: staged work must be committed first */
-		ugit_pmap all;
-		ugit_pmap_init(&all);
-		const ugit_pmap *maps[] = {&H, &I};
-		ugit_pmap_union(&all, maps, 2);
-		for (size_t k = 0; k < all.n && rc == 0; k++)
-			if (!ugit_oid_same(ugit_pmap_get(&H, all.v[k].path), ugit_pmap_get(&I, all.v[k].path)))
-				rc = ug_error(UG_ECONFLICT,
-					      "merge: '%s' has staged changes; commit them first, or use --force",
-					      all.v[k].path);
-		ugit_pmap_release(&all);
-	}
+	if (rc == 0 && !force)
+		rc = check_staged(&H, &I);
 	if (rc == 0)
-		rc = merge_maps(c, &B, &H, &M, &R, &conflicts);
+		rc = merge_maps(c, &B, &H, &M, &R, conflicts);
 	if (rc == 0)
-		rc = switch_to(c, NULL, &R, a->force, "merge");
-	if (rc == 0) {
-		/* the working tree and index hold the merge; MERGE_HEAD comes last */
-		char *path = ugit_fmt("%s/MERGE_HEAD", c->gitdir);
-		ug_oid_tohex(hex, &other, c->algo);
-		rc = ugit_repo_file_write(path, hex, strlen(hex));
-		free(path);
-	}
+		rc = switch_to(c, NULL, &R, force, "merge");
 	ugit_pmap_release(&B);
 	ugit_pmap_release(&H);
 	ugit_pmap_release(&M);
 	ugit_pmap_release(&R);
 	ugit_pmap_release(&I);
+	return rc;
+}
+
+/* Merge other into HEAD's working tree and index, then name it in MERGE_HEAD for the commit. */
+static int merge_three_way(ugit_ctx *c, const ug_oid *base, const ug_oid *head, const ug_oid *other,
+			   bool force)
+{
+	ugit_pmap conflicts;
+	ugit_pmap_init(&conflicts);
+	int rc = merge_trees(c, base, head, other, force, &conflicts);
+	if (rc == 0) {
+		/* the working tree and index hold the merge; MERGE_HEAD comes last */
+		char hex[UG_OID_MAXHEX + 1];
+		char *path = ugit_fmt("%s/MERGE_HEAD", c->gitdir);
+		ug_oid_tohex(hex, other, c->algo);
+		rc = ugit_repo_file_write(path, hex, strlen(hex));
+		free(path);
+	}
 	if (rc < 0) {
 		ugit_pmap_release(&conflicts);
 		return ugit_fail("%s", ug_error_last());
@@ -855,4 +918,20 @@ int ugit_cmd_merge(ugit_ctx *c, ugit_args *a)
 	ugit_pmap_release(&conflicts);
 	printf("Merged in working tree\nPlease commit\n");
 	return 0;
+}
+
+/* Already merged, a fast-forward, or a three-way merge left for commit. */
+int ugit_cmd_merge(ugit_ctx *c, ugit_args *a)
+{
+	ug_oid head, other, base;
+	char *final = NULL;
+	int rc = merge_ends(c, a->pos[0], &head, &other, &base, &final);
+	if (rc == 0 && ug_oid_equal(&base, &other))
+		printf("Already up to date.\n");
+	else if (rc == 0 && ug_oid_equal(&base, &head))
+		rc = fast_forward(c, &head, &other, final, a->force);
+	else if (rc == 0)
+		rc = merge_three_way(c, &base, &head, &other, a->force);
+	free(final);
+	return rc;
 }
