@@ -155,6 +155,7 @@ struct logcache;
 struct blobs;
 struct work;
 struct prefetch;
+struct push;
 
 /* The daemon state: the session userdata. Every field documents its lock. */
 struct fs {
@@ -185,6 +186,7 @@ struct fs {
 	struct lastchange *changes; /* internally locked (lastchange.h) */
 	ug_commitgraph *graph;      /* immutable, NULL without a usable commit-graph */
 	struct prefetch *prefetch;  /* internally locked; NULL unless a partial clone */
+	struct push *push;          /* internally locked; NULL for a partial clone */
 
 	pthread_t watcher;
 	bool watcher_running;
@@ -204,6 +206,8 @@ bool node_forget(struct fs *fs, fuse_ino_t ino, uint64_t n);
 /* work/ nodes: the path below work/ (malloc'ed; NULL if unlinked), unlink, rename. */
 char *node_path(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name); /* 0 if none */
+/* The same, with the node's size (snapshot nodes: the object's). */
+fuse_ino_t node_find_sized(struct fs *fs, fuse_ino_t parent, const char *name, uint64_t *size);
 void node_detach(struct fs *fs, fuse_ino_t parent, const char *name, bool orphan);
 int node_move(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname);
 /* Call fn for every node of one of the kinds in mask (1 << kind), with the lock
@@ -270,6 +274,14 @@ void prefetch_folder(struct fs *fs, const ug_tree *tree);
 void prefetch_work(struct fs *fs, fuse_ino_t dir);
 /* Before a base folder dir/name of work/ is copied up (a rename): all of it, now. */
 void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
+
+/* push.c: a folder's small files put into the kernel's page cache once one of
+ * them is read (fuse_lowlevel_notify_store), from one thread, within a byte
+ * budget per folder; nothing for a partial clone. Core error codes. */
+int push_start(struct fs *fs);
+void push_stop(struct fs *fs);
+/* A file of the folder dir (node), whose tree is tree, was read. */
+void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

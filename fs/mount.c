@@ -187,6 +187,8 @@ static int serve(struct fs *fs)
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	if (prefetch_start(fs))
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
+	if (push_start(fs))
+		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
 	ug_log(UG_LOG_INFO, "mounted %s on %s", ug_repo_gitdir(fs->repo), fs->mount_real);
 	if (fs->graph)
 		ug_log(UG_LOG_INFO, "using the commit-graph: %llu commits%s",
@@ -200,6 +202,7 @@ static int serve(struct fs *fs)
 	if (ret > 0)
 		ug_log(UG_LOG_INFO, "%s: %s: unmounting", fs->mount_real, strsignal(ret));
 	watcher_stop(fs);
+	push_stop(fs);
 	prefetch_stop(fs);
 	work_stop(fs);
 	/* unmounted before the last sync, so that nothing waits on a mount no longer served */

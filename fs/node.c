@@ -316,6 +316,19 @@ static void unlink_name(struct fs *fs, struct node *n)
 	*p = n->next_name;
 }
 
+fuse_ino_t node_find_sized(struct fs *fs, fuse_ino_t parent, const char *name, uint64_t *size)
+{
+	struct node *n;
+	fuse_ino_t ino;
+
+	pthread_mutex_lock(&fs->table_lock);
+	n = find_name(fs, parent, name);
+	ino = n ? n->ino : 0;
+	*size = n ? n->size : 0;
+	pthread_mutex_unlock(&fs->table_lock);
+	return ino;
+}
+
 fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name)
 {
 	struct node *n;

@@ -317,6 +317,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+/* The first read of a file sends its folder's other small files ahead. */
+static void push_parent(struct fs *fs, const struct node *n)
+{
+	const struct node *dir = node_get(fs, n->parent);
+
+	if (dir && (dir->kind == K_TREE || dir->kind == K_COMMIT))
+		push_folder(fs, dir->ino, dir->kind == K_COMMIT ? &dir->tree : &dir->oid);
+}
+
 /* Reads are by node: the blob is inflated once and held while it is read,
  * or, when it is big and stored whole, streamed in bounded memory. */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -325,10 +334,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	struct node *n = node_get(fs, ino);
 
 	(void)fi;
-	if (!n || n->kind != K_BLOB)
+	if (!n || n->kind != K_BLOB) {
 		fuse_reply_err(req, n ? EINVAL : ESTALE);
-	else
-		blob_reply(req, fs, &n->oid, n->size, size, off);
+		return;
+	}
+	blob_reply(req, fs, &n->oid, n->size, size, off);
+	if (off == 0)
+		push_parent(fs, n);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -50,9 +50,10 @@ def unmount(mountpoint):
 class Mount:
     """A running `ugitfs -f REPO MOUNTPOINT`; use as a context manager."""
 
-    def __init__(self, repo, options=(), mountpoint=None, env=None):
+    def __init__(self, repo, options=(), mountpoint=None, env=None, flags=()):
         self.repo = repo
         self.options = list(options)
+        self.flags = list(flags)  # more command-line flags, e.g. ['-d']
         self._tmp = None
         if mountpoint is None:
             self._tmp = tempfile.mkdtemp(prefix="ugitfs-mnt-")
@@ -66,7 +67,7 @@ class Mount:
     def __enter__(self):
         fd, self.log_path = tempfile.mkstemp(prefix="ugitfs-log-")
         self._log = os.fdopen(fd, "w+")
-        args = [UGITFS, "-f"]
+        args = [UGITFS, "-f", *self.flags]
         for opt in self.options:
             args += ["-o", opt]
         args += [self.repo, self.mnt]

@@ -1,0 +1,74 @@
+"""A snapshot file's first read sends its folder's other small files into the kernel's page
+cache (fuse_lowlevel_notify_store): reading them then costs no request, and gives git's bytes."""
+
+import os
+import subprocess
+
+import fixtures
+from mounting import Mount, wait_for
+
+SMALL = 40          # small files in the folder
+BIG = 200 * 1024    # over the size pushed ahead
+
+
+def build(dest):
+    r = fixtures.Repo(dest)
+    for i in range(SMALL):
+        r.write('dir/f%02d.txt' % i, 'file %d\n' % i * (i + 1), mode=0o755 if i % 7 == 0 else 0o644)
+    r.write('dir/big.bin', os.urandom(BIG))
+    r.symlink('dir/link', 'f01.txt')
+    r.write('dir/sub/inner.txt', 'inner\n')
+    r.write('dir/sub/other.txt', 'other\n')
+    return r, r.commit('a folder of small files, a big one, a link and a subfolder')
+
+
+def resident(path):
+    """Pages of path in the page cache, as fincore(1) counts them (reads nothing through FUSE)."""
+    out = subprocess.run(['fincore', '-n', '-b', '-o', 'PAGES', path], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0])
+
+
+def reads(out):
+    return out.count('opcode: READ ')
+
+
+def test_first_read_pushes_the_folder(tmp_path):
+    """After one file of a listed folder is read, every other small file of it is in the page
+    cache without a READ request; the big file, the subfolder's file are not pushed; every
+    file reads back as git stores it."""
+    r, head = build(tmp_path / 'repo')
+    with Mount(r.path, ['ro'], flags=['-d']) as mnt:
+        folder = mnt.path('commits', head, 'dir')
+        names = sorted(os.listdir(folder))  # the kernel learns the nodes (READDIRPLUS)
+        with open(os.path.join(folder, 'f00.txt'), 'rb') as f:
+            f.read()
+        others = ['f%02d.txt' % i for i in range(1, SMALL)]
+        wait_for(lambda: all(resident(os.path.join(folder, n)) for n in others), 20,
+                 'the folder pushed to the page cache')
+        before = reads(mnt.output())
+        for n in others:
+            with open(os.path.join(folder, n), 'rb') as f:
+                assert f.read() == r.git('cat-file', 'blob', '%s:dir/%s' % (head, n)), n
+        assert reads(mnt.output()) == before, 'a pushed file was read through FUSE'
+        assert resident(os.path.join(folder, 'big.bin')) == 0
+        assert resident(os.path.join(folder, 'sub', 'inner.txt')) == 0
+        with open(os.path.join(folder, 'big.bin'), 'rb') as f:
+            assert f.read() == r.git('cat-file', 'blob', '%s:dir/big.bin' % head)
+        assert reads(mnt.output()) > before
+        assert 'link' in names
+
+
+def test_no_read_no_push(tmp_path):
+    """Listing a folder (ls -l, find) pushes nothing: only a read of a file does. Pushes go in
+    order, so once a later read's folder is pushed, an earlier listing would have been too."""
+    r, head = build(tmp_path / 'repo')
+    with Mount(r.path, ['ro']) as mnt:
+        folder = mnt.path('commits', head, 'dir')
+        for e in os.scandir(folder):
+            e.stat(follow_symlinks=False)
+        for e in os.scandir(os.path.join(folder, 'sub')):
+            e.stat(follow_symlinks=False)
+        with open(os.path.join(folder, 'sub', 'inner.txt'), 'rb') as f:
+            f.read()
+        wait_for(lambda: resident(os.path.join(folder, 'sub', 'other.txt')), 20, 'sub/ pushed')
+        assert all(resident(os.path.join(folder, 'f%02d.txt' % i)) == 0 for i in range(SMALL))
