@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,30 +134,6 @@ void ug_odb_set_cache_limit(ug_odb *odb, size_t bytes)
 void ug_odb_set_verify(ug_odb *odb, bool verify)
 {
 	odb->verify = verify;
-}
-
-int ug_odb_error_prefix(int code, const char *fmt, ...)
-{
-	char prefix[512], msg[1024];
-	va_list ap;
-
-	snprintf(msg, sizeof(msg), "%s", ug_error_last());
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
-	if (!msg[0])
-		return ug_error(code, "%s", prefix);
-	return ug_error(code, "%s: %s", prefix, msg);
-}
-
-void ug_odb_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate)
-{
-	if (*count == 0) {
-		*found = *candidate;
-		*count = 1;
-	} else if (*count == 1 && !ug_oid_equal(found, candidate)) {
-		*count = 2;
-	}
 }
 
 static int not_found(ug_odb *odb, const ug_oid *oid)

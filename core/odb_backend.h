@@ -37,11 +37,4 @@ int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, si
  * their object names at depth 0 only, so a chain does not repeat them. */
 int ug_odb_nesting(void);
 
-/* Put "PREFIX: " (printf format) before the message of the last error on
- * this thread and return code, so a low-level message gets the object's name. */
-int ug_odb_error_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Merge one candidate match into a find_prefix result (counting distinct ids). */
-void ug_odb_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate);
-
 #endif

@@ -293,7 +293,7 @@ void ug_pack_find_prefix(const ug_pack *p, const ug_oid *prefix, size_t len, ug_
 		ug_oid_fromraw(&cand, name_at(p, lo), p->algo);
 		if (!ug_oid_prefix_match(&cand, prefix, len))
 			break;
-		ug_odb_prefix_merge(found, count, &cand);
+		ug_oid_prefix_merge(found, count, &cand);
 	}
 }
 
@@ -412,9 +412,9 @@ static int blame(int err, const ug_pack *p, const ug_oid *oid, uint64_t off)
 	if (ug_odb_nesting() > 0)
 		return err; /* the outermost read names its object; the cause is in the message */
 	if (oid)
-		return ug_odb_error_prefix(err, "object %s in %s", ug_oid_tohex(hex, oid, p->algo),
-					   p->pack_path);
-	return ug_odb_error_prefix(err, "entry at %llu in %s", (unsigned long long)off, p->pack_path);
+		return ug_error_prefix(err, "object %s in %s", ug_oid_tohex(hex, oid, p->algo),
+				       p->pack_path);
+	return ug_error_prefix(err, "entry at %llu in %s", (unsigned long long)off, p->pack_path);
 }
 
 /* A REF_DELTA base from elsewhere: a missing one makes this object corrupt. */
@@ -434,7 +434,7 @@ static int outside_base(ug_odb *odb, const ug_pack *p, const ug_oid *base, ug_ot
 		return ug_error(UG_ECORRUPT, "delta base %s is missing",
 				ug_oid_tohex(hex, base, p->algo));
 	if (err && ug_odb_nesting() == 0)
-		return ug_odb_error_prefix(err, "delta base %s", ug_oid_tohex(hex, base, p->algo));
+		return ug_error_prefix(err, "delta base %s", ug_oid_tohex(hex, base, p->algo));
 	return err;
 }
 
