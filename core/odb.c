@@ -41,12 +41,8 @@ struct ug_odb {
 	void *missing_ctx;
 };
 
+/* How deep this thread is in ug_odb_read_nested (bounded by MAX_NESTING). */
 static _Thread_local int nesting;
-
-int ug_odb_nesting(void)
-{
-	return nesting;
-}
 
 /* The cap is split: a quarter for delta bases (git's default is 96 MiB), the
  * rest for whole objects. One object may take a quarter of its share. */
@@ -102,11 +98,6 @@ ug_hash_algo ug_odb_algo(const ug_odb *odb)
 	return odb->algo;
 }
 
-ug_cache *ug_odb_bases(ug_odb *odb)
-{
-	return odb ? odb->bases : NULL;
-}
-
 int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
 {
 	ug_odb_backend **n = realloc(odb->backends, (odb->nbackends + 1) * sizeof(*n));
@@ -116,7 +107,6 @@ int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
 		return ug_error(UG_ENOMEM, "cannot add a backend");
 	}
 	odb->backends = n;
-	backend->odb = odb;
 	odb->backends[odb->nbackends++] = backend;
 	return 0;
 }
@@ -343,7 +333,7 @@ int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned 
 	return err;
 }
 
-int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+static int read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	char hex[UG_OID_MAXHEX + 1];
 	int err;
@@ -355,6 +345,17 @@ int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, si
 	err = header_backends(odb, oid, type, size);
 	nesting--;
 	return err;
+}
+
+/* A pack's REF_DELTA base stored elsewhere (ug_pack_resolver.read): from
+ * any backend, nested (so a loop across packs ends), its header only when
+ * data is NULL. */
+static int read_base(void *ctx, const ug_oid *oid, ug_otype *type, unsigned char **data,
+		     size_t *size)
+{
+	if (data)
+		return ug_odb_read_nested(ctx, oid, type, data, size);
+	return read_header_nested(ctx, oid, type, size);
 }
 
 /* Present in some backend; a damaged copy counts as present. */
@@ -593,6 +594,7 @@ static int read_alternates(struct dirq *q, const char *dir, int depth)
 
 static int add_dir(ug_odb *odb, const char *real)
 {
+	ug_pack_resolver res = { .read = read_base, .ctx = odb, .bases = odb->bases };
 	ug_odb_backend *b;
 	char **n;
 	int err;
@@ -604,7 +606,7 @@ static int add_dir(ug_odb *odb, const char *real)
 	if (!(odb->dirs[odb->ndirs] = strdup(real)))
 		return ug_error(UG_ENOMEM, "cannot add %s", real);
 	odb->ndirs++;
-	if ((err = ug_odb_pack_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
+	if ((err = ug_odb_pack_new(&b, real, odb->algo, &res)) || (err = ug_odb_add_backend(odb, b)))
 		return err;
 	if ((err = ug_odb_loose_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
 		return err;
