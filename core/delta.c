@@ -50,11 +50,73 @@ int ug_delta_header(const unsigned char *delta, size_t len, size_t *base_size,
 	return 0;
 }
 
+/* A copy op's arguments at p, after its opcode: bits 0-3 select offset
+ * bytes, bits 4-6 size bytes, little-endian; size 0 means 64 KiB. Returns
+ * where the next op starts, NULL when the delta ends first. */
+static inline const unsigned char *copy_args(unsigned char op, const unsigned char *p,
+					     const unsigned char *end, size_t *off, size_t *n)
+{
+	size_t o = 0, s = 0;
+
+	for (unsigned i = 0; i < 7; i++) {
+		if (!(op & (1u << i)))
+			continue;
+		if (p >= end)
+			return NULL;
+		if (i < 4)
+			o |= (size_t)*p++ << (8 * i);
+		else
+			s |= (size_t)*p++ << (8 * (i - 4));
+	}
+	*off = o;
+	*n = s ? s : COPY_ZERO_SIZE;
+	return p;
+}
+
+/* Run the ops in p..end into res, which must come out exactly size bytes. */
+static int apply_ops(unsigned char *res, size_t size, const unsigned char *base, size_t base_len,
+		     const unsigned char *p, const unsigned char *end)
+{
+	size_t done = 0;
+
+	while (p < end) {
+		unsigned char op = *p++;
+		size_t off, n;
+
+		if (op & 0x80) {
+			if (!(p = copy_args(op, p, end, &off, &n)))
+				return ug_error(UG_ECORRUPT, "delta is truncated in an opcode");
+			if (off > base_len || n > base_len - off)
+				return ug_error(UG_ECORRUPT,
+						"delta copies %zu bytes at offset %zu out of a base of %zu",
+						n, off, base_len);
+			if (n > size - done)
+				return ug_error(UG_ECORRUPT, "delta copy overruns the result size %zu",
+						size);
+			memcpy(res + done, base + off, n);
+			done += n;
+		} else if (op) {
+			if ((size_t)(end - p) < op)
+				return ug_error(UG_ECORRUPT, "delta is truncated in an opcode");
+			if (op > size - done)
+				return ug_error(UG_ECORRUPT, "delta insert overruns the result size %zu",
+						size);
+			memcpy(res + done, p, op);
+			p += op;
+			done += op;
+		} else {
+			return ug_error(UG_ECORRUPT, "delta has the reserved opcode 0");
+		}
+	}
+	if (done != size)
+		return ug_error(UG_ECORRUPT, "delta produced %zu bytes instead of %zu", done, size);
+	return 0;
+}
+
 int ug_delta_apply(unsigned char **out, size_t *outlen, const unsigned char *base, size_t base_len,
 		   const unsigned char *delta, size_t delta_len)
 {
-	const unsigned char *p, *end = delta + delta_len;
-	size_t want_base, size, hdrlen, done = 0;
+	size_t want_base, size, hdrlen;
 	unsigned char *res;
 	int err;
 
@@ -73,63 +135,12 @@ int ug_delta_apply(unsigned char **out, size_t *outlen, const unsigned char *bas
 	res = malloc(size + 1);
 	if (!res)
 		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes for a delta result", size);
-	p = delta + hdrlen;
-	while (p < end) {
-		unsigned char op = *p++;
-
-		if (op & 0x80) {
-			size_t off = 0, n = 0;
-
-			/* Bits 0-3 select offset bytes, bits 4-6 size bytes, little-endian. */
-			for (unsigned i = 0; i < 7; i++) {
-				if (!(op & (1u << i)))
-					continue;
-				if (p >= end)
-					goto truncated;
-				if (i < 4)
-					off |= (size_t)*p++ << (8 * i);
-				else
-					n |= (size_t)*p++ << (8 * (i - 4));
-			}
-			if (n == 0)
-				n = COPY_ZERO_SIZE;
-			if (off > base_len || n > base_len - off) {
-				ug_error(UG_ECORRUPT, "delta copies %zu bytes at offset %zu out of a base of %zu",
-					 n, off, base_len);
-				goto fail;
-			}
-			if (n > size - done) {
-				ug_error(UG_ECORRUPT, "delta copy overruns the result size %zu", size);
-				goto fail;
-			}
-			memcpy(res + done, base + off, n);
-			done += n;
-		} else if (op) {
-			if ((size_t)(end - p) < op)
-				goto truncated;
-			if (op > size - done) {
-				ug_error(UG_ECORRUPT, "delta insert overruns the result size %zu", size);
-				goto fail;
-			}
-			memcpy(res + done, p, op);
-			p += op;
-			done += op;
-		} else {
-			ug_error(UG_ECORRUPT, "delta has the reserved opcode 0");
-			goto fail;
-		}
-	}
-	if (done != size) {
-		ug_error(UG_ECORRUPT, "delta produced %zu bytes instead of %zu", done, size);
-		goto fail;
+	if ((err = apply_ops(res, size, base, base_len, delta + hdrlen, delta + delta_len))) {
+		free(res);
+		return err;
 	}
 	res[size] = '\0';
 	*out = res;
 	*outlen = size;
 	return 0;
-truncated:
-	ug_error(UG_ECORRUPT, "delta is truncated in an opcode");
-fail:
-	free(res);
-	return UG_ECORRUPT;
 }

@@ -43,6 +43,20 @@ int ug_error_os(int code, const char *fmt, ...)
 	return code;
 }
 
+int ug_error_prefix(int code, const char *fmt, ...)
+{
+	char prefix[512], msg[sizeof(message)];
+	va_list ap;
+
+	snprintf(msg, sizeof(msg), "%s", message);
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	if (!msg[0])
+		return ug_error(code, "%s", prefix);
+	return ug_error(code, "%s: %s", prefix, msg);
+}
+
 const char *ug_error_last(void)
 {
 	return message;

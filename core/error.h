@@ -28,6 +28,11 @@ int ug_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * code UG_ERROR into UG_ENOSPC and ENOENT into UG_ENOTFOUND. */
 int ug_error_os(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Put "PREFIX: " (printf format) before the message of the last failure on
+ * this thread and return code, so a low-level message gets the name of what
+ * failed (an object, a file). */
+int ug_error_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The message of the last failure on this thread; borrowed, valid until the
  * next ug_error*() call on this thread. Never NULL ("" when none). */
 const char *ug_error_last(void);

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +41,8 @@ struct ug_odb {
 	void *missing_ctx;
 };
 
+/* How deep this thread is in ug_odb_read_nested (bounded by MAX_NESTING). */
 static _Thread_local int nesting;
-
-int ug_odb_nesting(void)
-{
-	return nesting;
-}
 
 /* The cap is split: a quarter for delta bases (git's default is 96 MiB), the
  * rest for whole objects. One object may take a quarter of its share. */
@@ -103,11 +98,6 @@ ug_hash_algo ug_odb_algo(const ug_odb *odb)
 	return odb->algo;
 }
 
-ug_cache *ug_odb_bases(ug_odb *odb)
-{
-	return odb ? odb->bases : NULL;
-}
-
 int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
 {
 	ug_odb_backend **n = realloc(odb->backends, (odb->nbackends + 1) * sizeof(*n));
@@ -117,7 +107,6 @@ int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
 		return ug_error(UG_ENOMEM, "cannot add a backend");
 	}
 	odb->backends = n;
-	backend->odb = odb;
 	odb->backends[odb->nbackends++] = backend;
 	return 0;
 }
@@ -135,30 +124,6 @@ void ug_odb_set_cache_limit(ug_odb *odb, size_t bytes)
 void ug_odb_set_verify(ug_odb *odb, bool verify)
 {
 	odb->verify = verify;
-}
-
-int ug_odb_error_prefix(int code, const char *fmt, ...)
-{
-	char prefix[512], msg[1024];
-	va_list ap;
-
-	snprintf(msg, sizeof(msg), "%s", ug_error_last());
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
-	if (!msg[0])
-		return ug_error(code, "%s", prefix);
-	return ug_error(code, "%s: %s", prefix, msg);
-}
-
-void ug_odb_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate)
-{
-	if (*count == 0) {
-		*found = *candidate;
-		*count = 1;
-	} else if (*count == 1 && !ug_oid_equal(found, candidate)) {
-		*count = 2;
-	}
 }
 
 static int not_found(ug_odb *odb, const ug_oid *oid)
@@ -368,7 +333,7 @@ int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned 
 	return err;
 }
 
-int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
+static int read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	char hex[UG_OID_MAXHEX + 1];
 	int err;
@@ -380,6 +345,17 @@ int ug_odb_read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, si
 	err = header_backends(odb, oid, type, size);
 	nesting--;
 	return err;
+}
+
+/* A pack's REF_DELTA base stored elsewhere (ug_pack_resolver.read): from
+ * any backend, nested (so a loop across packs ends), its header only when
+ * data is NULL. */
+static int read_base(void *ctx, const ug_oid *oid, ug_otype *type, unsigned char **data,
+		     size_t *size)
+{
+	if (data)
+		return ug_odb_read_nested(ctx, oid, type, data, size);
+	return read_header_nested(ctx, oid, type, size);
 }
 
 /* Present in some backend; a damaged copy counts as present. */
@@ -618,6 +594,7 @@ static int read_alternates(struct dirq *q, const char *dir, int depth)
 
 static int add_dir(ug_odb *odb, const char *real)
 {
+	ug_pack_resolver res = { .read = read_base, .ctx = odb, .bases = odb->bases };
 	ug_odb_backend *b;
 	char **n;
 	int err;
@@ -629,7 +606,7 @@ static int add_dir(ug_odb *odb, const char *real)
 	if (!(odb->dirs[odb->ndirs] = strdup(real)))
 		return ug_error(UG_ENOMEM, "cannot add %s", real);
 	odb->ndirs++;
-	if ((err = ug_odb_pack_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
+	if ((err = ug_odb_pack_new(&b, real, odb->algo, &res)) || (err = ug_odb_add_backend(odb, b)))
 		return err;
 	if ((err = ug_odb_loose_new(&b, real, odb->algo)) || (err = ug_odb_add_backend(odb, b)))
 		return err;

@@ -131,11 +131,11 @@ struct ug_odb_backend {
 	int (*hash)(ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data, size_t len);
 	int (*refresh)(ug_odb_backend *b); /* may be NULL */
 	void (*free)(ug_odb_backend *b);
-	ug_odb *odb; /* set by ug_odb_add_backend: lets a pack fetch a REF_DELTA base elsewhere */
 };
 
-/* For backends: read a whole object of the owning odb, bypassing the cache,
- * counting nesting so that cross-backend delta loops end with UG_ECORRUPT. */
+/* Read a whole object bypassing the cache, counting nesting so that delta
+ * loops across packs end with UG_ECORRUPT (the packs read their REF_DELTA
+ * bases stored elsewhere so). */
 int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type,
 		       unsigned char **data, size_t *size);
 

@@ -137,7 +137,7 @@ static int blame(int err, const struct loose_backend *lb, const ug_oid *oid, con
 {
 	char hex[UG_OID_MAXHEX + 1];
 
-	return ug_odb_error_prefix(err, "loose object %s (%s)", ug_oid_tohex(hex, oid, lb->algo), path);
+	return ug_error_prefix(err, "loose object %s (%s)", ug_oid_tohex(hex, oid, lb->algo), path);
 }
 
 /*
@@ -313,7 +313,7 @@ static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len
 			if (ug_oid_fromhex(&cand, hex, hexsz, lb->algo))
 				continue;
 			if (ug_oid_prefix_match(&cand, prefix, len))
-				ug_odb_prefix_merge(found, count, &cand);
+				ug_oid_prefix_merge(found, count, &cand);
 		}
 		closedir(d);
 	}
@@ -428,7 +428,7 @@ static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, cons
 	if (!err && made_dir)
 		err = fsync_dir(lb->dir);
 	if (err)
-		return ug_odb_error_prefix(err, "cannot write object %s", hex);
+		return ug_error_prefix(err, "cannot write object %s", hex);
 	return 0;
 }
 

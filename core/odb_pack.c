@@ -41,6 +41,7 @@ struct pack_backend {
 	pthread_mutex_t refresh; /* one rescan at a time */
 	struct plist *list;
 	atomic_size_t mru; /* index of the pack that answered last: consecutive reads cluster */
+	ug_pack_resolver res; /* REF_DELTA bases elsewhere and the delta-base cache: the odb's */
 };
 
 static void packref_put(struct packref *r)
@@ -227,7 +228,7 @@ static int pack_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsig
 	ug_pack *p = locate(pb, l, oid, &off, &err);
 
 	if (p)
-		err = ug_pack_read(p, b->odb, off, oid, type, data, size);
+		err = ug_pack_read(p, &pb->res, off, oid, type, data, size);
 	plist_put(l);
 	return err;
 }
@@ -241,7 +242,7 @@ static int pack_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type
 	ug_pack *p = locate(pb, l, oid, &off, &err);
 
 	if (p)
-		err = ug_pack_read_header(p, b->odb, off, oid, type, size);
+		err = ug_pack_read_header(p, &pb->res, off, oid, type, size);
 	plist_put(l);
 	return err;
 }
@@ -303,7 +304,8 @@ static void pack_free(ug_odb_backend *b)
 	free(pb);
 }
 
-int ug_odb_pack_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo algo)
+int ug_odb_pack_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo algo,
+		    const ug_pack_resolver *res)
 {
 	struct pack_backend *pb = calloc(1, sizeof(*pb));
 	int err;
@@ -323,6 +325,7 @@ int ug_odb_pack_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo 
 	atomic_init(&pb->list->refs, 1);
 	atomic_init(&pb->mru, 0);
 	pb->algo = algo;
+	pb->res = *res;
 	pthread_mutex_init(&pb->lock, NULL);
 	pthread_mutex_init(&pb->refresh, NULL);
 	pb->base.read = pack_read;

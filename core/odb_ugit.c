@@ -109,7 +109,7 @@ static int ugit_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsig
 		err = parse_type(buf, len, type, &hdrlen);
 	if (err) {
 		free(buf);
-		return ug_odb_error_prefix(err, "ugit object %s", hex);
+		return ug_error_prefix(err, "ugit object %s", hex);
 	}
 	*size = len - hdrlen;
 	memmove(buf, buf + hdrlen, *size);
@@ -143,7 +143,7 @@ static int ugit_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type
 	if (!err)
 		err = parse_type(head, n, type, &hdrlen);
 	if (err)
-		return ug_odb_error_prefix(err, "ugit object %s", hex);
+		return ug_error_prefix(err, "ugit object %s", hex);
 	*size = (size_t)st.st_size - hdrlen;
 	return 0;
 }
@@ -163,7 +163,7 @@ static int ugit_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len,
 		if (strlen(de->d_name) != 40 || ug_oid_fromhex(&cand, de->d_name, 40, UG_HASH_SHA1))
 			continue;
 		if (ug_oid_prefix_match(&cand, prefix, len))
-			ug_odb_prefix_merge(found, count, &cand);
+			ug_oid_prefix_merge(found, count, &cand);
 	}
 	closedir(d);
 	return 0;
@@ -207,7 +207,7 @@ static int ugit_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const
 	/* 0644, not git's 0444: the Python ugit rewrites existing objects in place. */
 	err = ug_odb_write_file(ub->dir, hex, buf, nlen + len, 0644);
 	free(buf);
-	return err ? ug_odb_error_prefix(err, "cannot write ugit object %s", hex) : 0;
+	return err ? ug_error_prefix(err, "cannot write ugit object %s", hex) : 0;
 }
 
 static void ugit_free(ug_odb_backend *b)

@@ -128,6 +128,16 @@ bool ug_oid_prefix_match(const ug_oid *oid, const ug_oid *prefix, size_t n)
 	return n % 2 == 0 || (oid->id[whole] & 0xf0) == (prefix->id[whole] & 0xf0);
 }
 
+void ug_oid_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate)
+{
+	if (*count == 0) {
+		*found = *candidate;
+		*count = 1;
+	} else if (*count == 1 && !ug_oid_equal(found, candidate)) {
+		*count = 2;
+	}
+}
+
 int ug_hash_init(ug_hash_ctx *ctx, ug_hash_algo algo)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();

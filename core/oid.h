@@ -51,6 +51,9 @@ bool ug_oid_equal(const ug_oid *a, const ug_oid *b);
 bool ug_oid_iszero(const ug_oid *oid);
 /* True if the first n hex digits of oid equal those of prefix. */
 bool ug_oid_prefix_match(const ug_oid *oid, const ug_oid *prefix, size_t n);
+/* Merge one candidate match of a prefix into a lookup's result: *found the
+ * first one, *count the distinct ids seen, stopping at 2 (ambiguous). */
+void ug_oid_prefix_merge(ug_oid *found, int *count, const ug_oid *candidate);
 /* Parse a prefix of 1..hexsz hex digits into the leading bytes of out (the rest zero). */
 int ug_oid_prefix_fromhex(ug_oid *out, const char *hex, size_t len, ug_hash_algo algo);
 bool ug_is_hex(const char *s, size_t len);

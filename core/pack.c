@@ -4,7 +4,6 @@
 #include "cache.h"
 #include "delta.h"
 #include "error.h"
-#include "odb_backend.h"
 #include "zinflate.h"
 
 #include <errno.h>
@@ -293,7 +292,7 @@ void ug_pack_find_prefix(const ug_pack *p, const ug_oid *prefix, size_t len, ug_
 		ug_oid_fromraw(&cand, name_at(p, lo), p->algo);
 		if (!ug_oid_prefix_match(&cand, prefix, len))
 			break;
-		ug_odb_prefix_merge(found, count, &cand);
+		ug_oid_prefix_merge(found, count, &cand);
 	}
 }
 
@@ -405,36 +404,40 @@ static void base_key(ug_oid *key, const ug_pack *p, uint64_t off)
 	memcpy(key->id + 8, &off, 8);
 }
 
+/* How deep this thread is in a resolver's read called by a pack: messages
+ * name their object at depth 0 only, so a chain does not repeat them. */
+static _Thread_local int nesting;
+
 static int blame(int err, const ug_pack *p, const ug_oid *oid, uint64_t off)
 {
 	char hex[UG_OID_MAXHEX + 1];
 
-	if (ug_odb_nesting() > 0)
+	if (nesting > 0)
 		return err; /* the outermost read names its object; the cause is in the message */
 	if (oid)
-		return ug_odb_error_prefix(err, "object %s in %s", ug_oid_tohex(hex, oid, p->algo),
-					   p->pack_path);
-	return ug_odb_error_prefix(err, "entry at %llu in %s", (unsigned long long)off, p->pack_path);
+		return ug_error_prefix(err, "object %s in %s", ug_oid_tohex(hex, oid, p->algo),
+				       p->pack_path);
+	return ug_error_prefix(err, "entry at %llu in %s", (unsigned long long)off, p->pack_path);
 }
 
-/* A REF_DELTA base from elsewhere: a missing one makes this object corrupt. */
-static int outside_base(ug_odb *odb, const ug_pack *p, const ug_oid *base, ug_otype *type,
-			unsigned char **data, size_t *size)
+/* A REF_DELTA base from elsewhere (only its header when data is NULL): a
+ * missing one makes this object corrupt. */
+static int outside_base(const ug_pack_resolver *res, const ug_pack *p, const ug_oid *base,
+			ug_otype *type, unsigned char **data, size_t *size)
 {
 	char hex[UG_OID_MAXHEX + 1];
-	int err;
+	int err = UG_ENOTFOUND;
 
-	if (!odb)
-		err = UG_ENOTFOUND;
-	else if (data)
-		err = ug_odb_read_nested(odb, base, type, data, size);
-	else
-		err = ug_odb_read_header_nested(odb, base, type, size);
+	if (res && res->read) {
+		nesting++;
+		err = res->read(res->ctx, base, type, data, size);
+		nesting--;
+	}
 	if (err == UG_ENOTFOUND)
 		return ug_error(UG_ECORRUPT, "delta base %s is missing",
 				ug_oid_tohex(hex, base, p->algo));
-	if (err && ug_odb_nesting() == 0)
-		return ug_odb_error_prefix(err, "delta base %s", ug_oid_tohex(hex, base, p->algo));
+	if (err && nesting == 0)
+		return ug_error_prefix(err, "delta base %s", ug_oid_tohex(hex, base, p->algo));
 	return err;
 }
 
@@ -445,25 +448,99 @@ struct frame {
 	size_t size;
 };
 
-static int push(struct frame **stack, size_t *depth, size_t *cap, struct frame *small,
-		const struct frame *f)
+/* One read's way down a delta chain and back up. */
+struct walk {
+	struct frame *stack; /* small until it grows */
+	size_t depth, cap;
+	ug_object *base;   /* the object reached so far */
+	uint64_t base_off; /* its offset in this pack; UINT64_MAX: from elsewhere */
+	bool cached;       /* base came from the delta-base cache */
+	struct frame small[64];
+};
+
+static int push(struct walk *w, const struct frame *f)
 {
-	if (*depth >= UG_PACK_MAX_CHAIN)
+	if (w->depth >= UG_PACK_MAX_CHAIN)
 		return ug_error(UG_ECORRUPT, "delta chain longer than %d (a loop?)", UG_PACK_MAX_CHAIN);
-	if (*depth == *cap) {
-		size_t ncap = *cap * 4;
-		struct frame *n = *stack == small ? malloc(ncap * sizeof(*n))
-						  : realloc(*stack, ncap * sizeof(*n));
+	if (w->depth == w->cap) {
+		size_t ncap = w->cap * 4;
+		struct frame *n = w->stack == w->small ? malloc(ncap * sizeof(*n))
+						       : realloc(w->stack, ncap * sizeof(*n));
 
 		if (!n)
 			return ug_error(UG_ENOMEM, "cannot grow a delta stack");
-		if (*stack == small)
-			memcpy(n, small, *depth * sizeof(*n));
-		*stack = n;
-		*cap = ncap;
+		if (w->stack == w->small)
+			memcpy(n, w->small, w->depth * sizeof(*n));
+		w->stack = n;
+		w->cap = ncap;
 	}
-	(*stack)[(*depth)++] = *f;
+	w->stack[w->depth++] = *f;
 	return 0;
+}
+
+/* A whole (undeltified) entry as a new object. */
+static int whole_entry(const ug_pack *p, const struct entry *e, ug_object **out)
+{
+	unsigned char *buf;
+	int err;
+
+	if ((err = inflate_entry(p, e, &buf)))
+		return err;
+	*out = ug_object_new(NULL, e->type, buf, e->size);
+	return *out ? 0 : ug_error(UG_ENOMEM, "cannot allocate an object");
+}
+
+/* A REF_DELTA base from elsewhere as a new object. */
+static int outside_object(const ug_pack_resolver *res, const ug_pack *p, const ug_oid *base,
+			  ug_object **out)
+{
+	ug_otype t;
+	unsigned char *buf;
+	size_t sz;
+	int err;
+
+	if ((err = outside_base(res, p, base, &t, &buf, &sz)))
+		return err;
+	*out = ug_object_new(base, t, buf, sz);
+	return *out ? 0 : ug_error(UG_ENOMEM, "cannot allocate an object");
+}
+
+/* Walk down from offset to a base (a cached one, a whole entry, or one from
+ * elsewhere), pushing the deltas on the way. */
+static int find_base(const ug_pack *p, const ug_pack_resolver *res, uint64_t offset, struct walk *w)
+{
+	ug_cache *bases = res ? res->bases : NULL;
+	uint64_t cur = offset;
+	int err;
+
+	for (;;) {
+		struct entry e;
+		ug_oid key;
+
+		if (bases) {
+			base_key(&key, p, cur);
+			if ((w->base = ug_cache_get(bases, &key))) {
+				w->cached = true;
+				w->base_off = cur;
+				return 0;
+			}
+		}
+		if ((err = parse_entry(p, cur, &e)))
+			return err;
+		if (e.type != UG_OBJ_OFS_DELTA && e.type != UG_OBJ_REF_DELTA) {
+			w->base_off = cur;
+			return whole_entry(p, &e, &w->base);
+		}
+		struct frame f = { cur, e.data, e.size };
+		if ((err = push(w, &f)))
+			return err;
+		if (e.type == UG_OBJ_OFS_DELTA)
+			cur = e.base_off;
+		else if ((err = ug_pack_find(p, &e.base_oid, &cur)) == UG_ENOTFOUND)
+			return outside_object(res, p, &e.base_oid, &w->base);
+		else if (err)
+			return err;
+	}
 }
 
 /* Apply the delta of frame f to base; *out is a new object of base's type. */
@@ -471,108 +548,72 @@ static int apply_frame(const ug_pack *p, const struct frame *f, const ug_object 
 		       ug_object **out)
 {
 	struct entry e = { .type = UG_OBJ_OFS_DELTA, .size = f->size, .data = f->data };
-	unsigned char *delta, *res;
+	unsigned char *delta, *result;
 	size_t rlen;
 	int err;
 
 	*out = NULL;
 	if ((err = inflate_entry(p, &e, &delta)))
 		return err;
-	err = ug_delta_apply(&res, &rlen, base->data, base->size, delta, f->size);
+	err = ug_delta_apply(&result, &rlen, base->data, base->size, delta, f->size);
 	free(delta);
 	if (err)
 		return err;
-	*out = ug_object_new(NULL, base->type, res, rlen);
+	*out = ug_object_new(NULL, base->type, result, rlen);
 	return *out ? 0 : ug_error(UG_ENOMEM, "cannot allocate an object");
 }
 
-int ug_pack_read(ug_pack *p, ug_odb *odb, uint64_t offset, const ug_oid *oid, ug_otype *type,
-		 unsigned char **data, size_t *size)
+/* Apply the stacked deltas from the base up, keeping each base in the cache
+ * for its siblings; w->base ends as the object read. */
+static int apply_chain(const ug_pack *p, ug_cache *bases, struct walk *w)
 {
-	ug_cache *bases = odb ? ug_odb_bases(odb) : NULL;
-	struct frame small[64], *stack = small;
-	size_t depth = 0, cap = 64;
-	ug_object *base = NULL;
-	bool cached = false;
-	uint64_t cur = offset, base_off = UINT64_MAX; /* UINT64_MAX: not from this pack */
 	ug_oid key;
 	int err;
 
+	while (w->depth > 0) {
+		const struct frame *f = &w->stack[--w->depth];
+		ug_object *next;
+
+		if (bases && !w->cached && w->base_off != UINT64_MAX) {
+			base_key(&key, p, w->base_off);
+			ug_cache_put(bases, &key, w->base);
+		}
+		err = apply_frame(p, f, w->base, &next);
+		ug_object_free(w->base);
+		w->base = next;
+		if (err)
+			return err;
+		w->cached = false;
+		w->base_off = f->off;
+	}
+	return 0;
+}
+
+int ug_pack_read(ug_pack *p, const ug_pack_resolver *res, uint64_t offset, const ug_oid *oid,
+		 ug_otype *type, unsigned char **data, size_t *size)
+{
+	struct walk w;
+	int err;
+
+	w.stack = w.small;
+	w.depth = 0;
+	w.cap = sizeof(w.small) / sizeof(w.small[0]);
+	w.base = NULL;
+	w.base_off = UINT64_MAX;
+	w.cached = false;
 	*data = NULL;
 	*size = 0;
-	/* Walk down to a base: a cached one, a whole entry, or one from elsewhere. */
-	for (;;) {
-		struct entry e;
-
-		if (bases) {
-			base_key(&key, p, cur);
-			if ((base = ug_cache_get(bases, &key))) {
-				cached = true;
-				base_off = cur;
-				break;
-			}
-		}
-		if ((err = parse_entry(p, cur, &e)))
-			goto done;
-		if (e.type != UG_OBJ_OFS_DELTA && e.type != UG_OBJ_REF_DELTA) {
-			unsigned char *buf;
-
-			if ((err = inflate_entry(p, &e, &buf)))
-				goto done;
-			if (!(base = ug_object_new(NULL, e.type, buf, e.size))) {
-				err = ug_error(UG_ENOMEM, "cannot allocate an object");
-				goto done;
-			}
-			base_off = cur;
-			break;
-		}
-		struct frame f = { cur, e.data, e.size };
-		if ((err = push(&stack, &depth, &cap, small, &f)))
-			goto done;
-		if (e.type == UG_OBJ_OFS_DELTA) {
-			cur = e.base_off;
-		} else if ((err = ug_pack_find(p, &e.base_oid, &cur)) == UG_ENOTFOUND) {
-			ug_otype t;
-			unsigned char *buf;
-			size_t sz;
-
-			if ((err = outside_base(odb, p, &e.base_oid, &t, &buf, &sz)))
-				goto done;
-			if (!(base = ug_object_new(&e.base_oid, t, buf, sz))) {
-				err = ug_error(UG_ENOMEM, "cannot allocate an object");
-				goto done;
-			}
-			break;
-		} else if (err) {
-			goto done;
-		}
+	if (!(err = find_base(p, res, offset, &w)) &&
+	    !(err = apply_chain(p, res ? res->bases : NULL, &w))) {
+		*type = w.base->type;
+		*size = w.base->size;
+		*data = ug_object_take_data(w.base);
+		w.base = NULL;
+		err = *data ? 0 : UG_ENOMEM;
 	}
-	/* Then apply the deltas from the base up, keeping each base for its siblings. */
-	while (depth > 0) {
-		const struct frame *f = &stack[--depth];
-		ug_object *res;
-
-		if (bases && !cached && base_off != UINT64_MAX) {
-			base_key(&key, p, base_off);
-			ug_cache_put(bases, &key, base);
-		}
-		err = apply_frame(p, f, base, &res);
-		ug_object_free(base);
-		base = res;
-		if (err)
-			goto done;
-		cached = false;
-		base_off = f->off;
-	}
-	*type = base->type;
-	*size = base->size;
-	*data = ug_object_take_data(base);
-	base = NULL;
-	err = *data ? 0 : UG_ENOMEM;
-done:
-	ug_object_free(base);
-	if (stack != small)
-		free(stack);
+	ug_object_free(w.base);
+	if (w.stack != w.small)
+		free(w.stack);
 	return err ? blame(err, p, oid, offset) : 0;
 }
 
@@ -675,10 +716,10 @@ static int delta_result_size(const ug_pack *p, const struct entry *e, size_t *si
 	return 0;
 }
 
-int ug_pack_read_header(ug_pack *p, ug_odb *odb, uint64_t offset, const ug_oid *oid,
-			ug_otype *type, size_t *size)
+int ug_pack_read_header(ug_pack *p, const ug_pack_resolver *res, uint64_t offset,
+			const ug_oid *oid, ug_otype *type, size_t *size)
 {
-	ug_cache *bases = odb ? ug_odb_bases(odb) : NULL;
+	ug_cache *bases = res ? res->bases : NULL;
 	uint64_t cur = offset;
 	bool have_size = false;
 	int err = 0;
@@ -724,7 +765,7 @@ int ug_pack_read_header(ug_pack *p, ug_odb *odb, uint64_t offset, const ug_oid *
 		} else if ((err = ug_pack_find(p, &e.base_oid, &cur)) == UG_ENOTFOUND) {
 			size_t ignored;
 
-			err = outside_base(odb, p, &e.base_oid, type, NULL, &ignored);
+			err = outside_base(res, p, &e.base_oid, type, NULL, &ignored);
 			if (!err)
 				return 0;
 			break;

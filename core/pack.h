@@ -2,7 +2,8 @@
 #ifndef UG_PACK_H
 #define UG_PACK_H
 
-#include "odb.h"
+#include "cache.h"
+#include "oid.h"
 
 #include <stdint.h>
 
@@ -36,15 +37,33 @@ void ug_pack_find_prefix(const ug_pack *pack, const ug_oid *prefix, size_t len, 
 			 int *count);
 
 /*
- * Read the entry at offset, resolving its delta chain: OFS_DELTA bases in
- * this pack, REF_DELTA bases in this pack first, else through
- * ug_odb_read_nested(odb) (odb may be NULL: then such a base is missing).
- * With an odb, its delta-base cache is used and filled. oid (may be NULL)
- * only names the object in messages. *data is malloc'ed with *size+1 bytes,
- * the last one NUL; the caller frees it.
+ * What a pack reads from outside itself: REF_DELTA bases stored elsewhere
+ * and the delta-base cache. Borrowed for the call; the resolver itself and
+ * each member may be NULL (then such a base is missing, nothing is cached).
  */
-int ug_pack_read(ug_pack *pack, ug_odb *odb, uint64_t offset, const ug_oid *oid, ug_otype *type,
-		 unsigned char **data, size_t *size);
+typedef struct ug_pack_resolver {
+	/*
+	 * Read object oid from wherever it is stored: whole when data is not
+	 * NULL (*data malloc'ed with *size+1 bytes, the last one NUL; the pack
+	 * frees it), else only its type and size. UG_ENOTFOUND when it is
+	 * nowhere. A base may be a delta in another pack read through this
+	 * resolver again: read bounds that nesting (a loop ends in UG_ECORRUPT).
+	 */
+	int (*read)(void *ctx, const ug_oid *oid, ug_otype *type, unsigned char **data,
+		    size_t *size);
+	void *ctx;
+	ug_cache *bases; /* the delta-base cache, keyed by pack and offset; may be shared */
+} ug_pack_resolver;
+
+/*
+ * Read the entry at offset, resolving its delta chain: OFS_DELTA bases in
+ * this pack, REF_DELTA bases in this pack first, else through res->read.
+ * res->bases is used and filled. oid (may be NULL) only names the object in
+ * messages. *data is malloc'ed with *size+1 bytes, the last one NUL; the
+ * caller frees it.
+ */
+int ug_pack_read(ug_pack *pack, const ug_pack_resolver *res, uint64_t offset, const ug_oid *oid,
+		 ug_otype *type, unsigned char **data, size_t *size);
 
 /*
  * A stream over the entry at offset when it is stored whole (not a delta):
@@ -59,7 +78,7 @@ int ug_pack_stream(ug_pack *pack, uint64_t offset, const ug_oid *oid, ug_otype *
 
 /* Type and size of the entry at offset, inflating at most a delta's first
  * bytes and walking the chain to the base for the type. */
-int ug_pack_read_header(ug_pack *pack, ug_odb *odb, uint64_t offset, const ug_oid *oid,
-			ug_otype *type, size_t *size);
+int ug_pack_read_header(ug_pack *pack, const ug_pack_resolver *res, uint64_t offset,
+			const ug_oid *oid, ug_otype *type, size_t *size);
 
 #endif
