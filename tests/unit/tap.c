@@ -4,13 +4,25 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* Checks made so far and how many failed; in_case while tap_run() runs a case. */
 static int count, failed;
+static bool in_case;
 
 static bool report(bool cond, const char *file, int line, const char *fmt, va_list ap)
 {
 	count++;
 	if (!cond)
 		failed++;
+	if (in_case) {
+		/* the case's TAP line comes after it: a failed check is told as diagnostics */
+		if (!cond) {
+			printf("#   failed at %s:%d: ", file, line);
+			vprintf(fmt, ap);
+			printf("\n");
+		}
+		fflush(stdout);
+		return cond;
+	}
 	printf("%s %d - ", cond ? "ok" : "not ok", count);
 	vprintf(fmt, ap);
 	printf("\n");
@@ -53,6 +65,7 @@ void tap_diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	fflush(stdout);
 }
 
 int tap_done(void)
@@ -63,4 +76,29 @@ int tap_done(void)
 		return 1;
 	}
 	return failed ? 1 : 0;
+}
+
+int tap_run(const struct tap_case *cases, size_t n)
+{
+	size_t i, cases_failed = 0;
+
+	printf("1..%zu\n", n);
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		int count0 = count, failed0 = failed;
+		bool pass;
+
+		in_case = true;
+		cases[i].run();
+		in_case = false;
+		pass = failed == failed0 && count > count0;
+		if (count == count0)
+			printf("#   the case made no check\n");
+		printf("%s %zu - %s\n", pass ? "ok" : "not ok", i + 1, cases[i].name);
+		fflush(stdout);
+		if (!pass)
+			cases_failed++;
+	}
+	printf("# %d checks in %zu cases, %zu cases failed\n", count, n, cases_failed);
+	return cases_failed ? 1 : 0;
 }
