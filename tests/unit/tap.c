@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* Checks made so far and how many failed; in_case while tap_run() runs a case. */
 static int count, failed;
@@ -14,9 +15,13 @@ static bool report(bool cond, const char *file, int line, const char *fmt, va_li
 	if (!cond)
 		failed++;
 	if (in_case) {
-		/* the case's TAP line comes after it: a failed check is told as diagnostics */
-		if (!cond) {
-			printf("#   failed at %s:%d: ", file, line);
+		/* the case's TAP line comes after it: a failed check is told as diagnostics,
+		 * a passing one only when TAP_VERBOSE is set */
+		if (!cond || getenv("TAP_VERBOSE")) {
+			if (cond)
+				printf("#   ok: ");
+			else
+				printf("#   failed at %s:%d: ", file, line);
 			vprintf(fmt, ap);
 			printf("\n");
 		}

@@ -30,7 +30,8 @@ int tap_run(const struct tap_case *cases, size_t n);
 
 /*
  * One check; returns cond. The description is a printf format. Inside a case it is told only
- * when it fails; outside tap_run() (the old style) every check is a TAP line of its own.
+ * when it fails (or, with TAP_VERBOSE set in the environment, as "#   ok: ..." when it passes);
+ * outside tap_run() (the old style) every check is a TAP line of its own.
  */
 bool tap_ok(bool cond, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

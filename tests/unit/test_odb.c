@@ -699,7 +699,8 @@ static ug_odb *ugit_odb(void)
 
 	snprintf(ugit_objects, sizeof(ugit_objects), "%s/ugit/.ugit/objects", tmp);
 	run("mkdir -p %s/ugit/.ugit/objects", tmp);
-	ug_odb_new(&u, UG_HASH_SHA1);
+	if (!is_int(ug_odb_new(&u, UG_HASH_SHA1), 0, "ugit odb"))
+		return NULL;
 	if (!is_int(ug_odb_add_ugit(u, ugit_objects), 0, "add ugit objects dir")) {
 		ug_odb_free(u);
 		return NULL;
