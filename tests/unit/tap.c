@@ -83,27 +83,40 @@ int tap_done(void)
 	return failed ? 1 : 0;
 }
 
+/* Run one case (run() or, when it is NULL, run_row(row)); true when it passed. */
+static bool run_one(const struct tap_case *c, size_t row, size_t number)
+{
+	int count0 = count, failed0 = failed;
+	bool pass;
+
+	in_case = true;
+	if (c->run)
+		c->run();
+	else
+		c->run_row(row);
+	in_case = false;
+	pass = failed == failed0 && count > count0;
+	if (count == count0)
+		printf("#   the case made no check\n");
+	if (c->run)
+		printf("%s %zu - %s\n", pass ? "ok" : "not ok", number, c->name);
+	else
+		printf("%s %zu - %s: %s\n", pass ? "ok" : "not ok", number, c->name, c->row_name(row));
+	fflush(stdout);
+	return pass;
+}
+
 int tap_run(const struct tap_case *cases, size_t n)
 {
-	size_t i, cases_failed = 0;
+	size_t i, row, total = 0, number = 0, cases_failed = 0;
 
-	printf("1..%zu\n", n);
+	for (i = 0; i < n; i++)
+		total += cases[i].run ? 1 : cases[i].rows;
+	printf("1..%zu\n", total);
 	fflush(stdout);
-	for (i = 0; i < n; i++) {
-		int count0 = count, failed0 = failed;
-		bool pass;
-
-		in_case = true;
-		cases[i].run();
-		in_case = false;
-		pass = failed == failed0 && count > count0;
-		if (count == count0)
-			printf("#   the case made no check\n");
-		printf("%s %zu - %s\n", pass ? "ok" : "not ok", i + 1, cases[i].name);
-		fflush(stdout);
-		if (!pass)
-			cases_failed++;
-	}
-	printf("# %d checks in %zu cases, %zu cases failed\n", count, n, cases_failed);
+	for (i = 0; i < n; i++)
+		for (row = 0; row < (cases[i].run ? 1 : cases[i].rows); row++)
+			cases_failed += !run_one(&cases[i], row, ++number);
+	printf("# %d checks in %zu cases, %zu cases failed\n", count, total, cases_failed);
 	return cases_failed ? 1 : 0;
 }

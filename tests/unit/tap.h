@@ -10,7 +10,8 @@
  *
  *	static void blob_id_is_gits(void) { require(...); ok(...); }
  *	static const struct tap_case cases[] = {
- *		{ "oid: a blob's id is git's", blob_id_is_gits },
+ *		TAP_CASE("oid: a blob's id is git's", blob_id_is_gits),
+ *		TAP_ROWS("delta: refused", refused_row, NBAD, bad_name), // one case per row
  *	};
  *	int main(void) { return TAP_RUN(cases); }
  *
@@ -22,7 +23,18 @@
 struct tap_case {
 	const char *name;
 	void (*run)(void);
+	/*
+	 * Or a case per row of a table of vectors (run is NULL): run_row(i) for each of the rows,
+	 * each its own TAP line "name: row_name(i)". row_name may return a static buffer.
+	 */
+	void (*run_row)(size_t i);
+	size_t rows;
+	const char *(*row_name)(size_t i);
 };
+/* The entries of a table: one case, or one case per row of a table of vectors. */
+#define TAP_CASE(name_, run_) { .name = (name_), .run = (run_) }
+#define TAP_ROWS(name_, run_row_, rows_, row_name_) \
+	{ .name = (name_), .run_row = (run_row_), .rows = (rows_), .row_name = (row_name_) }
 
 /* Run the cases in order; returns the exit status: 0 when every case passed. */
 int tap_run(const struct tap_case *cases, size_t n);

@@ -256,14 +256,14 @@ static void truncations(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "murmur3: git's vectors, version 1 reads bytes as signed", murmur },
-	{ "commit-graph: none in a history made by git, none loaded", no_graph },
-	{ "commit-graph: a plain graph gives git log's commits and generations", plain_graph },
-	{ "commit-graph: a graph with filters never rules out a changed path", graph_with_filters },
-	{ "commit-graph: a split chain of two graphs loads, commits and filters", split_chain },
-	{ "commit-graph: a damaged chain is not used, one log line", damaged_chain },
-	{ "commit-graph: ignored in a shallow repository", shallow_ignored },
-	{ "commit-graph: every cut of a graph is refused", truncations },
+	TAP_CASE("murmur3: git's vectors, version 1 reads bytes as signed", murmur),
+	TAP_CASE("commit-graph: none in a history made by git, none loaded", no_graph),
+	TAP_CASE("commit-graph: a plain graph gives git log's commits and generations", plain_graph),
+	TAP_CASE("commit-graph: a graph with filters never rules out a changed path", graph_with_filters),
+	TAP_CASE("commit-graph: a split chain of two graphs loads, commits and filters", split_chain),
+	TAP_CASE("commit-graph: a damaged chain is not used, one log line", damaged_chain),
+	TAP_CASE("commit-graph: ignored in a shallow repository", shallow_ignored),
+	TAP_CASE("commit-graph: every cut of a graph is refused", truncations),
 };
 
 int main(void)

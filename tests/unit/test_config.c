@@ -374,21 +374,21 @@ static void malformed(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "config: plain values, names case-insensitive", plain_values },
-	{ "config: subsections compare exactly, old [a.B] syntax, escapes in them", subsections },
-	{ "config: quotes, escapes and continued lines in values", quotes_and_escapes },
-	{ "config: an empty value, a key without =", empty_and_no_value },
-	{ "config: the last value wins, includes are plain keys, a key needs a section", last_wins_includes_kept },
-	{ "config: booleans of a bare key, an empty value, false", bools_of_vectors },
-	{ "config: git config agrees on every vector", git_agrees_on_vectors },
-	{ "config: the same text from a file, a missing file adds nothing", from_a_file },
-	{ "config: /dev/null is an empty config, a folder is none", dev_null_and_folder },
-	{ "config: a FIFO is read as a stream", fifo },
-	{ "config: git's true and false spellings, others refused", booleans },
-	{ "config: integers with k, m, g suffixes, negative and hex", integers },
-	{ "config: CRLF line ends and no final newline", crlf },
-	{ "config: a backslash at the very end continues to nothing", backslash_at_end },
-	{ "config: malformed text is corrupt, naming file and line", malformed },
+	TAP_CASE("config: plain values, names case-insensitive", plain_values),
+	TAP_CASE("config: subsections compare exactly, old [a.B] syntax, escapes in them", subsections),
+	TAP_CASE("config: quotes, escapes and continued lines in values", quotes_and_escapes),
+	TAP_CASE("config: an empty value, a key without =", empty_and_no_value),
+	TAP_CASE("config: the last value wins, includes are plain keys, a key needs a section", last_wins_includes_kept),
+	TAP_CASE("config: booleans of a bare key, an empty value, false", bools_of_vectors),
+	TAP_CASE("config: git config agrees on every vector", git_agrees_on_vectors),
+	TAP_CASE("config: the same text from a file, a missing file adds nothing", from_a_file),
+	TAP_CASE("config: /dev/null is an empty config, a folder is none", dev_null_and_folder),
+	TAP_CASE("config: a FIFO is read as a stream", fifo),
+	TAP_CASE("config: git's true and false spellings, others refused", booleans),
+	TAP_CASE("config: integers with k, m, g suffixes, negative and hex", integers),
+	TAP_CASE("config: CRLF line ends and no final newline", crlf),
+	TAP_CASE("config: a backslash at the very end continues to nothing", backslash_at_end),
+	TAP_CASE("config: malformed text is corrupt, naming file and line", malformed),
 };
 
 int main(void)

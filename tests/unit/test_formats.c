@@ -754,38 +754,38 @@ static void write_tags_fsck(const char *objfmt)
 WRITE_CASES(sha1)
 WRITE_CASES(sha256)
 
-#define WRITE_TABLE(fmt)                                                                              \
-	{ "write (" #fmt "): trees equal git mktree's, in git's order, read back", write_trees_##fmt }, \
-	{ "write (" #fmt "): duplicate, .GIT, slashed names and odd modes refused",                     \
-	  write_refused_entries_##fmt },                                                               \
-	{ "write (" #fmt "): commits git reads, parent, author, message", write_commits_##fmt },        \
-	{ "write (" #fmt "): bad trees, parents and idents refused; a rewrite works",                   \
-	  write_refused_commits_##fmt },                                                               \
-	{ "write (" #fmt "): GIT_AUTHOR_DATE and GIT_COMMITTER_DATE are used", write_dated_##fmt },     \
-	{ "write (" #fmt "): git's tags peel; git fsck --strict accepts it all", write_tags_fsck_##fmt }
+#define WRITE_TABLE(fmt)                                                                                  \
+	TAP_CASE("write (" #fmt "): trees equal git mktree's, in git's order, read back", write_trees_##fmt), \
+	TAP_CASE("write (" #fmt "): duplicate, .GIT, slashed names and odd modes refused",                  \
+		 write_refused_entries_##fmt),                                                             \
+	TAP_CASE("write (" #fmt "): commits git reads, parent, author, message", write_commits_##fmt),       \
+	TAP_CASE("write (" #fmt "): bad trees, parents and idents refused; a rewrite works",                \
+		 write_refused_commits_##fmt),                                                             \
+	TAP_CASE("write (" #fmt "): GIT_AUTHOR_DATE and GIT_COMMITTER_DATE are used", write_dated_##fmt),    \
+	TAP_CASE("write (" #fmt "): git's tags peel; git fsck --strict accepts it all", write_tags_fsck_##fmt)
 
 static const struct tap_case cases[] = {
-	{ "tree: a plain tree, its modes, exact finds, NUL-terminated names", plain_tree },
-	{ "tree: legacy modes are canonicalized as git does", legacy_modes },
-	{ "tree: the empty tree", empty_tree },
-	{ "tree: hostile names are hidden, one log line each naming the tree", hostile_names_hidden },
-	{ "tree: hostile names are refused, .gitignore and ... are fine", names_refused },
-	{ "tree: of duplicates the first wins, the rest hidden and logged", duplicates },
-	{ "tree: an entry of an unknown octal mode is hidden, the rest read", unknown_modes },
-	{ "tree: a malformed mode makes the tree corrupt, named", malformed_modes },
-	{ "tree: a truncated id, itself inside, no NUL, no name, one byte are corrupt", malformed_trees },
-	{ "tree: 2000 entries found by name", large_tree },
-	{ "tree: the raw step gives what the parser gives, refuses what it refuses", tree_raw_steps },
-	{ "commit: a signed merge, its people, time and message", signed_merge_commit },
-	{ "commit: a root commit, a message without a newline", root_commit },
-	{ "commit: no blank line, an empty message", commit_without_message },
-	{ "commit: a message with a NUL", message_with_nul },
-	{ "commit: a broken date is time 0", broken_date },
-	{ "commit: truncated or bad commits are corrupt, named", bad_commits },
-	{ "ident: times and zones, the last '>', bad ones refused, len respected", idents },
-	{ "tag: an annotated tag, target, name, tagger, message", annotated_tag },
-	{ "tag: a tag without tagger", tag_without_tagger },
-	{ "tag: bad tags are corrupt", bad_tags },
+	TAP_CASE("tree: a plain tree, its modes, exact finds, NUL-terminated names", plain_tree),
+	TAP_CASE("tree: legacy modes are canonicalized as git does", legacy_modes),
+	TAP_CASE("tree: the empty tree", empty_tree),
+	TAP_CASE("tree: hostile names are hidden, one log line each naming the tree", hostile_names_hidden),
+	TAP_CASE("tree: hostile names are refused, .gitignore and ... are fine", names_refused),
+	TAP_CASE("tree: of duplicates the first wins, the rest hidden and logged", duplicates),
+	TAP_CASE("tree: an entry of an unknown octal mode is hidden, the rest read", unknown_modes),
+	TAP_CASE("tree: a malformed mode makes the tree corrupt, named", malformed_modes),
+	TAP_CASE("tree: a truncated id, itself inside, no NUL, no name, one byte are corrupt", malformed_trees),
+	TAP_CASE("tree: 2000 entries found by name", large_tree),
+	TAP_CASE("tree: the raw step gives what the parser gives, refuses what it refuses", tree_raw_steps),
+	TAP_CASE("commit: a signed merge, its people, time and message", signed_merge_commit),
+	TAP_CASE("commit: a root commit, a message without a newline", root_commit),
+	TAP_CASE("commit: no blank line, an empty message", commit_without_message),
+	TAP_CASE("commit: a message with a NUL", message_with_nul),
+	TAP_CASE("commit: a broken date is time 0", broken_date),
+	TAP_CASE("commit: truncated or bad commits are corrupt, named", bad_commits),
+	TAP_CASE("ident: times and zones, the last '>', bad ones refused, len respected", idents),
+	TAP_CASE("tag: an annotated tag, target, name, tagger, message", annotated_tag),
+	TAP_CASE("tag: a tag without tagger", tag_without_tagger),
+	TAP_CASE("tag: bad tags are corrupt", bad_tags),
 	WRITE_TABLE(sha1),
 	WRITE_TABLE(sha256),
 };

@@ -628,17 +628,17 @@ static void hostile(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "ignore: a repository with .gitignore files, info/exclude and core.excludesFile", fixed_setup },
-	{ "ignore: fixed rules agree with git check-ignore", fixed_agrees },
-	{ "ignore: the walker's variant agrees below folders not excluded", match_entry_agrees },
-	{ "ignore: the top itself is never ignored", top_never_ignored },
-	{ "ignore: a .gitignore over 100 MiB is refused", file_over_limit },
-	{ "ignore: core.excludesFile defaults under $XDG_CONFIG_HOME", excludes_file_xdg },
-	{ "ignore: core.excludesFile defaults under ~/.config", excludes_file_dotconfig },
-	{ "ignore: a relative core.excludesFile is taken from the working tree", excludes_file_relative },
-	{ "ignore: random rule files agree with git check-ignore", random_rules },
-	{ "ignore: character classes over every byte agree with git", classes },
-	{ "ignore: hostile rules stay cheap", hostile },
+	TAP_CASE("ignore: a repository with .gitignore files, info/exclude and core.excludesFile", fixed_setup),
+	TAP_CASE("ignore: fixed rules agree with git check-ignore", fixed_agrees),
+	TAP_CASE("ignore: the walker's variant agrees below folders not excluded", match_entry_agrees),
+	TAP_CASE("ignore: the top itself is never ignored", top_never_ignored),
+	TAP_CASE("ignore: a .gitignore over 100 MiB is refused", file_over_limit),
+	TAP_CASE("ignore: core.excludesFile defaults under $XDG_CONFIG_HOME", excludes_file_xdg),
+	TAP_CASE("ignore: core.excludesFile defaults under ~/.config", excludes_file_dotconfig),
+	TAP_CASE("ignore: a relative core.excludesFile is taken from the working tree", excludes_file_relative),
+	TAP_CASE("ignore: random rule files agree with git check-ignore", random_rules),
+	TAP_CASE("ignore: character classes over every byte agree with git", classes),
+	TAP_CASE("ignore: hostile rules stay cheap", hostile),
 };
 
 int main(void)

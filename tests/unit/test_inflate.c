@@ -276,20 +276,20 @@ static void concurrent_inflates(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "inflate: a good stream with bytes after it", good_stream },
-	{ "inflate: a stream longer or shorter than expected is corrupt", wrong_expected_size },
-	{ "inflate: a flipped bit in the data is corrupt", flipped_data },
-	{ "inflate: a bad adler32 is corrupt", bad_checksum },
-	{ "inflate: a bad zlib header is corrupt", bad_header },
-	{ "inflate: every truncation is corrupt", truncations },
-	{ "inflate: head gives the first bytes, of short and cut streams too", head },
-	{ "inflate: terabytes from a few bytes are refused before allocation", size_limits },
-	{ "inflate: a configured max size applies", configured_max_size },
-	{ "deflate: header and data round-trip as one stream", deflate_round_trip },
-	{ "deflate: nothing inflates to 0 bytes", deflate_nothing },
-	{ "inflate: one decompressor per thread", concurrent_inflates },
-	{ "zstream: reads in order, behind and ahead, past the end, in little memory", stream_reads },
-	{ "zstream: a stream shorter, longer, cut or with a wrong checksum is corrupt", stream_lies },
+	TAP_CASE("inflate: a good stream with bytes after it", good_stream),
+	TAP_CASE("inflate: a stream longer or shorter than expected is corrupt", wrong_expected_size),
+	TAP_CASE("inflate: a flipped bit in the data is corrupt", flipped_data),
+	TAP_CASE("inflate: a bad adler32 is corrupt", bad_checksum),
+	TAP_CASE("inflate: a bad zlib header is corrupt", bad_header),
+	TAP_CASE("inflate: every truncation is corrupt", truncations),
+	TAP_CASE("inflate: head gives the first bytes, of short and cut streams too", head),
+	TAP_CASE("inflate: terabytes from a few bytes are refused before allocation", size_limits),
+	TAP_CASE("inflate: a configured max size applies", configured_max_size),
+	TAP_CASE("deflate: header and data round-trip as one stream", deflate_round_trip),
+	TAP_CASE("deflate: nothing inflates to 0 bytes", deflate_nothing),
+	TAP_CASE("inflate: one decompressor per thread", concurrent_inflates),
+	TAP_CASE("zstream: reads in order, behind and ahead, past the end, in little memory", stream_reads),
+	TAP_CASE("zstream: a stream shorter, longer, cut or with a wrong checksum is corrupt", stream_lies),
 };
 
 int main(void)

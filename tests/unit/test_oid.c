@@ -75,13 +75,13 @@ static void type_names(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "oid: a blob's sha1 id is git's", blob_sha1_is_gits },
-	{ "oid: a blob's sha256 id is git's", blob_sha256_is_gits },
-	{ "oid: the empty tree's id is git's", empty_tree_id },
-	{ "oid: uppercase hex parses and round-trips", uppercase_hex_round_trips },
-	{ "oid: short and non-hex ids are refused", bad_hex_refused },
-	{ "oid: an odd-length prefix matches up to its last nibble", odd_prefix_matches },
-	{ "oid: type names parse, unknown ones are refused", type_names },
+	TAP_CASE("oid: a blob's sha1 id is git's", blob_sha1_is_gits),
+	TAP_CASE("oid: a blob's sha256 id is git's", blob_sha256_is_gits),
+	TAP_CASE("oid: the empty tree's id is git's", empty_tree_id),
+	TAP_CASE("oid: uppercase hex parses and round-trips", uppercase_hex_round_trips),
+	TAP_CASE("oid: short and non-hex ids are refused", bad_hex_refused),
+	TAP_CASE("oid: an odd-length prefix matches up to its last nibble", odd_prefix_matches),
+	TAP_CASE("oid: type names parse, unknown ones are refused", type_names),
 };
 
 int main(void)

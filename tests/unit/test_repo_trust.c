@@ -171,12 +171,12 @@ static void checked_out_bare(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "shallow: a damaged shallow file opens, one log line for its bad lines", shallow_damaged_opens },
-	{ "shallow: boundary commits have no parents, those above keep theirs", shallow_boundaries },
-	{ "shallow: a rewritten shallow file is read again, an unchanged one not", shallow_refresh },
-	{ "checked out: a branch in the main or a linked worktree, named by its path", checked_out_worktrees },
-	{ "checked out: HEAD's bytes, hostile ones included, decide", checked_out_head_bytes },
-	{ "checked out: a bare repository's HEAD is no checkout, its worktrees are", checked_out_bare },
+	TAP_CASE("shallow: a damaged shallow file opens, one log line for its bad lines", shallow_damaged_opens),
+	TAP_CASE("shallow: boundary commits have no parents, those above keep theirs", shallow_boundaries),
+	TAP_CASE("shallow: a rewritten shallow file is read again, an unchanged one not", shallow_refresh),
+	TAP_CASE("checked out: a branch in the main or a linked worktree, named by its path", checked_out_worktrees),
+	TAP_CASE("checked out: HEAD's bytes, hostile ones included, decide", checked_out_head_bytes),
+	TAP_CASE("checked out: a bare repository's HEAD is no checkout, its worktrees are", checked_out_bare),
 };
 
 int main(void)

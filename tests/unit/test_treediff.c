@@ -582,15 +582,15 @@ static void sha256_pairs(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "treediff (sha1): a repository with trees made by git", sha1_fixture },
-	{ "treediff (sha1): every pair of trees diffs as git diff-tree does", sha1_pairs },
-	{ "treediff (sha1): only subtrees whose ids differ are read", pruning },
-	{ "treediff (sha1): a chain deeper than the limit is refused, not recursed", depth_limit },
-	{ "treediff (sha1): a blob given as a tree is corrupt", blob_as_tree },
-	{ "treediff (sha1): a tree bomb as a new or gone folder is one delta, not read", bomb_as_folder },
-	{ "treediff (sha1): diffs past the budget are refused with a message", past_the_budget },
-	{ "treediff (sha256): a repository with trees made by git", sha256_fixture },
-	{ "treediff (sha256): every pair of trees diffs as git diff-tree does", sha256_pairs },
+	TAP_CASE("treediff (sha1): a repository with trees made by git", sha1_fixture),
+	TAP_CASE("treediff (sha1): every pair of trees diffs as git diff-tree does", sha1_pairs),
+	TAP_CASE("treediff (sha1): only subtrees whose ids differ are read", pruning),
+	TAP_CASE("treediff (sha1): a chain deeper than the limit is refused, not recursed", depth_limit),
+	TAP_CASE("treediff (sha1): a blob given as a tree is corrupt", blob_as_tree),
+	TAP_CASE("treediff (sha1): a tree bomb as a new or gone folder is one delta, not read", bomb_as_folder),
+	TAP_CASE("treediff (sha1): diffs past the budget are refused with a message", past_the_budget),
+	TAP_CASE("treediff (sha256): a repository with trees made by git", sha256_fixture),
+	TAP_CASE("treediff (sha256): every pair of trees diffs as git diff-tree does", sha256_pairs),
 };
 
 int main(void)

@@ -546,20 +546,20 @@ static void ugit(void)
 }
 
 static const struct tap_case cases[] = {
-	{ "treeedit (sha1): a base tree made by git", sha1_fixture },
-	{ "treeedit (sha1): every scenario gives git's tree", scenarios_run },
-	{ "treeedit (sha1): a subtree put at a new path keeps its id, edits inside it", subtree },
-	{ "treeedit (sha1): bad paths and modes are refused and change nothing", bad_paths_and_modes },
-	{ "treeedit (sha1): a blob as the base is corrupt at the first edit", blob_base },
-	{ "treeedit (sha1): a missing subtree is reported, removable whole; no zero ids", missing_subtree },
-	{ "treeedit (sha1): no base, or a zero one, gives the empty tree", empty_tree },
-	{ "treeedit (sha1): only the trees along an edited path are written", writes_only_changes },
-	{ "treeedit (sha1): random edits give git's trees", sha1_random },
-	{ "treeedit (sha1): git fsck --strict passes", sha1_fsck },
-	{ "treeedit (sha256): a base tree made by git", sha256_fixture },
-	{ "treeedit (sha256): random edits give git's trees", sha256_random },
-	{ "treeedit (sha256): git fsck --strict passes", sha256_fsck },
-	{ "treeedit (ugit): text trees without modes, replaced and emptied folders", ugit },
+	TAP_CASE("treeedit (sha1): a base tree made by git", sha1_fixture),
+	TAP_CASE("treeedit (sha1): every scenario gives git's tree", scenarios_run),
+	TAP_CASE("treeedit (sha1): a subtree put at a new path keeps its id, edits inside it", subtree),
+	TAP_CASE("treeedit (sha1): bad paths and modes are refused and change nothing", bad_paths_and_modes),
+	TAP_CASE("treeedit (sha1): a blob as the base is corrupt at the first edit", blob_base),
+	TAP_CASE("treeedit (sha1): a missing subtree is reported, removable whole; no zero ids", missing_subtree),
+	TAP_CASE("treeedit (sha1): no base, or a zero one, gives the empty tree", empty_tree),
+	TAP_CASE("treeedit (sha1): only the trees along an edited path are written", writes_only_changes),
+	TAP_CASE("treeedit (sha1): random edits give git's trees", sha1_random),
+	TAP_CASE("treeedit (sha1): git fsck --strict passes", sha1_fsck),
+	TAP_CASE("treeedit (sha256): a base tree made by git", sha256_fixture),
+	TAP_CASE("treeedit (sha256): random edits give git's trees", sha256_random),
+	TAP_CASE("treeedit (sha256): git fsck --strict passes", sha256_fsck),
+	TAP_CASE("treeedit (ugit): text trees without modes, replaced and emptied folders", ugit),
 };
 
 int main(void)
