@@ -434,29 +434,46 @@ static void git_watch_roots(void)
 	ug_strv_free(roots);
 }
 
-static void names_as_git(void)
+static const char *const refnames[] = {
+	"refs/heads/main", "refs/heads/feature/x", "HEAD", "main", "refs/heads/a..b", "refs/heads/.hidden",
+	"refs/heads/x.lock", "refs/heads/x.lock/y", "refs/heads/a/", "refs//heads", "/refs/heads/a",
+	"refs/heads/a.", "refs/heads/a@{1}", "@", "refs/heads/@", "refs/heads/a b", "refs/heads/a~1",
+	"refs/heads/a^", "refs/heads/a:b", "refs/heads/a?", "refs/heads/a*", "refs/heads/a[", "refs/heads/a\\b",
+	"refs/heads/\x01", "refs/heads/\x7f", "refs/heads/caf\xc3\xa9", "refs/heads/a.b", "refs/heads/-dash",
+	"refs/heads/a@b", "refs/heads/.", "refs/heads/..", "foo/bar", "refs/heads/a/.b", "refs/tags/v1.0",
+	"refs/heads/x.lockx", "refs/heads/@{", "refs/heads/a{", "",
+};
+#define NREFNAMES (sizeof(refnames) / sizeof(*refnames))
+
+/* Row i's name quoted, control bytes as \xNN, for a TAP line. */
+static const char *refname_row(size_t i)
 {
-	static const char *const names[] = {
-		"refs/heads/main", "refs/heads/feature/x", "HEAD", "main", "refs/heads/a..b", "refs/heads/.hidden",
-		"refs/heads/x.lock", "refs/heads/x.lock/y", "refs/heads/a/", "refs//heads", "/refs/heads/a",
-		"refs/heads/a.", "refs/heads/a@{1}", "@", "refs/heads/@", "refs/heads/a b", "refs/heads/a~1",
-		"refs/heads/a^", "refs/heads/a:b", "refs/heads/a?", "refs/heads/a*", "refs/heads/a[", "refs/heads/a\\b",
-		"refs/heads/\x01", "refs/heads/\x7f", "refs/heads/caf\xc3\xa9", "refs/heads/a.b", "refs/heads/-dash",
-		"refs/heads/a@b", "refs/heads/.", "refs/heads/..", "foo/bar", "refs/heads/a/.b", "refs/tags/v1.0",
-		"refs/heads/x.lockx", "refs/heads/@{", "refs/heads/a{", "",
-	};
+	static char buf[128];
+	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		bool git_ok;
+	buf[n++] = '\'';
+	for (const char *p = refnames[i]; *p && n < sizeof(buf) - 6; p++)
+		n += (unsigned char)*p < 0x20 || *p == 0x7f ? (size_t)sprintf(buf + n, "\\x%02x", (unsigned char)*p)
+							  : (size_t)sprintf(buf + n, "%c", *p);
+	snprintf(buf + n, sizeof(buf) - n, "'");
+	return buf;
+}
 
-		if (!strcmp(names[i], "HEAD")) {
-			ok(ug_refname_valid("HEAD"), "HEAD is valid");
-			continue;
-		}
-		git_ok = sh("git check-ref-format '%s' 2>/dev/null", names[i]) == 0;
-		ok(ug_refname_valid(names[i]) == git_ok, "check-ref-format agrees on '%s' (git: %s)", names[i],
-		   git_ok ? "valid" : "invalid");
+static void refname_as_git(size_t i)
+{
+	bool git_ok;
+
+	if (!strcmp(refnames[i], "HEAD")) {
+		ok(ug_refname_valid("HEAD"), "HEAD is valid");
+		return;
 	}
+	git_ok = sh("git check-ref-format '%s' 2>/dev/null", refnames[i]) == 0;
+	ok(ug_refname_valid(refnames[i]) == git_ok, "check-ref-format agrees on '%s' (git: %s)", refnames[i],
+	   git_ok ? "valid" : "invalid");
+}
+
+static void refname_null(void)
+{
 	ok(!ug_refname_valid(NULL), "NULL is invalid");
 }
 
@@ -910,7 +927,8 @@ static const struct tap_case cases[] = {
 	TAP_CASE("packed-refs: threads read while it is replaced", packed_threads),
 	TAP_CASE("packed-refs: good lines of a damaged file are read, bad ones logged", packed_damaged),
 	TAP_CASE("refs: a linked worktree's HEAD in gitdir, the rest in commondir", worktree_refdb),
-	TAP_CASE("refs: names valid as git check-ref-format says", names_as_git),
+	TAP_ROWS("refs: git check-ref-format agrees on", refname_as_git, NREFNAMES, refname_row),
+	TAP_CASE("refs: a NULL name is invalid", refname_null),
 	TAP_CASE("refs: our listing equals git show-ref -d", against_git_list),
 	TAP_CASE("refs: git sees our updates and reflogs, fsck passes", against_git_update),
 	TAP_CASE("refs: a ugit refdb, no newlines, no reflogs", ugit_refdb),
