@@ -197,19 +197,25 @@ static int vectors_file(char *path)
 }
 
 /* the same file through git */
-static void git_agrees_on_vectors(void)
+static const char *const git_keys[] = { "core.bare", "remote.Origin.url", "branch.main.remote",
+	"quote.a", "quote.b", "quote.c", "quote.d", "quote.e", "quote.f", "quote.g",
+	"quote.h", "quote.empty", "sec.sub \"q\" \\x.key", "dup.k" };
+#define NGIT_KEYS (sizeof(git_keys) / sizeof(*git_keys))
+
+static const char *git_key(size_t i)
 {
-	static const char *const keys[] = { "core.bare", "remote.Origin.url", "branch.main.remote",
-		"quote.a", "quote.b", "quote.c", "quote.d", "quote.e", "quote.f", "quote.g",
-		"quote.h", "quote.empty", "sec.sub \"q\" \\x.key", "dup.k" };
+	return git_keys[i];
+}
+
+static void git_agrees_on_key(size_t i)
+{
 	char path[] = "/tmp/ugcfg-XXXXXX";
 	ug_config *cfg = vectors_cfg();
 
 	if (!cfg)
 		return;
 	if (vectors_file(path) == 0)
-		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-			ok(git_agrees(cfg, path, keys[i]), "git config agrees on %s", keys[i]);
+		ok(git_agrees(cfg, path, git_keys[i]), "git config agrees on %s", git_keys[i]);
 	unlink(path);
 	ug_config_free(cfg);
 }
@@ -345,32 +351,37 @@ static void backslash_at_end(void)
 }
 
 /* malformed: ECORRUPT naming the origin and line */
-static void malformed(void)
+static const struct {
+	const char *text, *where, *what;
+} malformed[] = {
+	{ "[core\n", "test.cfg:1", "unterminated section" },
+	{ "[ok]\n\n[sec \"sub\n", "test.cfg:3", "unterminated subsection" },
+	{ "[sec \"sub\" ]\n", "test.cfg:1", "junk after a subsection" },
+	{ "[a]\nk = \"open\n", "test.cfg:2", "unterminated quote" },
+	{ "[a]\nx = 1\nk = bad\\q\n", "test.cfg:3", "unknown escape" },
+	{ "k = v\n", "test.cfg:1", "key before any section" },
+	{ "[a]\n1k = v\n", "test.cfg:2", "key starting with a digit" },
+	{ "[a]\nk_x = v\n", "test.cfg:2", "bad character in a key" },
+	{ "[a b]\n", "test.cfg:1", "subsection without quotes" },
+	{ "[]\n", "test.cfg:1", "empty section" },
+	{ "[a]\nflag ; c\n", "test.cfg:2", "a comment after a key without =" },
+};
+#define NMALFORMED (sizeof(malformed) / sizeof(*malformed))
+
+static const char *malformed_name(size_t i)
 {
-	static const struct {
-		const char *text, *where, *what;
-	} bad[] = {
-		{ "[core\n", "test.cfg:1", "unterminated section" },
-		{ "[ok]\n\n[sec \"sub\n", "test.cfg:3", "unterminated subsection" },
-		{ "[sec \"sub\" ]\n", "test.cfg:1", "junk after a subsection" },
-		{ "[a]\nk = \"open\n", "test.cfg:2", "unterminated quote" },
-		{ "[a]\nx = 1\nk = bad\\q\n", "test.cfg:3", "unknown escape" },
-		{ "k = v\n", "test.cfg:1", "key before any section" },
-		{ "[a]\n1k = v\n", "test.cfg:2", "key starting with a digit" },
-		{ "[a]\nk_x = v\n", "test.cfg:2", "bad character in a key" },
-		{ "[a b]\n", "test.cfg:1", "subsection without quotes" },
-		{ "[]\n", "test.cfg:1", "empty section" },
-		{ "[a]\nflag ; c\n", "test.cfg:2", "a comment after a key without =" },
-	};
+	return malformed[i].what;
+}
+
+static void malformed_row(size_t i)
+{
 	ug_config *cfg;
 	int err;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		cfg = parse(bad[i].text, &err);
-		ok(err == UG_ECORRUPT && strstr(ug_error_last(), bad[i].where),
-		   "%s: corrupt at %s (%s)", bad[i].what, bad[i].where, ug_error_last());
-		ug_config_free(cfg);
-	}
+	cfg = parse(malformed[i].text, &err);
+	ok(err == UG_ECORRUPT && strstr(ug_error_last(), malformed[i].where),
+	   "%s: corrupt at %s (%s)", malformed[i].what, malformed[i].where, ug_error_last());
+	ug_config_free(cfg);
 }
 
 static const struct tap_case cases[] = {
@@ -380,7 +391,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("config: an empty value, a key without =", empty_and_no_value),
 	TAP_CASE("config: the last value wins, includes are plain keys, a key needs a section", last_wins_includes_kept),
 	TAP_CASE("config: booleans of a bare key, an empty value, false", bools_of_vectors),
-	TAP_CASE("config: git config agrees on every vector", git_agrees_on_vectors),
+	TAP_ROWS("config: git config agrees on", git_agrees_on_key, NGIT_KEYS, git_key),
 	TAP_CASE("config: the same text from a file, a missing file adds nothing", from_a_file),
 	TAP_CASE("config: /dev/null is an empty config, a folder is none", dev_null_and_folder),
 	TAP_CASE("config: a FIFO is read as a stream", fifo),
@@ -388,7 +399,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("config: integers with k, m, g suffixes, negative and hex", integers),
 	TAP_CASE("config: CRLF line ends and no final newline", crlf),
 	TAP_CASE("config: a backslash at the very end continues to nothing", backslash_at_end),
-	TAP_CASE("config: malformed text is corrupt, naming file and line", malformed),
+	TAP_ROWS("config: corrupt, naming file and line", malformed_row, NMALFORMED, malformed_name),
 };
 
 int main(void)
