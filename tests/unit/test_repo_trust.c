@@ -111,44 +111,46 @@ static void checked_out_worktrees(void)
 	is_int(ug_repo_checked_out(repo, "refs/heads/other", &where), UG_ENOTFOUND, "other nowhere");
 }
 
-static void checked_out_head_bytes(void)
+static const struct {
+	const char *head;
+	size_t len; /* 0: strlen */
+	bool taken;
+	const char *what;
+} heads[] = {
+	{ "ref: refs/heads/main\n", 0, true, "the usual HEAD" },
+	{ "ref:refs/heads/main", 0, true, "no space, no newline" },
+	{ "ref: \trefs/heads/main \n\n", 0, true, "spaces and blank lines around" },
+	{ "ref: refs/heads/mainx\n", 0, false, "a longer name is another branch" },
+	{ "ref: refs/heads/mai\n", 0, false, "a shorter one too" },
+	{ "ref: refs/heads/main\0x\n", 23, false, "a NUL inside" },
+	{ "0123456789012345678901234567890123456789\n", 0, false, "a detached HEAD" },
+	{ "", 0, false, "an empty HEAD" },
+	{ "ref: refs/heads/main\n<5000 bytes>", 0, false, "a HEAD over 4 KiB" },
+};
+#define NHEADS (sizeof(heads) / sizeof(*heads))
+
+static const char *head_name(size_t i)
 {
-	static const struct {
-		const char *head;
-		size_t len; /* 0: strlen */
-		bool taken;
-		const char *what;
-	} heads[] = {
-		{ "ref: refs/heads/main\n", 0, true, "the usual HEAD" },
-		{ "ref:refs/heads/main", 0, true, "no space, no newline" },
-		{ "ref: \trefs/heads/main \n\n", 0, true, "spaces and blank lines around" },
-		{ "ref: refs/heads/mainx\n", 0, false, "a longer name is another branch" },
-		{ "ref: refs/heads/mai\n", 0, false, "a shorter one too" },
-		{ "ref: refs/heads/main\0x\n", 23, false, "a NUL inside" },
-		{ "0123456789012345678901234567890123456789\n", 0, false, "a detached HEAD" },
-		{ "", 0, false, "an empty HEAD" },
-		{ "ref: refs/heads/main\n<5000 bytes>", 0, false, "a HEAD over 4 KiB" },
-	};
-	char *where = NULL;
+	return heads[i].what;
+}
+
+/* HEAD's bytes decide whether main is checked out there; the usual HEAD is put back after. */
+static void checked_out_head(size_t i)
+{
+	const char *h = heads[i].head;
+	size_t len = heads[i].len ? heads[i].len : strlen(h);
+	char *where = NULL, big[6000];
 
 	require(repo, "the repository of the case before");
-	for (size_t i = 0; i < sizeof(heads) / sizeof(*heads); i++) {
-		const char *h = heads[i].head;
-		size_t len = heads[i].len ? heads[i].len : strlen(h);
-		char big[6000];
-
-		if (strstr(h, "<5000 bytes>")) { /* a valid start, then spaces past the limit */
-			memset(big, ' ', sizeof(big));
-			memcpy(big, h, 21);
-			h = big;
-			len = sizeof(big);
-		}
-		put("c/.git/HEAD", h, len);
-		is_int(ug_repo_checked_out(repo, "refs/heads/main", &where) == 0, heads[i].taken, "%s",
-		       heads[i].what);
-		free(where);
-		where = NULL;
+	if (strstr(h, "<5000 bytes>")) { /* a valid start, then spaces past the limit */
+		memset(big, ' ', sizeof(big));
+		memcpy(big, h, 21);
+		h = big;
+		len = sizeof(big);
 	}
+	put("c/.git/HEAD", h, len);
+	is_int(ug_repo_checked_out(repo, "refs/heads/main", &where) == 0, heads[i].taken, "%s", heads[i].what);
+	free(where);
 	put("c/.git/HEAD", "ref: refs/heads/main\n", 21);
 }
 
@@ -175,7 +177,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("shallow: boundary commits have no parents, those above keep theirs", shallow_boundaries),
 	TAP_CASE("shallow: a rewritten shallow file is read again, an unchanged one not", shallow_refresh),
 	TAP_CASE("checked out: a branch in the main or a linked worktree, named by its path", checked_out_worktrees),
-	TAP_CASE("checked out: HEAD's bytes, hostile ones included, decide", checked_out_head_bytes),
+	TAP_ROWS("checked out: HEAD's bytes decide, hostile ones included", checked_out_head, NHEADS, head_name),
 	TAP_CASE("checked out: a bare repository's HEAD is no checkout, its worktrees are", checked_out_bare),
 };
 
