@@ -250,38 +250,43 @@ static void git_fsck_accepts(void)
 }
 
 /* hostile loose objects */
-static void hostile_loose(void)
+static const struct {
+	const char *raw;
+	size_t len;
+	const char *what;
+} hostile[] = {
+	{ "blob 06\0hello\n", 14, "leading zero in the size" },
+	{ "blob  6\0hello\n", 14, "two spaces" },
+	{ "blub 6\0hello\n", 13, "unknown type" },
+	{ "blob 7\0hello\n", 13, "size larger than the content" },
+	{ "blob 5\0hello\n", 13, "size smaller than the content" },
+	{ "blob 6hello\n", 12, "no NUL" },
+	{ "blob 1099511627776\0hello\n", 25, "a size of terabytes" },
+	{ "blob -6\0hello\n", 14, "negative size" },
+	{ "blob\0hello\n", 11, "no size" },
+};
+#define NHOSTILE (sizeof(hostile) / sizeof(hostile[0]))
+
+static const char *hostile_name(size_t i)
 {
-	static const struct {
-		const char *raw;
-		size_t len;
-		const char *what;
-	} bad[] = {
-		{ "blob 06\0hello\n", 14, "leading zero in the size" },
-		{ "blob  6\0hello\n", 14, "two spaces" },
-		{ "blub 6\0hello\n", 13, "unknown type" },
-		{ "blob 7\0hello\n", 13, "size larger than the content" },
-		{ "blob 5\0hello\n", 13, "size smaller than the content" },
-		{ "blob 6hello\n", 12, "no NUL" },
-		{ "blob 1099511627776\0hello\n", 25, "a size of terabytes" },
-		{ "blob -6\0hello\n", 14, "negative size" },
-		{ "blob\0hello\n", 11, "no size" },
-	};
+	return hostile[i].what;
+}
+
+/* The core returns the message; the caller logs it once (fs/errors.c). */
+static void hostile_loose(size_t i)
+{
 	char hex[UG_OID_MAXHEX + 1];
 	ug_object *obj;
 	ug_oid oid2;
 
 	require(odb, "the odb is open");
 	log_lines = 0;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ug_hash_buf(&oid2, UG_HASH_SHA1, bad[i].raw, bad[i].len);
-		ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
-		put_loose(objects, hex, bad[i].raw, bad[i].len);
-		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "loose object with %s is corrupt", bad[i].what);
-		if (i == 0)
-			ok(strstr(ug_error_last(), hex) != NULL, "message names it: %s", ug_error_last());
-	}
-	/* The core returns the message; the caller logs it once (fs/errors.c). */
+	ug_hash_buf(&oid2, UG_HASH_SHA1, hostile[i].raw, hostile[i].len);
+	ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
+	put_loose(objects, hex, hostile[i].raw, hostile[i].len);
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "loose object with %s is corrupt", hostile[i].what);
+	if (i == 0)
+		ok(strstr(ug_error_last(), hex) != NULL, "message names it: %s", ug_error_last());
 	is_int(log_lines, 0, "corrupt reads are not logged by the core (%s)", last_log);
 }
 
@@ -877,7 +882,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("loose: 1 MiB and the empty tree round-trip", big_and_empty),
 	TAP_CASE("loose: a write over the file size limit fails, leaving no temp file", write_over_size_limit),
 	TAP_CASE("loose: git fsck --strict accepts what we wrote", git_fsck_accepts),
-	TAP_CASE("loose: hostile headers are corrupt, not logged by the core", hostile_loose),
+	TAP_ROWS("loose: corrupt, not logged by the core", hostile_loose, NHOSTILE, hostile_name),
 	TAP_CASE("loose: garbage after the zlib stream, a truncated file are corrupt", garbage_and_truncated),
 	TAP_CASE("loose: a file far larger than its stream is refused from its size", fat_loose_file),
 	TAP_CASE("verify: without it, a mismatched loose file goes unseen", verify_off),
