@@ -170,11 +170,21 @@ static void hostile_names_hidden(void)
 	ug_tree_free(t);
 }
 
-static void names_refused(void)
+static const char *hostile_name(size_t i)
 {
-	for (size_t i = 0; i < NHOSTILE; i++)
-		ok(!ug_tree_name_ok(hostile_names[i], strlen(hostile_names[i])), "name '%s' is refused",
-		   hostile_names[i]);
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "'%s'", hostile_names[i]);
+	return buf;
+}
+
+static void name_refused(size_t i)
+{
+	ok(!ug_tree_name_ok(hostile_names[i], strlen(hostile_names[i])), "name '%s' is refused", hostile_names[i]);
+}
+
+static void names_fine(void)
+{
 	ok(ug_tree_name_ok(".gitignore", 10) && ug_tree_name_ok("...", 3) && ug_tree_name_ok(".g", 2),
 	   ".gitignore, ... and .g are fine");
 	ok(!ug_tree_name_ok("a\0b", 3), "a NUL inside a name is refused");
@@ -200,43 +210,59 @@ static void duplicates(void)
 	ug_tree_free(t);
 }
 
-/* an octal mode of no type git knows: that entry is hidden, the rest read */
-static void unknown_modes(void)
+/* A mode's row name: "mode 'M'". */
+static const char *mode_name(const char *mode)
 {
-	static const char *const unknown[] = { "0", "170000", "777777", "30000" };
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), "mode '%s'", mode);
+	return buf;
+}
+
+/* an octal mode of no type git knows: that entry is hidden, the rest read */
+static const char *const unknown_modes[] = { "0", "170000", "777777", "30000" };
+#define NUNKNOWN_MODES (sizeof(unknown_modes) / sizeof(*unknown_modes))
+
+static const char *unknown_mode_name(size_t i)
+{
+	return mode_name(unknown_modes[i]);
+}
+
+static void unknown_mode(size_t i)
+{
 	bytes b = { .len = 0 };
 	ug_tree *t = NULL;
 
-	for (size_t i = 0; i < sizeof(unknown) / sizeof(*unknown); i++) {
-		b.len = 0;
-		ENTRY(&b, "100644", "fine", 1);
-		ENTRY(&b, unknown[i], "x", 2);
-		ENTRY(&b, "40000", "zz", 3);
-		log_reset();
-		if (!is_int(parse_tree(&t, &b), 0, "mode '%s': the tree parses", unknown[i]))
-			continue;
-		ok(t && t->count == 2 && t->hidden == 1 && find(t, "fine") && find(t, "zz") && !find(t, "x"),
-		   "mode '%s': that entry is hidden, the others shown", unknown[i]);
-		ok(loglines == 1 && strstr(logbuf, tree_hex) && strstr(logbuf, "'x'"),
-		   "mode '%s': one log line names the tree and the entry", unknown[i]);
-		ug_tree_free(t);
-	}
+	ENTRY(&b, "100644", "fine", 1);
+	ENTRY(&b, unknown_modes[i], "x", 2);
+	ENTRY(&b, "40000", "zz", 3);
+	log_reset();
+	require_int(parse_tree(&t, &b), 0, "mode '%s': the tree parses", unknown_modes[i]);
+	ok(t && t->count == 2 && t->hidden == 1 && find(t, "fine") && find(t, "zz") && !find(t, "x"),
+	   "mode '%s': that entry is hidden, the others shown", unknown_modes[i]);
+	ok(loglines == 1 && strstr(logbuf, tree_hex) && strstr(logbuf, "'x'"),
+	   "mode '%s': one log line names the tree and the entry", unknown_modes[i]);
+	ug_tree_free(t);
 }
 
 /* malformed: the whole tree is corrupt, the message names it */
-static void malformed_modes(void)
+static const char *const bad_modes[] = { "10064x", "12345670", "" };
+#define NBAD_MODES (sizeof(bad_modes) / sizeof(*bad_modes))
+
+static const char *bad_mode_name(size_t i)
 {
-	static const char *const bad_modes[] = { "10064x", "12345670", "" };
+	return mode_name(bad_modes[i]);
+}
+
+static void malformed_mode(size_t i)
+{
 	bytes b = { .len = 0 };
 	ug_tree *t;
 
-	for (size_t i = 0; i < sizeof(bad_modes) / sizeof(*bad_modes); i++) {
-		b.len = 0;
-		ENTRY(&b, "100644", "fine", 1);
-		ENTRY(&b, bad_modes[i], "x", 1);
-		ok(parse_tree(&t, &b) == UG_ECORRUPT && !t && strstr(ug_error_last(), tree_hex),
-		   "mode '%s' is corrupt (%s)", bad_modes[i], ug_error_last());
-	}
+	ENTRY(&b, "100644", "fine", 1);
+	ENTRY(&b, bad_modes[i], "x", 1);
+	ok(parse_tree(&t, &b) == UG_ECORRUPT && !t && strstr(ug_error_last(), tree_hex),
+	   "mode '%s' is corrupt (%s)", bad_modes[i], ug_error_last());
 }
 
 static void malformed_trees(void)
@@ -431,31 +457,35 @@ static void broken_date(void)
 	}
 }
 
-static void bad_commits(void)
+static const struct {
+	const char *text, *what;
+} bad_commits[] = {
+	{ "", "empty" },
+	{ "tree 11111111111111111111", "a short tree id" },
+	{ "tree 1111111111111111111111111111111111111111", "a tree line without newline" },
+	{ "tree 111111111111111111111111111111111111111x\n", "a tree id not hex" },
+	{ "tree  1111111111111111111111111111111111111111\n", "two spaces after tree" },
+	{ "parent 1111111111111111111111111111111111111111\n", "no tree line" },
+	{ "tree 1111111111111111111111111111111111111111\nparent 22222\n", "a short parent id" },
+	{ "tree 1111111111111111111111111111111111111111\nparent 2222222222222222222222222222222222222222",
+	  "a parent line without newline" },
+};
+#define NBAD_COMMITS (sizeof(bad_commits) / sizeof(*bad_commits))
+
+static const char *bad_commit_name(size_t i)
 {
+	return bad_commits[i].what;
+}
+
+static void bad_commit(size_t i)
+{
+	ug_oid oid = tree_id();
 	ug_commit *c;
 
-	{
-		static const char *const bad[] = {
-			"",
-			"tree 11111111111111111111",
-			"tree 1111111111111111111111111111111111111111",
-			"tree 111111111111111111111111111111111111111x\n",
-			"tree  1111111111111111111111111111111111111111\n",
-			"parent 1111111111111111111111111111111111111111\n",
-			"tree 1111111111111111111111111111111111111111\nparent 22222\n",
-			"tree 1111111111111111111111111111111111111111\nparent 2222222222222222222222222222222222222222",
-		};
-
-		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-			ug_oid oid = tree_id();
-
-			ok(ug_commit_parse(&c, NULL, &oid, (const unsigned char *)bad[i], strlen(bad[i])) ==
-					   UG_ECORRUPT &&
-				   !c && strstr(ug_error_last(), tree_hex),
-			   "truncated or bad commit %zu is corrupt, naming it (%s)", i, ug_error_last());
-		}
-	}
+	ok(ug_commit_parse(&c, NULL, &oid, (const unsigned char *)bad_commits[i].text, strlen(bad_commits[i].text)) ==
+			   UG_ECORRUPT &&
+		   !c && strstr(ug_error_last(), tree_hex),
+	   "truncated or bad commit %zu is corrupt, naming it (%s)", i, ug_error_last());
 }
 
 static void idents(void)
@@ -514,25 +544,30 @@ static void tag_without_tagger(void)
 	}
 }
 
-static void bad_tags(void)
+static const struct {
+	const char *text, *what;
+} bad_tags[] = {
+	{ "", "empty" },
+	{ "object 1111111111111111111111111111111111111111\n", "only an object line" },
+	{ "object 11111111111111111111\ntype commit\ntag x\n\n", "a short object id" },
+	{ "object 1111111111111111111111111111111111111111\ntype comet\ntag x\n\n", "an unknown type" },
+	{ "object 1111111111111111111111111111111111111111\ntype commit\n\n", "no tag line" },
+	{ "object 1111111111111111111111111111111111111111\ntype commit\ntag x", "a tag line without newline" },
+	{ "type commit\nobject 1111111111111111111111111111111111111111\ntag x\n\n", "type before object" },
+};
+#define NBAD_TAGS (sizeof(bad_tags) / sizeof(*bad_tags))
+
+static const char *bad_tag_name(size_t i)
+{
+	return bad_tags[i].what;
+}
+
+static void bad_tag(size_t i)
 {
 	ug_tag *t;
 
-	{
-		static const char *const bad[] = {
-			"",
-			"object 1111111111111111111111111111111111111111\n",
-			"object 11111111111111111111\ntype commit\ntag x\n\n",
-			"object 1111111111111111111111111111111111111111\ntype comet\ntag x\n\n",
-			"object 1111111111111111111111111111111111111111\ntype commit\n\n",
-			"object 1111111111111111111111111111111111111111\ntype commit\ntag x",
-			"type commit\nobject 1111111111111111111111111111111111111111\ntag x\n\n",
-		};
-
-		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-			is_int(ug_tag_parse(&t, NULL, (const unsigned char *)bad[i], strlen(bad[i]), UG_HASH_SHA1),
-			       UG_ECORRUPT, "bad tag %zu is corrupt", i);
-	}
+	is_int(ug_tag_parse(&t, NULL, (const unsigned char *)bad_tags[i].text, strlen(bad_tags[i].text), UG_HASH_SHA1),
+	       UG_ECORRUPT, "bad tag %zu is corrupt", i);
 }
 
 /* --- writing, with git as the oracle --- */
@@ -769,10 +804,11 @@ static const struct tap_case cases[] = {
 	TAP_CASE("tree: legacy modes are canonicalized as git does", legacy_modes),
 	TAP_CASE("tree: the empty tree", empty_tree),
 	TAP_CASE("tree: hostile names are hidden, one log line each naming the tree", hostile_names_hidden),
-	TAP_CASE("tree: hostile names are refused, .gitignore and ... are fine", names_refused),
+	TAP_ROWS("tree: a hostile name is refused", name_refused, NHOSTILE, hostile_name),
+	TAP_CASE("tree: .gitignore, ... and .g are fine names, a NUL inside is not", names_fine),
 	TAP_CASE("tree: of duplicates the first wins, the rest hidden and logged", duplicates),
-	TAP_CASE("tree: an entry of an unknown octal mode is hidden, the rest read", unknown_modes),
-	TAP_CASE("tree: a malformed mode makes the tree corrupt, named", malformed_modes),
+	TAP_ROWS("tree: an unknown mode hides its entry only", unknown_mode, NUNKNOWN_MODES, unknown_mode_name),
+	TAP_ROWS("tree: a malformed mode makes the tree corrupt, named", malformed_mode, NBAD_MODES, bad_mode_name),
 	TAP_CASE("tree: a truncated id, itself inside, no NUL, no name, one byte are corrupt", malformed_trees),
 	TAP_CASE("tree: 2000 entries found by name", large_tree),
 	TAP_CASE("tree: the raw step gives what the parser gives, refuses what it refuses", tree_raw_steps),
@@ -781,11 +817,11 @@ static const struct tap_case cases[] = {
 	TAP_CASE("commit: no blank line, an empty message", commit_without_message),
 	TAP_CASE("commit: a message with a NUL", message_with_nul),
 	TAP_CASE("commit: a broken date is time 0", broken_date),
-	TAP_CASE("commit: truncated or bad commits are corrupt, named", bad_commits),
+	TAP_ROWS("commit: corrupt, named", bad_commit, NBAD_COMMITS, bad_commit_name),
 	TAP_CASE("ident: times and zones, the last '>', bad ones refused, len respected", idents),
 	TAP_CASE("tag: an annotated tag, target, name, tagger, message", annotated_tag),
 	TAP_CASE("tag: a tag without tagger", tag_without_tagger),
-	TAP_CASE("tag: bad tags are corrupt", bad_tags),
+	TAP_ROWS("tag: corrupt", bad_tag, NBAD_TAGS, bad_tag_name),
 	WRITE_TABLE(sha1),
 	WRITE_TABLE(sha256),
 };
