@@ -196,22 +196,25 @@ static void merge_commit(void)
 	ug_commit_free(c);
 }
 
-static void revparse_names(void)
+static const struct {
+	const char *rev;
+	const char *want;
+} revs[] = { { "HEAD", "c3" }, { "@", "c3" }, { "master", "c3" }, { "refs/heads/master", "c3" },
+	     { "heads/master", "c3" }, { "v1", "c1" }, { "feat", "c2" } };
+#define NREVS (sizeof(revs) / sizeof(*revs))
+
+static const char *rev_name(size_t i)
 {
-	static const struct {
-		const char *rev;
-		const char *want;
-	} revs[] = { { "HEAD", "c3" }, { "@", "c3" }, { "master", "c3" }, { "refs/heads/master", "c3" },
-		     { "heads/master", "c3" }, { "v1", "c1" }, { "feat", "c2" } };
+	return revs[i].rev;
+}
+
+static void revparse_name(size_t i)
+{
+	const char *want = !strcmp(revs[i].want, "c3") ? c3 : !strcmp(revs[i].want, "c2") ? c2 : c1;
 	ug_oid o;
 
 	require(repo, "the repository is open");
-	for (size_t i = 0; i < sizeof(revs) / sizeof(*revs); i++) {
-		const char *want = !strcmp(revs[i].want, "c3") ? c3 : !strcmp(revs[i].want, "c2") ? c2 : c1;
-
-		ok(!ug_repo_revparse(repo, revs[i].rev, &o) && ug_oid_equal(&o, OID(want)), "revparse %s",
-		   revs[i].rev);
-	}
+	ok(!ug_repo_revparse(repo, revs[i].rev, &o) && ug_oid_equal(&o, OID(want)), "revparse %s", revs[i].rev);
 }
 
 static void revparse_ids(void)
@@ -458,7 +461,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("ugit: a text tree parses, '..' hidden with one log line", text_tree),
 	TAP_CASE("ugit: a short id in a text tree is corrupt, a commit is no tree", bad_trees),
 	TAP_CASE("ugit: a merge commit's parents, empty people, the file's mtime, message", merge_commit),
-	TAP_CASE("ugit: revparse of HEAD, @, branches, tags and remotes", revparse_names),
+	TAP_ROWS("ugit: revparse of", revparse_name, NREVS, rev_name),
 	TAP_CASE("ugit: revparse of abbreviated and full ids", revparse_ids),
 	TAP_CASE("ugit: revparse of unknown, looping and empty revisions", revparse_bad),
 	TAP_CASE("ugit: first-parent chains and walks", walks),
