@@ -277,32 +277,39 @@ static const char bool_int_vectors[] =
 	" f1 = no\n f2 = off\n f3 = 0\n f4 = False\n bad = maybe\n"
 	"[i]\n k = 10k\n m = 2m\n g = 1g\n neg = -5\n hex = 0x10\n bad = 12q\n";
 
-static void booleans(void)
+/* The boolean keys of bool_int_vectors: b.t1 to b.t5 true, b.f1 to b.f4 false. */
+static const char *const bool_keys[] = { "b.t1", "b.t2", "b.t3", "b.t4", "b.t5", "b.f1", "b.f2", "b.f3", "b.f4" };
+#define NBOOL_KEYS (sizeof(bool_keys) / sizeof(*bool_keys))
+
+static const char *bool_key(size_t i)
+{
+	return bool_keys[i];
+}
+
+static void boolean(size_t i)
+{
+	bool want = bool_keys[i][2] == 't', b = !want;
+	ug_config *cfg;
+	int err;
+
+	cfg = parse(bool_int_vectors, &err);
+	if (is_int(err, 0, "bool and int vectors parse"))
+		ok(!ug_config_get_bool(cfg, bool_keys[i], &b) && b == want, "%s is %s", bool_keys[i],
+		   want ? "true" : "false");
+	ug_config_free(cfg);
+}
+
+static void bad_booleans(void)
 {
 	ug_config *cfg;
 	bool b;
 	int err;
 
 	cfg = parse(bool_int_vectors, &err);
-	if (!is_int(err, 0, "bool and int vectors parse"))
-		goto out;
-	for (int i = 1; i <= 5; i++) {
-		char key[16];
-
-		snprintf(key, sizeof(key), "b.t%d", i);
-		b = false;
-		ok(!ug_config_get_bool(cfg, key, &b) && b, "%s is true", key);
+	if (is_int(err, 0, "bool and int vectors parse")) {
+		is_int(ug_config_get_bool(cfg, "b.bad", &b), UG_EINVALID, "a non-boolean is refused");
+		is_int(ug_config_get_bool(cfg, "b.missing", &b), UG_ENOTFOUND, "a missing bool");
 	}
-	for (int i = 1; i <= 4; i++) {
-		char key[16];
-
-		snprintf(key, sizeof(key), "b.f%d", i);
-		b = true;
-		ok(!ug_config_get_bool(cfg, key, &b) && !b, "%s is false", key);
-	}
-	is_int(ug_config_get_bool(cfg, "b.bad", &b), UG_EINVALID, "a non-boolean is refused");
-	is_int(ug_config_get_bool(cfg, "b.missing", &b), UG_ENOTFOUND, "a missing bool");
-out:
 	ug_config_free(cfg);
 }
 
@@ -395,7 +402,8 @@ static const struct tap_case cases[] = {
 	TAP_CASE("config: the same text from a file, a missing file adds nothing", from_a_file),
 	TAP_CASE("config: /dev/null is an empty config, a folder is none", dev_null_and_folder),
 	TAP_CASE("config: a FIFO is read as a stream", fifo),
-	TAP_CASE("config: git's true and false spellings, others refused", booleans),
+	TAP_ROWS("config: git's spelling of a boolean", boolean, NBOOL_KEYS, bool_key),
+	TAP_CASE("config: a non-boolean is refused, a missing one not found", bad_booleans),
 	TAP_CASE("config: integers with k, m, g suffixes, negative and hex", integers),
 	TAP_CASE("config: CRLF line ends and no final newline", crlf),
 	TAP_CASE("config: a backslash at the very end continues to nothing", backslash_at_end),
