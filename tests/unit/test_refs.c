@@ -721,7 +721,7 @@ static bool open_layout(ug_repo **repo, const char *rel, const char *what)
 		return false;
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
 	err = ug_repo_open(repo, path);
-	return is_int(err, 0, "%s (%s)", what, err ? ug_error_last() : "");
+	return is_int(err, 0, "%s%s%s", what, err ? ": " : "", err ? ug_error_last() : "");
 }
 
 static void layouts_make(void)
