@@ -155,7 +155,9 @@ static ug_commitgraph *open_graph(const char *repo)
 	return g;
 }
 
-static void test_murmur(void)
+static char tmp[4096], repo[4096]; /* the test's folder, and the repository in it */
+
+static void murmur(void)
 {
 	const char *fox = "The quick brown fox jumps over the lazy dog";
 
@@ -167,60 +169,73 @@ static void test_murmur(void)
 	   "version 1 reads bytes as signed, as git did");
 }
 
-static void test_graphs(const char *tmp)
+static void no_graph(void)
 {
-	char repo[4096];
+	require(make_history(repo) == 0, "a history made by git");
+	ok(open_graph(repo) == NULL, "no graph: none loaded");
+}
+
+static void plain_graph(void)
+{
 	ug_commitgraph *g;
 
-	snprintf(repo, sizeof(repo), "%s/repo", tmp);
-	ok(make_history(repo) == 0, "a history made by git");
-	ok(open_graph(repo) == NULL, "no graph: none loaded");
-
-	ok(sh("git -C '%s' commit-graph write --reachable", repo) == 0, "git commit-graph write");
+	require(sh("git -C '%s' commit-graph write --reachable", repo) == 0, "git commit-graph write");
 	g = open_graph(repo);
-	ok(g && !ug_commitgraph_has_filters(g), "a graph without filters");
-	if (g)
-		check_commits(g, repo, "plain");
+	require(g && !ug_commitgraph_has_filters(g), "a graph without filters");
+	check_commits(g, repo, "plain");
 	ug_commitgraph_free(g);
+}
 
-	ok(sh("git -C '%s' commit-graph write --reachable --changed-paths", repo) == 0, "with --changed-paths");
+static void graph_with_filters(void)
+{
+	ug_commitgraph *g;
+
+	require(sh("git -C '%s' commit-graph write --reachable --changed-paths", repo) == 0, "with --changed-paths");
 	g = open_graph(repo);
-	ok(g && ug_commitgraph_has_filters(g), "a graph with filters");
-	if (g) {
+	if (ok(g && ug_commitgraph_has_filters(g), "a graph with filters")) {
 		check_commits(g, repo, "filters");
 		check_filters(g, repo, "filters");
 	}
 	ug_commitgraph_free(g);
+}
 
-	ok(sh("cd '%s' && rm -f .git/objects/info/commit-graph && "
-	      "git commit-graph write --split=no-merge --changed-paths --stdin-commits <<EOF\n$(git rev-parse main~5)\nEOF\n"
-	      "git commit-graph write --reachable --split=no-merge --changed-paths", repo) == 0, "a split chain");
+static void split_chain(void)
+{
+	ug_commitgraph *g;
+
+	require(sh("cd '%s' && rm -f .git/objects/info/commit-graph && "
+		   "git commit-graph write --split=no-merge --changed-paths --stdin-commits <<EOF\n$(git rev-parse main~5)\nEOF\n"
+		   "git commit-graph write --reachable --split=no-merge --changed-paths", repo) == 0, "a split chain");
 	ok(!strcmp(sh_str("wc -l < '%s/.git/objects/info/commit-graphs/commit-graph-chain'", repo), "2"),
 	   "the chain has two graphs");
 	g = open_graph(repo);
-	ok(g != NULL, "the chain loads");
-	if (g) {
-		check_commits(g, repo, "chain");
-		check_filters(g, repo, "chain");
-	}
+	require(g != NULL, "the chain loads");
+	check_commits(g, repo, "chain");
+	check_filters(g, repo, "chain");
 	ug_commitgraph_free(g);
+}
 
-	/* the chain's top file with one byte changed in its ids: checksum fails */
-	ok(sh("cd '%s/.git/objects/info/commit-graphs' && f=graph-$(tail -1 commit-graph-chain).graph && "
-	      "chmod u+w $f && printf '\\377' | dd of=$f bs=1 seek=1200 conv=notrunc 2>/dev/null", repo) == 0,
-	   "damage the top graph");
+/* the chain's top file with one byte changed in its ids: checksum fails */
+static void damaged_chain(void)
+{
+	require(sh("cd '%s/.git/objects/info/commit-graphs' && f=graph-$(tail -1 commit-graph-chain).graph && "
+		   "chmod u+w $f && printf '\\377' | dd of=$f bs=1 seek=1200 conv=notrunc 2>/dev/null", repo) == 0,
+		"damage the top graph");
 	log_lines = 0;
 	ok(open_graph(repo) == NULL, "a damaged chain is not used");
 	is_int(log_lines, 1, "one log line says so");
+}
 
-	ok(sh("cd '%s' && rm -rf .git/objects/info/commit-graphs && git commit-graph write --reachable && "
-	      "touch .git/shallow", repo) == 0, "a graph in a shallow repository");
+static void shallow_ignored(void)
+{
+	require(sh("cd '%s' && rm -rf .git/objects/info/commit-graphs && git commit-graph write --reachable && "
+		   "touch .git/shallow", repo) == 0, "a graph in a shallow repository");
 	log_lines = 0;
 	ok(open_graph(repo) == NULL && log_lines == 0, "ignored in a shallow repository, as git does");
 }
 
 /* Hostile bytes from memory: every truncation of a valid graph is refused, never read past. */
-static void test_truncations(const char *tmp)
+static void truncations(void)
 {
 	size_t len = 0;
 	char *data = sh_out(&len, "cd '%s/repo' && rm -f .git/shallow && git commit-graph write --reachable "
@@ -240,19 +255,31 @@ static void test_truncations(const char *tmp)
 	free(data);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("murmur3: git's vectors, version 1 reads bytes as signed", murmur),
+	TAP_CASE("commit-graph: none in a history made by git, none loaded", no_graph),
+	TAP_CASE("commit-graph: a plain graph gives git log's commits and generations", plain_graph),
+	TAP_CASE("commit-graph: a graph with filters never rules out a changed path", graph_with_filters),
+	TAP_CASE("commit-graph: a split chain of two graphs loads, commits and filters", split_chain),
+	TAP_CASE("commit-graph: a damaged chain is not used, one log line", damaged_chain),
+	TAP_CASE("commit-graph: ignored in a shallow repository", shallow_ignored),
+	TAP_CASE("commit-graph: every cut of a graph is refused", truncations),
+};
+
 int main(void)
 {
-	char *tmp = tmpdir_new("commitgraph"), *home = NULL;
+	char *dir = tmpdir_new("commitgraph"), *home = NULL;
+	int status;
 
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0 || mkdirs(home, 1))
+	if (!dir || asprintf(&home, "%s/home", dir) < 0 || mkdirs(home, 1))
 		return 1;
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	snprintf(repo, sizeof(repo), "%s/repo", dir);
 	git_env_isolate(home);
 	ug_log_set_sink(count_log);
-	test_murmur();
-	test_graphs(tmp);
-	test_truncations(tmp);
-	rm_rf(tmp);
-	free(tmp);
+	status = TAP_RUN(cases);
+	rm_rf(dir);
+	free(dir);
 	free(home);
-	return done_testing();
+	return status;
 }

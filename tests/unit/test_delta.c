@@ -14,90 +14,217 @@ static int apply(const unsigned char *d, size_t n, unsigned char **out, size_t *
 	return ug_delta_apply(out, outlen, base, 20, d, n);
 }
 
-int main(void)
+/* base 20, result 9: copy 4 bytes at 10, insert "XYZ", copy 2 bytes at 0 */
+static void valid_delta_applies(void)
 {
-	unsigned char *out;
-	size_t outlen, bs, rs, hl;
-
-	/* base 20, result 9: copy 4 bytes at 10, insert "XYZ", copy 2 bytes at 0 */
 	static const unsigned char good[] = {
 		20, 9, 0x91, 10, 4, 3, 'X', 'Y', 'Z', 0x90, 2,
 	};
-	is_int(apply(good, sizeof(good), &out, &outlen), 0, "valid delta applies");
+	unsigned char *out;
+	size_t outlen;
+
+	require_int(apply(good, sizeof(good), &out, &outlen), 0, "valid delta applies");
 	ok(outlen == 9 && !memcmp(out, "abcdXYZ01", 9), "valid delta result");
 	ok(out[9] == '\0', "result is NUL-terminated");
 	free(out);
+}
 
-	/* copy with every offset and size byte present (offset 1, size 3) */
+/* copy with every offset and size byte present (offset 1, size 3) */
+static void wide_copy(void)
+{
 	static const unsigned char wide[] = { 20, 3, 0xff, 1, 0, 0, 0, 3, 0, 0 };
-	is_int(apply(wide, sizeof(wide), &out, &outlen), 0, "copy with 7 argument bytes");
+	unsigned char *out;
+	size_t outlen;
+
+	require_int(apply(wide, sizeof(wide), &out, &outlen), 0, "copy with 7 argument bytes");
 	ok(outlen == 3 && !memcmp(out, "123", 3), "wide copy result");
 	free(out);
+}
 
-	/* size 0 means 0x10000: from a base of 0x10000 bytes */
-	unsigned char *big = malloc(0x10000);
+/* size 0 means 0x10000: from a base of 0x10000 bytes */
+static void copy_size_zero(void)
+{
+	static const unsigned char zero_size[] = { 0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80 };
+	unsigned char *big = malloc(0x10000), *out;
+	size_t outlen;
+
 	for (size_t i = 0; i < 0x10000; i++)
 		big[i] = (unsigned char)i;
-	static const unsigned char zero_size[] = { 0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80 };
-	is_int(ug_delta_apply(&out, &outlen, big, 0x10000, zero_size, sizeof(zero_size)), 0,
-	       "copy size 0 means 64 KiB");
-	ok(outlen == 0x10000 && !memcmp(out, big, 0x10000), "64 KiB copied");
-	free(out);
+	if (is_int(ug_delta_apply(&out, &outlen, big, 0x10000, zero_size, sizeof(zero_size)), 0,
+		   "copy size 0 means 64 KiB")) {
+		ok(outlen == 0x10000 && !memcmp(out, big, 0x10000), "64 KiB copied");
+		free(out);
+	}
 	free(big);
+}
 
-	/* multi-byte varints: result 200 = 0xc8 0x01 */
+/* multi-byte varints: result 200 = 0xc8 0x01 */
+static void two_byte_sizes(void)
+{
 	static const unsigned char hdr[] = { 0x94, 0x01, 0xc8, 0x01 };
-	is_int(ug_delta_header(hdr, sizeof(hdr), &bs, &rs, &hl), 0, "two-byte sizes parse");
-	ok(bs == 148 && rs == 200 && hl == 4, "sizes 148 and 200, header 4 bytes");
+	size_t bs, rs, hl;
 
-	/* hostile deltas */
+	require_int(ug_delta_header(hdr, sizeof(hdr), &bs, &rs, &hl), 0, "two-byte sizes parse");
+	ok(bs == 148 && rs == 200 && hl == 4, "sizes 148 and 200, header 4 bytes");
+}
+
+static void copy_past_base(void)
+{
 	static const unsigned char out_of_base[] = { 20, 4, 0x91, 18, 4 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(out_of_base, sizeof(out_of_base), &out, &outlen), UG_ECORRUPT,
 	       "copy past the end of the base refused");
 	ok(strstr(ug_error_last(), "out of a base") != NULL, "message: %s", ug_error_last());
+}
+
+static void copy_far_offset(void)
+{
 	static const unsigned char far_offset[] = { 20, 1, 0x9f, 0xff, 0xff, 0xff, 0xff, 1 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(far_offset, sizeof(far_offset), &out, &outlen), UG_ECORRUPT,
 	       "copy at offset 4G refused");
+}
+
+static void copy_overruns_result(void)
+{
 	static const unsigned char overflow_copy[] = { 20, 3, 0x91, 0, 4 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(overflow_copy, sizeof(overflow_copy), &out, &outlen), UG_ECORRUPT,
 	       "copy overrunning the result refused");
+}
+
+static void insert_overruns_result(void)
+{
 	static const unsigned char overflow_insert[] = { 20, 2, 3, 'a', 'b', 'c' };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(overflow_insert, sizeof(overflow_insert), &out, &outlen), UG_ECORRUPT,
 	       "insert overrunning the result refused");
+}
+
+static void opcode_zero(void)
+{
 	static const unsigned char opcode0[] = { 20, 2, 0, 2, 'a', 'b' };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(opcode0, sizeof(opcode0), &out, &outlen), UG_ECORRUPT, "opcode 0 refused");
 	ok(strstr(ug_error_last(), "opcode 0") != NULL, "message: %s", ug_error_last());
+}
+
+static void truncated_varint(void)
+{
 	static const unsigned char trunc_varint[] = { 20, 0x85 };
+	unsigned char *out;
+	size_t outlen, bs, rs, hl;
+
 	is_int(apply(trunc_varint, sizeof(trunc_varint), &out, &outlen), UG_ECORRUPT,
 	       "truncated size varint refused");
 	is_int(ug_delta_header(trunc_varint, sizeof(trunc_varint), &bs, &rs, &hl), UG_ECORRUPT,
 	       "truncated varint in the header");
+}
+
+static void long_varint(void)
+{
 	static const unsigned char long_varint[] = {
 		20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
 	};
+	size_t bs, rs, hl;
+
 	is_int(ug_delta_header(long_varint, sizeof(long_varint), &bs, &rs, &hl), UG_ECORRUPT,
 	       "varint over 64 bits refused");
+}
+
+static void huge_result(void)
+{
 	static const unsigned char huge[] = { 20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(huge, sizeof(huge), &out, &outlen), UG_ECORRUPT, "result of 2^42 bytes refused");
+}
+
+static void short_result(void)
+{
 	static const unsigned char short_result[] = { 20, 5, 0x91, 0, 4 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(short_result, sizeof(short_result), &out, &outlen), UG_ECORRUPT,
 	       "result shorter than declared refused");
 	ok(strstr(ug_error_last(), "instead of") != NULL, "message: %s", ug_error_last());
+}
+
+static void wrong_base_size(void)
+{
 	static const unsigned char wrong_base[] = { 19, 1, 0x91, 0, 1 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(wrong_base, sizeof(wrong_base), &out, &outlen), UG_ECORRUPT,
 	       "base size mismatch refused");
+}
+
+static void truncated_copy(void)
+{
 	static const unsigned char trunc_copy[] = { 20, 4, 0x91, 0 };
+	unsigned char *out;
+	size_t outlen;
+
 	is_int(apply(trunc_copy, sizeof(trunc_copy), &out, &outlen), UG_ECORRUPT,
 	       "copy missing its size byte refused");
+}
+
+static void truncated_insert(void)
+{
 	static const unsigned char trunc_insert[] = { 20, 4, 4, 'a', 'b' };
+	unsigned char *out = (unsigned char *)"";
+	size_t outlen;
+
 	is_int(apply(trunc_insert, sizeof(trunc_insert), &out, &outlen), UG_ECORRUPT,
 	       "insert past the end of the delta refused");
 	ok(out == NULL, "nothing returned on failure");
+}
 
-	/* empty result */
+static void empty_result(void)
+{
 	static const unsigned char empty[] = { 20, 0 };
-	is_int(apply(empty, sizeof(empty), &out, &outlen), 0, "empty result");
+	unsigned char *out;
+	size_t outlen;
+
+	require_int(apply(empty, sizeof(empty), &out, &outlen), 0, "empty result");
 	ok(outlen == 0 && out && out[0] == '\0', "empty result is an empty string");
 	free(out);
-	return done_testing();
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE("delta: a valid delta applies, NUL-terminated", valid_delta_applies),
+	TAP_CASE("delta: a copy with all 7 argument bytes", wide_copy),
+	TAP_CASE("delta: copy size 0 means 64 KiB", copy_size_zero),
+	TAP_CASE("delta: two-byte size varints in the header", two_byte_sizes),
+	TAP_CASE("delta: a copy past the end of the base is refused", copy_past_base),
+	TAP_CASE("delta: a copy at offset 4G is refused", copy_far_offset),
+	TAP_CASE("delta: a copy overrunning the result is refused", copy_overruns_result),
+	TAP_CASE("delta: an insert overrunning the result is refused", insert_overruns_result),
+	TAP_CASE("delta: opcode 0 is refused", opcode_zero),
+	TAP_CASE("delta: a truncated size varint is refused", truncated_varint),
+	TAP_CASE("delta: a size varint over 64 bits is refused", long_varint),
+	TAP_CASE("delta: a result of 2^42 bytes is refused", huge_result),
+	TAP_CASE("delta: a result shorter than declared is refused", short_result),
+	TAP_CASE("delta: a base size mismatch is refused", wrong_base_size),
+	TAP_CASE("delta: a copy missing its size byte is refused", truncated_copy),
+	TAP_CASE("delta: an insert past the end of the delta is refused, nothing returned", truncated_insert),
+	TAP_CASE("delta: an empty result is an empty string", empty_result),
+};
+
+int main(void)
+{
+	return TAP_RUN(cases);
 }

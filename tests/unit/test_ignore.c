@@ -275,25 +275,47 @@ static const char *const fixed_paths[] = {
 	"sub/inner/build/f", "other/", "other/file",
 };
 
-static int test_fixed(const char *tmp)
-{
-	char *repo, *global, *home;
-	ug_ignore *ig = NULL;
-	ug_repo *r = NULL;
-	qlist q = { 0 };
-	size_t checked = 0, bad;
-	int ret = 0;
+static const char *tmp_path;
 
-	if (asprintf(&repo, "%s/repo", tmp) < 0 || asprintf(&home, "%s/home", tmp) < 0 ||
-	    asprintf(&global, "%s/home/global-ignore", tmp) < 0)
-		return -1;
-	ok(sh("git init -q '%s' && git -C '%s' config core.excludesFile '~/global-ignore'", repo,
-	      repo) == 0, "git init with core.excludesFile = ~/global-ignore");
-	PUT(repo, ".gitignore", root_rules);
-	PUT(repo, "sub/.gitignore", sub_rules);
-	PUT(repo, "sub/inner/.gitignore", inner_rules);
-	PUT(repo, ".git/info/exclude", info_rules);
-	PUT(home, "global-ignore", global_rules);
+/* The repository of the fixed rules, its paths and rules, shared by the cases in order. */
+static struct fixed {
+	char *repo, *global, *home;
+	ug_ignore *ig;
+	ug_repo *r;
+	qlist q;
+} fx;
+
+static void fixed_free(void)
+{
+	ug_ignore_free(fx.ig);
+	ug_repo_free(fx.r);
+	qfree(&fx.q);
+	free(fx.repo);
+	free(fx.home);
+	free(fx.global);
+	memset(&fx, 0, sizeof(fx));
+}
+
+/* The fixed rules' repository of the first case; false (the case failed) when there is none. */
+static bool have_fixed(void)
+{
+	return ok(fx.ig != NULL, "the rules of the first case");
+}
+
+static void fixed_setup(void)
+{
+	const char *tmp = tmp_path;
+
+	require(asprintf(&fx.repo, "%s/repo", tmp) >= 0 && asprintf(&fx.home, "%s/home", tmp) >= 0 &&
+			asprintf(&fx.global, "%s/home/global-ignore", tmp) >= 0,
+		"paths");
+	require(sh("git init -q '%s' && git -C '%s' config core.excludesFile '~/global-ignore'", fx.repo,
+		   fx.repo) == 0, "git init with core.excludesFile = ~/global-ignore");
+	PUT(fx.repo, ".gitignore", root_rules);
+	PUT(fx.repo, "sub/.gitignore", sub_rules);
+	PUT(fx.repo, "sub/inner/.gitignore", inner_rules);
+	PUT(fx.repo, ".git/info/exclude", info_rules);
+	PUT(fx.home, "global-ignore", global_rules);
 	for (size_t i = 0; i < sizeof(fixed_paths) / sizeof(fixed_paths[0]); i++) {
 		char *p = strdup(fixed_paths[i]);
 		size_t n = strlen(p);
@@ -301,60 +323,79 @@ static int test_fixed(const char *tmp)
 
 		if (dir)
 			p[n - 1] = '\0';
-		qadd(&q, p, dir);
+		qadd(&fx.q, p, dir);
 		free(p);
 	}
-	ok(materialize(repo, &q, true) == 0, "working tree made");
-	ok(ug_repo_open(&r, repo) == 0, "repository opens: %s", ug_error_last());
-	if (!r)
-		return -1;
-	ok(ug_ignore_new(&ig, r) == 0, "rules of info/exclude and core.excludesFile load: %s",
-	   ug_error_last());
-	ok(add_gitignore(ig, repo, "") == 0 && add_gitignore(ig, repo, "sub") == 0 &&
-		   add_gitignore(ig, repo, "sub/inner") == 0,
-	   ".gitignore files added");
-	bad = compare(tmp, repo, ig, &q, global, &checked);
+	require(materialize(fx.repo, &fx.q, true) == 0, "working tree made");
+	require(ug_repo_open(&fx.r, fx.repo) == 0, "repository opens: %s", ug_error_last());
+	if (!ok(ug_ignore_new(&fx.ig, fx.r) == 0, "rules of info/exclude and core.excludesFile load: %s",
+		ug_error_last())) {
+		fx.ig = NULL;
+		return;
+	}
+	if (!ok(add_gitignore(fx.ig, fx.repo, "") == 0 && add_gitignore(fx.ig, fx.repo, "sub") == 0 &&
+			add_gitignore(fx.ig, fx.repo, "sub/inner") == 0,
+		".gitignore files added")) {
+		ug_ignore_free(fx.ig);
+		fx.ig = NULL;
+	}
+}
+
+static void fixed_agrees(void)
+{
+	size_t checked = 0, bad;
+
+	if (!have_fixed())
+		return;
+	bad = compare(tmp_path, fx.repo, fx.ig, &fx.q, fx.global, &checked);
 	ok(bad == 0, "fixed rules: ugitfs agrees with git check-ignore on %zu of %zu paths",
 	   checked - bad, checked);
+}
 
-	/* the walker's variant agrees when no parent is excluded */
-	bad = 0;
-	for (size_t i = 0; i < q.n; i++) {
+/* the walker's variant agrees when no parent is excluded */
+static void match_entry_agrees(void)
+{
+	size_t bad = 0;
+
+	if (!have_fixed())
+		return;
+	for (size_t i = 0; i < fx.q.n; i++) {
 		bool parent_ignored = false;
-		char *p = strdup(q.v[i].path);
+		char *p = strdup(fx.q.v[i].path);
 
 		for (char *s = p; *s; s++) {
 			if (*s != '/')
 				continue;
 			*s = '\0';
-			parent_ignored |= ug_ignore_match(ig, p, true) == 1;
+			parent_ignored |= ug_ignore_match(fx.ig, p, true) == 1;
 			*s = '/';
 		}
 		if (!parent_ignored &&
-		    ug_ignore_match_entry(ig, q.v[i].path, q.v[i].dir) !=
-			    ug_ignore_match(ig, q.v[i].path, q.v[i].dir))
+		    ug_ignore_match_entry(fx.ig, fx.q.v[i].path, fx.q.v[i].dir) !=
+			    ug_ignore_match(fx.ig, fx.q.v[i].path, fx.q.v[i].dir))
 			bad++;
 		free(p);
 	}
 	ok(bad == 0, "ug_ignore_match_entry agrees below folders that are not excluded");
-	is_int(ug_ignore_match(ig, "", true), 0, "the top itself is never ignored");
+}
 
-	/* A file over the size limit adds nothing. */
-	is_int(ug_ignore_add_file(ig, "big", "x", (size_t)101 << 20), UG_EINVALID,
-	       "a .gitignore over 100 MiB is refused");
+static void top_never_ignored(void)
+{
+	if (have_fixed())
+		is_int(ug_ignore_match(fx.ig, "", true), 0, "the top itself is never ignored");
+}
 
-	ug_ignore_free(ig);
-	ug_repo_free(r);
-	qfree(&q);
-	free(repo);
-	free(home);
-	free(global);
-	return ret;
+/* A file over the size limit adds nothing. */
+static void file_over_limit(void)
+{
+	if (have_fixed())
+		is_int(ug_ignore_add_file(fx.ig, "big", "x", (size_t)101 << 20), UG_EINVALID,
+		       "a .gitignore over 100 MiB is refused");
 }
 
 /* Where core.excludesFile is looked for: its default under $XDG_CONFIG_HOME
  * or ~/.config, and a relative name taken from the working tree. */
-static void test_excludes_file(const char *tmp)
+static void excludes_file(size_t c)
 {
 	static const char *const cases[][2] = {
 		/* repo name, its setup (run in the repo) */
@@ -363,16 +404,17 @@ static void test_excludes_file(const char *tmp)
 		{ "relative", "git config core.excludesFile rel-ignore && printf 'rel-only\\n' > rel-ignore" },
 	};
 	static const char *const names[] = { "xdg-only", "dotconfig-only", "rel-only", "other" };
+	const char *tmp = tmp_path;
 
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	{
 		char *repo, *xdg;
 		ug_repo *r = NULL;
 		ug_ignore *ig = NULL;
 		qlist q = { 0 };
 		size_t checked = 0, bad = 1;
 
-		if (asprintf(&repo, "%s/%s", tmp, cases[c][0]) < 0 || asprintf(&xdg, "%s/xdg", tmp) < 0)
-			return;
+		require(asprintf(&repo, "%s/%s", tmp, cases[c][0]) >= 0 && asprintf(&xdg, "%s/xdg", tmp) >= 0,
+			"paths");
 		if (c == 0)
 			setenv("XDG_CONFIG_HOME", xdg, 1);
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -390,6 +432,21 @@ static void test_excludes_file(const char *tmp)
 		free(repo);
 		free(xdg);
 	}
+}
+
+static void excludes_file_xdg(void)
+{
+	excludes_file(0);
+}
+
+static void excludes_file_dotconfig(void)
+{
+	excludes_file(1);
+}
+
+static void excludes_file_relative(void)
+{
+	excludes_file(2);
 }
 
 /* ---- random patterns ---- */
@@ -442,17 +499,21 @@ static void random_pattern(char *out, size_t outsz)
 		snprintf(out + n, outsz - n, "/");
 }
 
-static int test_random(const char *tmp, unsigned cases)
+static void random_rules(void)
 {
+	const char *tmp = tmp_path;
+	unsigned cases = getenv("UG_TEST_CASES") ? (unsigned)atoi(getenv("UG_TEST_CASES")) : 150;
 	char *repo, rules[512], pat[128], rel[256];
 	ug_ignore *ig = NULL;
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	if (asprintf(&repo, "%s/fuzz", tmp) < 0)
-		return -1;
-	ok(sh("git init -q '%s'", repo) == 0, "git init (random patterns)");
-	ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set");
+	require(asprintf(&repo, "%s/fuzz", tmp) >= 0, "paths");
+	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (random patterns)") ||
+	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
+		free(repo);
+		return;
+	}
 	for (unsigned c = 0; c < cases; c++) {
 		size_t n = 0;
 		unsigned lines = 1 + rnd(4);
@@ -485,19 +546,20 @@ static int test_random(const char *tmp, unsigned cases)
 			}
 		}
 	}
-	ok(materialize(repo, &q, false) == 0, "working tree made (%zu paths)", q.n);
-	bad = compare(tmp, repo, ig, &q, NULL, &checked);
-	ok(bad == 0, "%u random rule files: ugitfs agrees with git check-ignore on %zu of %zu paths",
-	   cases, checked - bad, checked);
+	if (ok(materialize(repo, &q, false) == 0, "working tree made (%zu paths)", q.n)) {
+		bad = compare(tmp, repo, ig, &q, NULL, &checked);
+		ok(bad == 0, "%u random rule files: ugitfs agrees with git check-ignore on %zu of %zu paths",
+		   cases, checked - bad, checked);
+	}
 	ug_ignore_free(ig);
 	qfree(&q);
 	free(repo);
-	return 0;
 }
 
 /* Named classes and ranges over every byte a file name may hold. */
-static void test_classes(const char *tmp)
+static void classes(void)
 {
+	const char *tmp = tmp_path;
 	static const char *const classes[] = {
 		"[[:alnum:]]", "[[:alpha:]]", "[[:blank:]]", "[[:cntrl:]]", "[[:digit:]]",
 		"[[:graph:]]", "[[:lower:]]", "[[:print:]]", "[[:punct:]]", "[[:space:]]",
@@ -508,10 +570,12 @@ static void test_classes(const char *tmp)
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	if (asprintf(&repo, "%s/classes", tmp) < 0)
+	require(asprintf(&repo, "%s/classes", tmp) >= 0, "paths");
+	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (classes)") ||
+	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
+		free(repo);
 		return;
-	ok(sh("git init -q '%s'", repo) == 0, "git init (classes)");
-	ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set");
+	}
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		int n = snprintf(rules, sizeof(rules), "k%s\n", classes[c]);
 
@@ -534,13 +598,14 @@ static void test_classes(const char *tmp)
 }
 
 /* Hostile rules stay cheap: long patterns, many stars, deep paths. */
-static void test_hostile(void)
+static void hostile(void)
 {
 	ug_ignore *ig;
-	char *rules = malloc(300000), path[8192];
+	char *rules, path[8192];
 	size_t n = 0;
 
-	ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set");
+	require(ug_ignore_new(&ig, NULL) == 0, "an empty rule set");
+	rules = malloc(300000);
 	for (int i = 0; i < 60000; i++)
 		n += (size_t)sprintf(rules + n, "*/");
 	rules[n++] = 'z';
@@ -562,23 +627,36 @@ static void test_hostile(void)
 	free(rules);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("ignore: a repository with .gitignore files, info/exclude and core.excludesFile", fixed_setup),
+	TAP_CASE("ignore: fixed rules agree with git check-ignore", fixed_agrees),
+	TAP_CASE("ignore: the walker's variant agrees below folders not excluded", match_entry_agrees),
+	TAP_CASE("ignore: the top itself is never ignored", top_never_ignored),
+	TAP_CASE("ignore: a .gitignore over 100 MiB is refused", file_over_limit),
+	TAP_CASE("ignore: core.excludesFile defaults under $XDG_CONFIG_HOME", excludes_file_xdg),
+	TAP_CASE("ignore: core.excludesFile defaults under ~/.config", excludes_file_dotconfig),
+	TAP_CASE("ignore: a relative core.excludesFile is taken from the working tree", excludes_file_relative),
+	TAP_CASE("ignore: random rule files agree with git check-ignore", random_rules),
+	TAP_CASE("ignore: character classes over every byte agree with git", classes),
+	TAP_CASE("ignore: hostile rules stay cheap", hostile),
+};
+
 int main(void)
 {
 	char *tmp = tmpdir_new("ignore"), *home;
+	int status;
 
 	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
 		return 1;
+	tmp_path = tmp;
 	git_env_isolate(home);
-	test_fixed(tmp);
-	test_excludes_file(tmp);
 	/* UG_TEST_SEED and UG_TEST_CASES explore further than the default run */
 	if (getenv("UG_TEST_SEED"))
 		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	test_random(tmp, getenv("UG_TEST_CASES") ? (unsigned)atoi(getenv("UG_TEST_CASES")) : 150);
-	test_classes(tmp);
-	test_hostile();
+	status = TAP_RUN(cases);
+	fixed_free();
 	rm_rf(tmp);
 	free(tmp);
 	free(home);
-	return done_testing();
+	return status;
 }

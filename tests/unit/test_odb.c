@@ -111,176 +111,283 @@ static void *refresher(void *p)
 	return NULL;
 }
 
-int main(void)
+/* The git odb over objects, the blob "hello\n" in it, shared by the cases in order. */
+static char objects[256];
+static ug_odb *odb;
+static ug_oid hello;
+
+/* loose: write, read back, the file is git's */
+static void loose_write(void)
 {
-	char objects[256], path[512], hex[UG_OID_MAXHEX + 1], idx[512];
-	ug_odb *odb;
-	ug_oid oid, oid2;
-	ug_object *obj;
-	ug_otype type;
-	size_t size;
+	char path[512], hex[UG_OID_MAXHEX + 1];
 	struct stat st;
-	int err;
 
-	ug_log_set_sink(sink);
-	strcpy(tmp, "/tmp/ugtest-odb-XXXXXX");
-	if (!mkdtemp(tmp))
-		return 1;
-	run("git init -q --bare %s/repo.git", tmp);
-	path_of(objects, sizeof(objects), "repo.git/objects");
-
-	/* loose: write, read back, the file is git's */
-	is_int(ug_odb_new(&odb, UG_HASH_SHA1), 0, "new odb");
-	is_int(ug_odb_add_git(odb, objects), 0, "add git objects dir");
-	is_int(ug_odb_write(odb, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "write a blob");
-	ok(!strcmp(ug_oid_tohex(hex, &oid, UG_HASH_SHA1), "ce013625030ba8dba906f756967f9e9ca394464a"),
+	require_int(ug_odb_new(&odb, UG_HASH_SHA1), 0, "new odb");
+	require_int(ug_odb_add_git(odb, objects), 0, "add git objects dir");
+	require_int(ug_odb_write(odb, &hello, UG_OBJ_BLOB, "hello\n", 6), 0, "write a blob");
+	ok(!strcmp(ug_oid_tohex(hex, &hello, UG_HASH_SHA1), "ce013625030ba8dba906f756967f9e9ca394464a"),
 	   "its id is git's");
 	snprintf(path, sizeof(path), "%s/ce/013625030ba8dba906f756967f9e9ca394464a", objects);
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0444, "loose file exists with mode 0444");
-	is_int(read_str(odb, &oid, "hello\n", 6), 0, "read it back");
+	is_int(read_str(odb, &hello, "hello\n", 6), 0, "read it back");
 	snprintf(path, sizeof(path),
 		 "test \"$(git --git-dir=%s/repo.git cat-file blob ce013625030ba8dba906f756967f9e9ca394464a)\" = hello",
 		 tmp);
 	ok(system(path) == 0, "git reads our loose object");
 	snprintf(path, sizeof(path), "%s/ce", objects);
 	is_int(count_tmp(path), 0, "no temp file left behind");
-	ino_t ino = st.st_ino;
-	is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "writing it again succeeds");
+}
+
+static void loose_write_again(void)
+{
+	char path[512];
+	struct stat st;
+	ug_oid oid2;
+	ino_t ino;
+
+	require(odb, "the odb is open");
 	snprintf(path, sizeof(path), "%s/ce/013625030ba8dba906f756967f9e9ca394464a", objects);
-	ok(ug_oid_equal(&oid, &oid2) && stat(path, &st) == 0 && st.st_ino == ino,
+	stat(path, &st);
+	ino = st.st_ino;
+	is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "writing it again succeeds");
+	ok(ug_oid_equal(&hello, &oid2) && stat(path, &st) == 0 && st.st_ino == ino,
 	   "second write is a no-op");
-	is_int(ug_odb_read_header(odb, &oid, &type, &size), 0, "header of a loose object");
+}
+
+static void loose_header(void)
+{
+	ug_otype type;
+	size_t size;
+
+	require(odb, "the odb is open");
+	is_int(ug_odb_read_header(odb, &hello, &type, &size), 0, "header of a loose object");
 	ok(type == UG_OBJ_BLOB && size == 6, "header gives blob, 6");
-	ok(ug_odb_exists(odb, &oid), "exists");
+	ok(ug_odb_exists(odb, &hello), "exists");
+}
+
+static void absent_object(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	ug_object *obj;
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
 	ug_odb_hash(odb, &oid2, UG_OBJ_BLOB, "other", 5);
 	ok(!ug_odb_exists(odb, &oid2), "absent object does not exist");
 	is_int(ug_odb_read(&obj, odb, &oid2), UG_ENOTFOUND, "reading it is not found");
 	ok(strstr(ug_error_last(), ug_oid_tohex(hex, &oid2, UG_HASH_SHA1)) != NULL,
 	   "message names it: %s", ug_error_last());
+}
+
+static void bad_type(void)
+{
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
 	is_int(ug_odb_write(odb, &oid2, (ug_otype)5, "x", 1), UG_EINVALID, "bad type refused");
-	/* a larger object, and an empty one */
+}
+
+/* a larger object, and an empty one */
+static void big_and_empty(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
 	size_t biglen = 1 << 20;
-	unsigned char *big = malloc(biglen);
+	unsigned char *big;
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
+	big = malloc(biglen);
 	for (size_t i = 0; i < biglen; i++)
 		big[i] = (unsigned char)(i % 251);
-	is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "write 1 MiB");
-	is_int(read_str(odb, &oid2, (const char *)big, biglen), 0, "1 MiB reads back");
-	is_int(ug_odb_write(odb, &oid2, UG_OBJ_TREE, "", 0), 0, "write the empty tree");
+	if (is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "write 1 MiB"))
+		is_int(read_str(odb, &oid2, (const char *)big, biglen), 0, "1 MiB reads back");
+	free(big);
+	require_int(ug_odb_write(odb, &oid2, UG_OBJ_TREE, "", 0), 0, "write the empty tree");
 	ok(!strcmp(ug_oid_tohex(hex, &oid2, UG_HASH_SHA1), "4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
 	   "empty tree id");
 	is_int(read_str(odb, &oid2, "", 0), 0, "empty tree reads back");
-	/* a write that fails midway (file size limit) leaves no temp file */
-	{
-		struct rlimit old, small;
-		uint32_t x = 12345;
-		ug_oid noise;
+}
 
-		for (size_t i = 0; i < biglen; i++)
-			big[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
-		ug_odb_hash(odb, &noise, UG_OBJ_BLOB, big, biglen);
-		signal(SIGXFSZ, SIG_IGN);
-		getrlimit(RLIMIT_FSIZE, &old);
-		small = (struct rlimit){ 4096, old.rlim_max }; /* the soft limit only: it can go back up */
-		setrlimit(RLIMIT_FSIZE, &small);
-		err = ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen);
-		setrlimit(RLIMIT_FSIZE, &old);
-		ok(err < 0, "write over the file size limit fails: %s", ug_error_last());
-		ok(strstr(ug_error_last(), ug_oid_tohex(hex, &noise, UG_HASH_SHA1)) != NULL,
-		   "message names the object");
-		snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
-		is_int(count_tmp(path), 0, "no temp file left after the failure");
-		ok(!ug_odb_exists(odb, &noise), "and no object");
-		is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "the same write then works");
+/* a write that fails midway (file size limit) leaves no temp file */
+static void write_over_size_limit(void)
+{
+	char path[512], hex[UG_OID_MAXHEX + 1];
+	size_t biglen = 1 << 20;
+	struct rlimit old, small;
+	uint32_t x = 12345;
+	unsigned char *big;
+	ug_oid noise, oid2;
+	int err;
+
+	require(odb, "the odb is open");
+	big = malloc(biglen);
+	for (size_t i = 0; i < biglen; i++)
+		big[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
+	ug_odb_hash(odb, &noise, UG_OBJ_BLOB, big, biglen);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = (struct rlimit){ 4096, old.rlim_max }; /* the soft limit only: it can go back up */
+	setrlimit(RLIMIT_FSIZE, &small);
+	err = ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen);
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(err < 0, "write over the file size limit fails: %s", ug_error_last());
+	ok(strstr(ug_error_last(), ug_oid_tohex(hex, &noise, UG_HASH_SHA1)) != NULL,
+	   "message names the object");
+	snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
+	is_int(count_tmp(path), 0, "no temp file left after the failure");
+	ok(!ug_odb_exists(odb, &noise), "and no object");
+	if (is_int(ug_odb_write(odb, &oid2, UG_OBJ_BLOB, big, biglen), 0, "the same write then works"))
 		is_int(read_str(odb, &oid2, (const char *)big, biglen), 0, "and reads back");
-	}
-	snprintf(path, sizeof(path), "git --git-dir=%s/repo.git fsck --strict 2>/dev/null >/dev/null", tmp);
-	ok(system(path) == 0, "git fsck --strict accepts what we wrote");
+	free(big);
+}
 
-	/* hostile loose objects */
-	static const struct {
-		const char *raw;
-		size_t len;
-		const char *what;
-	} bad[] = {
-		{ "blob 06\0hello\n", 14, "leading zero in the size" },
-		{ "blob  6\0hello\n", 14, "two spaces" },
-		{ "blub 6\0hello\n", 13, "unknown type" },
-		{ "blob 7\0hello\n", 13, "size larger than the content" },
-		{ "blob 5\0hello\n", 13, "size smaller than the content" },
-		{ "blob 6hello\n", 12, "no NUL" },
-		{ "blob 1099511627776\0hello\n", 25, "a size of terabytes" },
-		{ "blob -6\0hello\n", 14, "negative size" },
-		{ "blob\0hello\n", 11, "no size" },
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ug_hash_buf(&oid2, UG_HASH_SHA1, bad[i].raw, bad[i].len);
-		ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
-		put_loose(objects, hex, bad[i].raw, bad[i].len);
-		err = ug_odb_read(&obj, odb, &oid2);
-		is_int(err, UG_ECORRUPT, "loose object with %s is corrupt", bad[i].what);
-		if (i == 0)
-			ok(strstr(ug_error_last(), hex) != NULL, "message names it: %s", ug_error_last());
-	}
-	/* The core returns the message; the caller logs it once (fs/errors.c). */
-	is_int(log_lines, 0, "corrupt reads are not logged by the core (%s)", last_log);
-	int before = log_lines;
-	/* garbage after the stream, and a truncated file */
-	{
-		unsigned char *z;
-		size_t zlen;
-		char h[64];
-		size_t hl = ug_object_header(h, UG_OBJ_BLOB, 3);
+static void git_fsck_accepts(void)
+{
+	char cmd[512];
 
-		ug_zdeflate(&z, &zlen, h, hl, "abc", 3, 6);
-		ug_hash_object(&oid2, UG_HASH_SHA1, UG_OBJ_BLOB, "abc", 3);
-		ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
-		snprintf(path, sizeof(path), "%s/%.2s", objects, hex);
-		mkdir(path, 0777);
-		snprintf(path, sizeof(path), "%s/%.2s/%s", objects, hex, hex + 2);
-		z = realloc(z, zlen + 3);
-		memcpy(z + zlen, "xyz", 3);
-		pg_write_file(path, z, zlen + 3);
-		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "garbage after the zlib stream");
-		pg_write_file(path, z, zlen - 3);
-		is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "truncated loose file");
-		/* a file far larger than any stream of its size: refused before it is read whole */
-		{
-			size_t big = 1 << 20;
-			unsigned char *fat = calloc(1, big);
+	snprintf(cmd, sizeof(cmd), "git --git-dir=%s/repo.git fsck --strict 2>/dev/null >/dev/null", tmp);
+	ok(system(cmd) == 0, "git fsck --strict accepts what we wrote");
+}
 
-			memcpy(fat, z, zlen);
-			pg_write_file(path, fat, big);
-			is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "a 1 MiB file for 3 bytes is corrupt");
-			ok(strstr(ug_error_last(), "more than any zlib stream") != NULL,
-			   "refused from its size (%s)", ug_error_last());
-			free(fat);
-		}
-		pg_write_file(path, z, zlen);
-		is_int(ug_odb_read(&obj, odb, &oid2), 0, "the intact file reads");
-		ug_object_free(obj);
-		free(z);
-	}
+/* hostile loose objects */
+static const struct {
+	const char *raw;
+	size_t len;
+	const char *what;
+} hostile[] = {
+	{ "blob 06\0hello\n", 14, "leading zero in the size" },
+	{ "blob  6\0hello\n", 14, "two spaces" },
+	{ "blub 6\0hello\n", 13, "unknown type" },
+	{ "blob 7\0hello\n", 13, "size larger than the content" },
+	{ "blob 5\0hello\n", 13, "size smaller than the content" },
+	{ "blob 6hello\n", 12, "no NUL" },
+	{ "blob 1099511627776\0hello\n", 25, "a size of terabytes" },
+	{ "blob -6\0hello\n", 14, "negative size" },
+	{ "blob\0hello\n", 11, "no size" },
+};
+#define NHOSTILE (sizeof(hostile) / sizeof(hostile[0]))
 
-	/* verify: a loose file whose content is another object's */
-	ug_hash_object(&oid2, UG_HASH_SHA1, UG_OBJ_BLOB, "impostor", 8);
+static const char *hostile_name(size_t i)
+{
+	return hostile[i].what;
+}
+
+/* The core returns the message; the caller logs it once (fs/errors.c). */
+static void hostile_loose(size_t i)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	ug_object *obj;
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
+	log_lines = 0;
+	ug_hash_buf(&oid2, UG_HASH_SHA1, hostile[i].raw, hostile[i].len);
 	ug_oid_tohex(hex, &oid2, UG_HASH_SHA1);
+	put_loose(objects, hex, hostile[i].raw, hostile[i].len);
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "loose object with %s is corrupt", hostile[i].what);
+	if (i == 0)
+		ok(strstr(ug_error_last(), hex) != NULL, "message names it: %s", ug_error_last());
+	is_int(log_lines, 0, "corrupt reads are not logged by the core (%s)", last_log);
+}
+
+/* The loose file of the blob "abc" (path to fill), its id, and its zlib stream z; free *z. */
+static void abc_file(char *path, size_t n, ug_oid *oid, unsigned char **z, size_t *zlen)
+{
+	char hex[UG_OID_MAXHEX + 1], h[64];
+	size_t hl = ug_object_header(h, UG_OBJ_BLOB, 3);
+
+	ug_zdeflate(z, zlen, h, hl, "abc", 3, 6);
+	ug_hash_object(oid, UG_HASH_SHA1, UG_OBJ_BLOB, "abc", 3);
+	ug_oid_tohex(hex, oid, UG_HASH_SHA1);
+	snprintf(path, n, "%s/%.2s", objects, hex);
+	mkdir(path, 0777);
+	snprintf(path, n, "%s/%.2s/%s", objects, hex, hex + 2);
+}
+
+/* garbage after the stream, and a truncated file */
+static void garbage_and_truncated(void)
+{
+	unsigned char *z;
+	size_t zlen;
+	char path[512];
+	ug_object *obj;
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
+	abc_file(path, sizeof(path), &oid2, &z, &zlen);
+	z = realloc(z, zlen + 3);
+	memcpy(z + zlen, "xyz", 3);
+	pg_write_file(path, z, zlen + 3);
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "garbage after the zlib stream");
+	pg_write_file(path, z, zlen - 3);
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "truncated loose file");
+	free(z);
+}
+
+/* a file far larger than any stream of its size: refused before it is read whole */
+static void fat_loose_file(void)
+{
+	unsigned char *z, *fat;
+	size_t zlen, big = 1 << 20;
+	char path[512];
+	ug_object *obj;
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
+	abc_file(path, sizeof(path), &oid2, &z, &zlen);
+	fat = calloc(1, big);
+	memcpy(fat, z, zlen);
+	pg_write_file(path, fat, big);
+	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "a 1 MiB file for 3 bytes is corrupt");
+	ok(strstr(ug_error_last(), "more than any zlib stream") != NULL,
+	   "refused from its size (%s)", ug_error_last());
+	free(fat);
+	pg_write_file(path, z, zlen);
+	if (is_int(ug_odb_read(&obj, odb, &oid2), 0, "the intact file reads"))
+		ug_object_free(obj);
+	free(z);
+}
+
+/* verify: a loose file whose content is another object's */
+static ug_oid impostor;
+
+static void verify_off(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	require(odb, "the odb is open");
+	ug_hash_object(&impostor, UG_HASH_SHA1, UG_OBJ_BLOB, "impostor", 8);
+	ug_oid_tohex(hex, &impostor, UG_HASH_SHA1);
 	put_loose(objects, hex, "blob 6\0hello\n", 13);
-	is_int(read_str(odb, &oid2, "hello\n", 6), 0, "without verify, a mismatch goes unseen");
+	is_int(read_str(odb, &impostor, "hello\n", 6), 0, "without verify, a mismatch goes unseen");
+}
+
+static void verify_on(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	ug_object *obj;
+	int before;
+
 	ug_odb_free(odb);
 	ug_odb_new(&odb, UG_HASH_SHA1);
-	ug_odb_add_git(odb, objects);
+	require_int(ug_odb_add_git(odb, objects), 0, "add git objects dir");
 	ug_odb_set_verify(odb, true);
 	before = log_lines;
-	is_int(ug_odb_read(&obj, odb, &oid2), UG_ECORRUPT, "verify catches the mismatch");
-	ok(strstr(ug_error_last(), hex) && strstr(ug_error_last(), "hashes to"), "message: %s",
-	   ug_error_last());
+	is_int(ug_odb_read(&obj, odb, &impostor), UG_ECORRUPT, "verify catches the mismatch");
+	ok(strstr(ug_error_last(), ug_oid_tohex(hex, &impostor, UG_HASH_SHA1)) && strstr(ug_error_last(), "hashes to"),
+	   "message: %s", ug_error_last());
 	is_int(log_lines - before, 0, "no log line from the core: the message is the caller's to log");
-	is_int(read_str(odb, &oid, "hello\n", 6), 0, "verify passes a good object");
+	is_int(read_str(odb, &hello, "hello\n", 6), 0, "verify passes a good object");
 	ug_odb_set_verify(odb, false);
+}
 
-	/* prefixes */
+static void prefixes(void)
+{
+	ug_oid oid2;
+
+	require(odb, "the odb is open");
 	is_int(ug_odb_resolve_prefix(odb, "ce013625", 8, &oid2), 0, "8-digit prefix resolves");
-	ok(ug_oid_equal(&oid, &oid2), "to the object");
+	ok(ug_oid_equal(&hello, &oid2), "to the object");
 	is_int(ug_odb_resolve_prefix(odb, "ce013", 5, &oid2), 0, "odd 5-digit prefix resolves");
 	is_int(ug_odb_resolve_prefix(odb, "ce0", 3, &oid2), UG_EINVALID, "3 digits are too few");
 	is_int(ug_odb_resolve_prefix(odb, "ce0g", 4, &oid2), UG_EINVALID, "not hex");
@@ -289,29 +396,42 @@ int main(void)
 	is_int(ug_odb_resolve_prefix(odb, "ce013625030ba8dba906f756967f9e9ca394464a0", 41, &oid2),
 	       UG_EINVALID, "41 digits refused");
 	is_int(ug_odb_resolve_prefix(odb, "ffff", 4, &oid2), UG_ENOTFOUND, "no match is not found");
-	/* find two contents whose ids share 5 digits */
-	char pa[32], pb[32];
-	{
-		static ug_oid ids[5000];
-		bool done = false;
+}
 
-		for (int i = 0; i < 5000 && !done; i++) {
-			snprintf(pa, sizeof(pa), "content %d\n", i);
-			ug_hash_object(&ids[i], UG_HASH_SHA1, UG_OBJ_BLOB, pa, strlen(pa));
-			for (int k = 0; k < i && !done; k++)
-				if (ug_oid_prefix_match(&ids[i], &ids[k], 5)) {
-					snprintf(pb, sizeof(pb), "content %d\n", k);
-					done = true;
-				}
-		}
-		ok(done, "two blobs share 5 digits");
+/* two contents whose ids share 5 digits: pa stored loose, pb later in a pack; hex is pa's id */
+static char pa[32], pb[32], pa_hex[UG_OID_MAXHEX + 1];
+
+static void prefix_unique(void)
+{
+	static ug_oid ids[5000];
+	bool done = false;
+	ug_oid oid, oid2;
+
+	require(odb, "the odb is open");
+	for (int i = 0; i < 5000 && !done; i++) {
+		snprintf(pa, sizeof(pa), "content %d\n", i);
+		ug_hash_object(&ids[i], UG_HASH_SHA1, UG_OBJ_BLOB, pa, strlen(pa));
+		for (int k = 0; k < i && !done; k++)
+			if (ug_oid_prefix_match(&ids[i], &ids[k], 5)) {
+				snprintf(pb, sizeof(pb), "content %d\n", k);
+				done = true;
+			}
 	}
+	require(done, "two blobs share 5 digits");
 	ug_odb_write(odb, &oid, UG_OBJ_BLOB, pa, strlen(pa));
-	ug_oid_tohex(hex, &oid, UG_HASH_SHA1);
-	is_int(ug_odb_resolve_prefix(odb, hex, 5, &oid2), 0, "unique while one is stored");
-	/* the second one in a pack: ambiguity across backends */
+	ug_oid_tohex(pa_hex, &oid, UG_HASH_SHA1);
+	is_int(ug_odb_resolve_prefix(odb, pa_hex, 5, &oid2), 0, "unique while one is stored");
+}
+
+/* the second one in a pack: ambiguity across backends */
+static void prefix_ambiguous(void)
+{
+	char path[400], idx[512];
 	struct pg_entry pe[4];
 	struct pg_pack pk;
+	ug_oid oid2;
+
+	require(odb && pa_hex[0], "the odb is open, with a blob sharing 5 digits with another");
 	pe[0] = pg_plain(UG_OBJ_BLOB, pb, strlen(pb), UG_HASH_SHA1);
 	pe[1] = pg_plain(UG_OBJ_BLOB, "packed one\n", 11, UG_HASH_SHA1);
 	pe[2] = pg_plain(UG_OBJ_BLOB, "hello\n", 6, UG_HASH_SHA1); /* also loose */
@@ -321,16 +441,26 @@ int main(void)
 	pg_free(&pk);
 	/* the odb was opened before the pack existed: a miss refreshes */
 	is_int(read_str(odb, &pe[1].oid, "packed one\n", 11), 0, "a pack added later is found");
-	is_int(ug_odb_resolve_prefix(odb, hex, 5, &oid2), UG_EAMBIGUOUS, "loose and packed: ambiguous");
-	is_int(ug_odb_resolve_prefix(odb, hex, 40, &oid2), 0, "the full id is not");
+	is_int(ug_odb_resolve_prefix(odb, pa_hex, 5, &oid2), UG_EAMBIGUOUS, "loose and packed: ambiguous");
+	is_int(ug_odb_resolve_prefix(odb, pa_hex, 40, &oid2), 0, "the full id is not");
 	is_int(ug_odb_resolve_prefix(odb, "ce01", 4, &oid2), 0,
 	       "one object both loose and packed is not ambiguous");
+}
 
-	/* packs vanishing: an opened pack keeps working until refresh drops it */
+/* packs vanishing: an opened pack keeps working until refresh drops it */
+static void pack_vanishing(void)
+{
+	char path[400], idx[512];
+	struct pg_entry pe[4];
+	struct pg_pack pk;
+	ug_object *obj;
+
+	require(odb, "the odb is open");
 	pe[0] = pg_plain(UG_OBJ_BLOB, "gc one\n", 7, UG_HASH_SHA1);
 	pe[1] = pg_plain(UG_OBJ_BLOB, "gc two\n", 7, UG_HASH_SHA1);
 	pe[2] = pg_plain(UG_OBJ_BLOB, "gc three\n", 9, UG_HASH_SHA1);
 	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
 	pg_write(&pk, path, "pack-gc", idx, sizeof(idx));
 	pg_free(&pk);
 	is_int(ug_odb_refresh(odb), 0, "refresh");
@@ -343,26 +473,50 @@ int main(void)
 	is_int(ug_odb_refresh(odb), 0, "refresh after the deletion");
 	is_int(ug_odb_read(&obj, odb, &pe[2].oid), UG_ENOTFOUND, "then its objects are gone");
 	is_int(read_str(odb, &pe[1].oid, "gc two\n", 7), 0, "except what the cache holds");
+}
 
-	/* REF_DELTA against a loose base, and a REF_DELTA loop across two packs */
-	unsigned char dl[32];
-	size_t dlen = pg_delta(dl, 6, 9, "\x90\x06\x03" "abc", 6);
-	ug_hash_object(&oid, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
-	pe[0] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen, .base_oid = oid };
+/* a delta "hello\n" + "abc" */
+static unsigned char dl[32];
+
+/* REF_DELTA against a loose base */
+static void thin_pack(void)
+{
+	char path[400], idx[512];
+	struct pg_entry pe[1];
+	struct pg_pack pk;
+	size_t dlen = pg_delta(dl, 6, 9, "\x90\x06\x03" "abc", 6), size;
+	ug_otype type;
+
+	require(odb, "the odb is open");
+	pe[0] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen, .base_oid = hello };
 	ug_hash_object(&pe[0].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\nabc", 9);
 	pg_build(pe, 1, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
 	pg_write(&pk, path, "pack-thin", idx, sizeof(idx));
 	pg_free(&pk);
 	is_int(read_str(odb, &pe[0].oid, "hello\nabc", 9), 0, "REF_DELTA on a base in another pack or loose");
 	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "and its header");
 	ok(type == UG_OBJ_BLOB && size == 9, "blob, 9");
+}
+
+/* a REF_DELTA loop across two packs */
+static void loop_across_packs(void)
+{
+	char path[400], idx[512];
 	struct pg_entry la, lb;
+	struct pg_pack pk;
+	size_t dlen = pg_delta(dl, 6, 9, "\x90\x06\x03" "abc", 6), size;
+	ug_object *obj;
+	ug_otype type;
+
+	require(odb, "the odb is open");
 	la = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen };
 	lb = la;
 	ug_hash_object(&la.oid, UG_HASH_SHA1, UG_OBJ_BLOB, "loop a", 6);
 	ug_hash_object(&lb.oid, UG_HASH_SHA1, UG_OBJ_BLOB, "loop b", 6);
 	la.base_oid = lb.oid;
 	lb.base_oid = la.oid;
+	snprintf(path, sizeof(path), "%s/pack", objects);
 	pg_build(&la, 1, UG_HASH_SHA1, 2, &pk);
 	pg_write(&pk, path, "pack-loopa", idx, sizeof(idx));
 	pg_free(&pk);
@@ -373,220 +527,407 @@ int main(void)
 	is_int(ug_odb_read(&obj, odb, &la.oid), UG_ECORRUPT, "REF_DELTA loop across packs is corrupt");
 	ok(strstr(ug_error_last(), "loop") != NULL, "message: %s", ug_error_last());
 	is_int(ug_odb_read_header(odb, &lb.oid, &type, &size), UG_ECORRUPT, "and so is its header");
-	ug_odb_free(odb);
+}
 
-	/* alternates: relative, with comments, cycles */
+/* alternates: relative, with comments, cycles */
+static void alternates(void)
+{
+	char path[512], text[1024];
+	struct stat st;
+	ug_odb *a;
+	ug_oid o1, o2;
+
 	run("mkdir -p %s/alt1/objects/info %s/alt2/objects/info", tmp);
-	{
-		ug_odb *a;
-		ug_oid o1, o2;
+	ug_odb_new(&a, UG_HASH_SHA1);
+	snprintf(path, sizeof(path), "%s/alt2/objects", tmp);
+	ug_odb_add_git(a, path);
+	ug_odb_write(a, &o2, UG_OBJ_BLOB, "in alt2\n", 8);
+	ug_odb_free(a);
+	snprintf(path, sizeof(path), "%s/alt1/objects/info/alternates", tmp);
+	snprintf(text, sizeof(text), "# a comment\n\n../../alt2/objects\n%s\n%s/alt1/objects\n", objects, tmp);
+	pg_write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/alt2/objects/info/alternates", tmp);
+	snprintf(text, sizeof(text), "%s/alt1/objects\n/nonexistent/objects\n", tmp);
+	pg_write_file(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/alt1/objects", tmp);
+	ug_odb_new(&a, UG_HASH_SHA1);
+	is_int(ug_odb_add_git(a, path), 0, "alternates with a cycle and a missing entry load");
+	is_int(read_str(a, &o2, "in alt2\n", 8), 0, "object of a relative alternate");
+	ug_hash_object(&o1, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
+	is_int(read_str(a, &o1, "hello\n", 6), 0, "object of an absolute alternate");
+	is_int(ug_odb_write(a, &o1, UG_OBJ_BLOB, "hello\n", 6), 0, "write of an alternate's object");
+	snprintf(path, sizeof(path), "%s/alt1/objects/ce", tmp);
+	ok(stat(path, &st) != 0, "is a no-op");
+	ug_odb_free(a);
+}
 
-		ug_odb_new(&a, UG_HASH_SHA1);
-		snprintf(path, sizeof(path), "%s/alt2/objects", tmp);
-		ug_odb_add_git(a, path);
-		ug_odb_write(a, &o2, UG_OBJ_BLOB, "in alt2\n", 8);
-		ug_odb_free(a);
-		snprintf(path, sizeof(path), "%s/alt1/objects/info/alternates", tmp);
-		snprintf(idx, sizeof(idx), "# a comment\n\n../../alt2/objects\n%s\n%s/alt1/objects\n", objects, tmp);
-		pg_write_file(path, idx, strlen(idx));
-		snprintf(path, sizeof(path), "%s/alt2/objects/info/alternates", tmp);
-		snprintf(idx, sizeof(idx), "%s/alt1/objects\n/nonexistent/objects\n", tmp);
-		pg_write_file(path, idx, strlen(idx));
-		snprintf(path, sizeof(path), "%s/alt1/objects", tmp);
-		ug_odb_new(&a, UG_HASH_SHA1);
-		is_int(ug_odb_add_git(a, path), 0, "alternates with a cycle and a missing entry load");
-		is_int(read_str(a, &o2, "in alt2\n", 8), 0, "object of a relative alternate");
-		ug_hash_object(&o1, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
-		is_int(read_str(a, &o1, "hello\n", 6), 0, "object of an absolute alternate");
-		is_int(ug_odb_write(a, &o1, UG_OBJ_BLOB, "hello\n", 6), 0, "write of an alternate's object");
-		snprintf(path, sizeof(path), "%s/alt1/objects/ce", tmp);
-		ok(stat(path, &st) != 0, "is a no-op");
-		ug_odb_free(a);
-	}
+/* A fresh odb over objects with a cache of 64 KiB, 100 blobs of 2000 bytes written in it;
+ * NULL (and the case failed) when the objects dir does not open. */
+static ug_odb *cache_odb(ug_oid *ids)
+{
+	char buf[4096];
+	ug_odb *c;
 
-	/* the cache: capped, counts hits, large objects not kept */
-	{
-		ug_odb *c;
-		ug_oid ids[100];
-		ug_odb_stats s;
-		char buf[4096];
-		bool capped = true;
-
-		ug_odb_new(&c, UG_HASH_SHA1);
-		ug_odb_add_git(c, objects);
-		ug_odb_set_cache_limit(c, 64 * 1024);
-		for (int i = 0; i < 100; i++) {
-			memset(buf, 'a' + i % 26, sizeof(buf));
-			snprintf(buf, 16, "%d", i);
-			ug_odb_write(c, &ids[i], UG_OBJ_BLOB, buf, 2000);
-		}
-		ug_odb_read(&obj, c, &ids[0]);
-		ug_object_free(obj);
-		ug_odb_get_stats(c, &s);
-		is_int((long long)s.cache_objects, 0, "a blob read once is not kept");
-		for (int i = 0; i < 100; i++) {
-			for (int twice = 0; twice < 2; twice++) {
-				ug_odb_read(&obj, c, &ids[i]);
-				ug_object_free(obj);
-			}
-			ug_odb_get_stats(c, &s);
-			capped &= s.cache_bytes <= s.cache_limit;
-		}
-		ok(capped, "cache bytes never over the limit (%zu <= %zu)", s.cache_bytes, s.cache_limit);
-		is_int((long long)s.cache_limit, 64 * 1024, "limit reported");
-		ok(s.cache_objects > 5 && s.cache_objects < 40, "some objects kept (%zu)", s.cache_objects);
-		uint64_t hits = s.hits;
-		ug_odb_read(&obj, c, &ids[99]);
-		ug_object_free(obj);
-		ug_odb_get_stats(c, &s);
-		is_int((long long)(s.hits - hits), 1, "rereading the last object is a hit");
-		ug_odb_read(&obj, c, &ids[0]);
-		ug_object_free(obj);
-		ug_odb_get_stats(c, &s);
-		is_int((long long)(s.hits - hits), 1, "the first one was evicted");
-		size_t count = s.cache_objects;
-		ug_odb_write(c, &oid, UG_OBJ_BLOB, big, 40000);
-		ug_odb_read(&obj, c, &oid);
-		ug_object_free(obj);
-		ug_odb_read(&obj, c, &oid);
-		ug_odb_get_stats(c, &s);
-		ok(obj && obj->size == 40000, "a large object is returned");
-		is_int((long long)s.cache_objects, (long long)count, "but not kept");
-		ug_object_free(obj);
-		ug_odb_write(c, &oid, UG_OBJ_TREE, "", 0);
-		ug_odb_read(&obj, c, &oid);
-		ug_object_free(obj);
-		ug_odb_get_stats(c, &s);
-		is_int((long long)s.cache_objects, (long long)count + 1, "a tree read once is kept");
-		/* an object outlives its eviction while a reader holds it */
-		ug_odb_read(&obj, c, &ids[5]);
-		ug_odb_set_cache_limit(c, 0);
-		ug_odb_get_stats(c, &s);
-		ok(s.cache_bytes == 0 && obj->data[0] == '5', "held object survives a cache flush");
-		ug_object_free(obj);
+	ug_odb_new(&c, UG_HASH_SHA1);
+	if (!is_int(ug_odb_add_git(c, objects), 0, "add git objects dir")) {
 		ug_odb_free(c);
+		return NULL;
 	}
-
-	/* threads reading while another refreshes */
-	{
-		ug_odb *c;
-		ug_oid ids[3];
-		struct reader_arg ra[3];
-		pthread_t t[4];
-
-		ug_odb_new(&c, UG_HASH_SHA1);
-		ug_odb_add_git(c, objects);
-		ug_odb_set_cache_limit(c, 0); /* every read goes to the backends */
-		pe[0] = pg_plain(UG_OBJ_BLOB, "thread one\n", 11, UG_HASH_SHA1);
-		pe[1] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = dl, .base = 0,
-					   .len = pg_delta(dl, 11, 14, "\x90\x0b\x03xyz", 6) };
-		ug_hash_object(&pe[1].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "thread one\nxyz", 14);
-		pg_build(pe, 2, UG_HASH_SHA1, 2, &pk);
-		snprintf(path, sizeof(path), "%s/pack", objects);
-		pg_write(&pk, path, "pack-threads", idx, sizeof(idx));
-		pg_free(&pk);
-		ids[0] = pe[0].oid;
-		ids[1] = pe[1].oid;
-		ug_hash_object(&ids[2], UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
-		for (int i = 0; i < 3; i++) {
-			ra[i] = (struct reader_arg){ c, ids, 3, 0 };
-			pthread_create(&t[i], NULL, reader, &ra[i]);
-		}
-		pthread_create(&t[3], NULL, refresher, c);
-		for (int i = 0; i < 4; i++)
-			pthread_join(t[i], NULL);
-		is_int(ra[0].fails + ra[1].fails + ra[2].fails, 0, "concurrent reads during refreshes");
-		ug_odb_free(c);
+	ug_odb_set_cache_limit(c, 64 * 1024);
+	for (int i = 0; i < 100; i++) {
+		memset(buf, 'a' + i % 26, sizeof(buf));
+		snprintf(buf, 16, "%d", i);
+		ug_odb_write(c, &ids[i], UG_OBJ_BLOB, buf, 2000);
 	}
+	return c;
+}
 
-	/* ugit objects */
-	{
-		ug_odb *u;
-		char ud[256];
-		FILE *f;
-		char raw[64];
+static void read_twice(ug_odb *c, const ug_oid *oid)
+{
+	ug_object *obj;
 
-		snprintf(ud, sizeof(ud), "%s/ugit/.ugit/objects", tmp);
-		run("mkdir -p %s/ugit/.ugit/objects", tmp);
-		is_int(ug_odb_new(&u, UG_HASH_SHA1), 0, "ugit odb");
-		is_int(ug_odb_add_ugit(u, ud), 0, "add ugit objects dir");
-		is_int(ug_odb_write(u, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "write a ugit blob");
-		ug_hash_buf(&oid2, UG_HASH_SHA1, "blob\0hello\n", 11);
-		ok(ug_oid_equal(&oid, &oid2), "id is SHA-1 of \"blob\\0hello\\n\"");
-		snprintf(path, sizeof(path), "%s/%s", ud, ug_oid_tohex(hex, &oid, UG_HASH_SHA1));
-		f = fopen(path, "rb");
-		size_t got = f ? fread(raw, 1, sizeof(raw), f) : 0;
-		if (f)
-			fclose(f);
-		ok(got == 11 && !memcmp(raw, "blob\0hello\n", 11), "file holds exactly TYPE\\0CONTENT");
-		is_int(read_str(u, &oid, "hello\n", 6), 0, "read it back");
-		is_int(ug_odb_read_header(u, &oid, &type, &size), 0, "header");
-		ok(type == UG_OBJ_BLOB && size == 6, "blob, 6");
-		is_int(ug_odb_write(u, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "write again: no-op");
-		is_int(ug_odb_resolve_prefix(u, hex, 6, &oid2), 0, "prefix resolves");
-		ok(ug_oid_equal(&oid, &oid2), "to it");
-		is_int(ug_odb_hash(u, &oid2, UG_OBJ_TREE, "", 0), 0, "hash");
-		ug_hash_buf(&oid, UG_HASH_SHA1, "tree", 5);
-		ok(ug_oid_equal(&oid, &oid2), "the empty ugit tree is SHA-1 of \"tree\\0\"");
-		/* tampered and hostile files */
-		ug_hash_buf(&oid2, UG_HASH_SHA1, "blob\0original", 13);
-		snprintf(path, sizeof(path), "%s/%s", ud, ug_oid_tohex(hex, &oid2, UG_HASH_SHA1));
-		pg_write_file(path, "blob\0tampered", 13);
-		is_int(read_str(u, &oid2, "tampered", 8), 0, "tampered object reads without verify");
-		ug_odb_free(u);
-		ug_odb_new(&u, UG_HASH_SHA1);
-		ug_odb_add_ugit(u, ud);
-		ug_odb_set_verify(u, true);
-		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "verify catches it (ugit hash)");
-		is_int(ug_odb_write(u, &oid, UG_OBJ_COMMIT, "tree x\n\nm\n", 10), 0, "verified odb writes");
-		is_int(read_str(u, &oid, "tree x\n\nm\n", 10), 0, "and verifies its own writes");
-		pg_write_file(path, "blub\0x", 6);
-		ug_odb_set_verify(u, false);
-		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "unknown ugit type is corrupt");
-		pg_write_file(path, "blobxxxxxxxxxxx", 15);
-		is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "no NUL is corrupt");
-		is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT, "its header too");
-		/* over the size limit: the header is refused as the whole read is */
-		{
-			size_t old = ug_zinflate_max_size();
-
-			pg_write_file(path, "blob\0twenty bytes here", 23);
-			ug_zinflate_set_max_size(10);
-			is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "a ugit object over the limit: read refused");
-			is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT,
-			       "and its header too (%s)", ug_error_last());
-			ug_zinflate_set_max_size(old);
-		}
-		ug_odb_free(u);
-		ug_odb_new(&u, UG_HASH_SHA256);
-		is_int(ug_odb_add_ugit(u, ud), UG_EINVALID, "ugit is SHA-1 only");
-		ug_odb_free(u);
+	for (int twice = 0; twice < 2; twice++) {
+		ug_odb_read(&obj, c, oid);
+		ug_object_free(obj);
 	}
+}
 
-	/* SHA-256 loose round trip */
-	{
-		ug_odb *s;
+/* the cache: capped, counts hits */
+static void cache_capped(void)
+{
+	ug_oid ids[100];
+	ug_odb *c = cache_odb(ids);
+	ug_object *obj;
+	ug_odb_stats s;
+	bool capped = true;
+	uint64_t hits;
 
-		run("git init -q --bare --object-format=sha256 %s/repo256.git", tmp);
-		snprintf(path, sizeof(path), "%s/repo256.git/objects", tmp);
-		ug_odb_new(&s, UG_HASH_SHA256);
-		is_int(ug_odb_add_git(s, path), 0, "sha256 objects dir");
-		is_int(ug_odb_write(s, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "sha256 write");
-		ok(!strcmp(ug_oid_tohex(hex, &oid, UG_HASH_SHA256),
-			   "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4"),
-		   "sha256 id is git's");
-		is_int(read_str(s, &oid, "hello\n", 6), 0, "sha256 read back");
-		is_int(ug_odb_resolve_prefix(s, "2cf8d83", 7, &oid2), 0, "sha256 prefix");
-		snprintf(path, sizeof(path),
-			 "test \"$(git --git-dir=%s/repo256.git cat-file blob %s)\" = hello", tmp, hex);
-		ok(system(path) == 0, "git reads our sha256 loose object");
-		ug_odb_free(s);
+	if (!c)
+		return;
+	ug_odb_read(&obj, c, &ids[0]);
+	ug_object_free(obj);
+	ug_odb_get_stats(c, &s);
+	is_int((long long)s.cache_objects, 0, "a blob read once is not kept");
+	for (int i = 0; i < 100; i++) {
+		read_twice(c, &ids[i]);
+		ug_odb_get_stats(c, &s);
+		capped &= s.cache_bytes <= s.cache_limit;
 	}
+	ok(capped, "cache bytes never over the limit (%zu <= %zu)", s.cache_bytes, s.cache_limit);
+	is_int((long long)s.cache_limit, 64 * 1024, "limit reported");
+	ok(s.cache_objects > 5 && s.cache_objects < 40, "some objects kept (%zu)", s.cache_objects);
+	hits = s.hits;
+	ug_odb_read(&obj, c, &ids[99]);
+	ug_object_free(obj);
+	ug_odb_get_stats(c, &s);
+	is_int((long long)(s.hits - hits), 1, "rereading the last object is a hit");
+	ug_odb_read(&obj, c, &ids[0]);
+	ug_object_free(obj);
+	ug_odb_get_stats(c, &s);
+	is_int((long long)(s.hits - hits), 1, "the first one was evicted");
+	ug_odb_free(c);
+}
 
-	is_int(ug_odb_new(&odb, UG_HASH_SHA1), 0, "new odb");
-	is_int(ug_odb_add_git(odb, "/nonexistent/objects"), UG_ENOTFOUND, "missing objects dir");
-	ug_odb_free(odb);
+/* large objects not kept, trees kept, a held object outlives its eviction */
+static void cache_what_is_kept(void)
+{
+	ug_oid ids[100], oid;
+	ug_odb *c = cache_odb(ids);
+	unsigned char *big;
+	ug_object *obj;
+	ug_odb_stats s;
+	size_t count;
+
+	if (!c)
+		return;
+	big = calloc(1, 40000);
+	for (int i = 0; i < 100; i++)
+		read_twice(c, &ids[i]);
+	ug_odb_get_stats(c, &s);
+	count = s.cache_objects;
+	ug_odb_write(c, &oid, UG_OBJ_BLOB, big, 40000);
+	ug_odb_read(&obj, c, &oid);
+	ug_object_free(obj);
+	ug_odb_read(&obj, c, &oid);
+	ug_odb_get_stats(c, &s);
+	ok(obj && obj->size == 40000, "a large object is returned");
+	is_int((long long)s.cache_objects, (long long)count, "but not kept");
+	ug_object_free(obj);
+	ug_odb_write(c, &oid, UG_OBJ_TREE, "", 0);
+	ug_odb_read(&obj, c, &oid);
+	ug_object_free(obj);
+	ug_odb_get_stats(c, &s);
+	is_int((long long)s.cache_objects, (long long)count + 1, "a tree read once is kept");
+	ug_odb_read(&obj, c, &ids[5]);
+	ug_odb_set_cache_limit(c, 0);
+	ug_odb_get_stats(c, &s);
+	ok(s.cache_bytes == 0 && obj && obj->data[0] == '5', "held object survives a cache flush");
+	ug_object_free(obj);
+	ug_odb_free(c);
 	free(big);
+}
+
+/* threads reading while another refreshes */
+static void threads(void)
+{
+	char path[400], idx[512];
+	unsigned char d[32];
+	struct pg_entry pe[2];
+	struct pg_pack pk;
+	struct reader_arg ra[3];
+	pthread_t t[4];
+	ug_oid ids[3];
+	ug_odb *c;
+
+	ug_odb_new(&c, UG_HASH_SHA1);
+	ug_odb_add_git(c, objects);
+	ug_odb_set_cache_limit(c, 0); /* every read goes to the backends */
+	pe[0] = pg_plain(UG_OBJ_BLOB, "thread one\n", 11, UG_HASH_SHA1);
+	pe[1] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d, .base = 0,
+				   .len = pg_delta(d, 11, 14, "\x90\x0b\x03xyz", 6) };
+	ug_hash_object(&pe[1].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "thread one\nxyz", 14);
+	pg_build(pe, 2, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
+	pg_write(&pk, path, "pack-threads", idx, sizeof(idx));
+	pg_free(&pk);
+	ids[0] = pe[0].oid;
+	ids[1] = pe[1].oid;
+	ug_hash_object(&ids[2], UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
+	for (int i = 0; i < 3; i++) {
+		ra[i] = (struct reader_arg){ c, ids, 3, 0 };
+		pthread_create(&t[i], NULL, reader, &ra[i]);
+	}
+	pthread_create(&t[3], NULL, refresher, c);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	is_int(ra[0].fails + ra[1].fails + ra[2].fails, 0, "concurrent reads during refreshes");
+	ug_odb_free(c);
+}
+
+/* ugit objects: the folder, and a fresh odb over it */
+static char ugit_objects[256];
+
+static ug_odb *ugit_odb(void)
+{
+	ug_odb *u;
+
+	snprintf(ugit_objects, sizeof(ugit_objects), "%s/ugit/.ugit/objects", tmp);
+	run("mkdir -p %s/ugit/.ugit/objects", tmp);
+	if (!is_int(ug_odb_new(&u, UG_HASH_SHA1), 0, "ugit odb"))
+		return NULL;
+	if (!is_int(ug_odb_add_ugit(u, ugit_objects), 0, "add ugit objects dir")) {
+		ug_odb_free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static void ugit_write(void)
+{
+	char path[512], raw[64], hex[UG_OID_MAXHEX + 1];
+	ug_odb *u = ugit_odb();
+	ug_oid oid, oid2;
+	ug_otype type;
+	size_t size, got;
+	FILE *f;
+
+	if (!u)
+		return;
+	if (!is_int(ug_odb_write(u, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "write a ugit blob"))
+		goto out;
+	ug_hash_buf(&oid2, UG_HASH_SHA1, "blob\0hello\n", 11);
+	ok(ug_oid_equal(&oid, &oid2), "id is SHA-1 of \"blob\\0hello\\n\"");
+	snprintf(path, sizeof(path), "%s/%s", ugit_objects, ug_oid_tohex(hex, &oid, UG_HASH_SHA1));
+	f = fopen(path, "rb");
+	got = f ? fread(raw, 1, sizeof(raw), f) : 0;
+	if (f)
+		fclose(f);
+	ok(got == 11 && !memcmp(raw, "blob\0hello\n", 11), "file holds exactly TYPE\\0CONTENT");
+	is_int(read_str(u, &oid, "hello\n", 6), 0, "read it back");
+	is_int(ug_odb_read_header(u, &oid, &type, &size), 0, "header");
+	ok(type == UG_OBJ_BLOB && size == 6, "blob, 6");
+out:
+	ug_odb_free(u);
+}
+
+static void ugit_again_prefix_hash(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	ug_odb *u = ugit_odb();
+	ug_oid oid, oid2;
+
+	if (!u)
+		return;
+	ug_hash_buf(&oid, UG_HASH_SHA1, "blob\0hello\n", 11);
+	ug_oid_tohex(hex, &oid, UG_HASH_SHA1);
+	is_int(ug_odb_write(u, &oid2, UG_OBJ_BLOB, "hello\n", 6), 0, "write again: no-op");
+	is_int(ug_odb_resolve_prefix(u, hex, 6, &oid2), 0, "prefix resolves");
+	ok(ug_oid_equal(&oid, &oid2), "to it");
+	is_int(ug_odb_hash(u, &oid2, UG_OBJ_TREE, "", 0), 0, "hash");
+	ug_hash_buf(&oid, UG_HASH_SHA1, "tree", 5);
+	ok(ug_oid_equal(&oid, &oid2), "the empty ugit tree is SHA-1 of \"tree\\0\"");
+	ug_odb_free(u);
+}
+
+/* The ugit file of "blob\0original" (path to fill) holding bytes; its id in oid. */
+static void ugit_put(ug_oid *oid, char *path, size_t n, const char *bytes, size_t len)
+{
+	char hex[UG_OID_MAXHEX + 1];
+
+	ug_hash_buf(oid, UG_HASH_SHA1, "blob\0original", 13);
+	snprintf(path, n, "%s/%s", ugit_objects, ug_oid_tohex(hex, oid, UG_HASH_SHA1));
+	pg_write_file(path, bytes, len);
+}
+
+/* tampered files */
+static void ugit_tampered(void)
+{
+	ug_odb *u = ugit_odb();
+	ug_object *obj;
+	ug_oid oid, oid2;
+	char path[512];
+
+	if (!u)
+		return;
+	ugit_put(&oid2, path, sizeof(path), "blob\0tampered", 13);
+	is_int(read_str(u, &oid2, "tampered", 8), 0, "tampered object reads without verify");
+	ug_odb_set_verify(u, true);
+	is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "verify catches it (ugit hash)");
+	is_int(ug_odb_write(u, &oid, UG_OBJ_COMMIT, "tree x\n\nm\n", 10), 0, "verified odb writes");
+	is_int(read_str(u, &oid, "tree x\n\nm\n", 10), 0, "and verifies its own writes");
+	ug_odb_free(u);
+}
+
+/* hostile files */
+static void ugit_hostile(void)
+{
+	ug_odb *u = ugit_odb();
+	ug_object *obj;
+	ug_otype type;
+	char path[512];
+	size_t size;
+	ug_oid oid2;
+
+	if (!u)
+		return;
+	ugit_put(&oid2, path, sizeof(path), "blub\0x", 6);
+	is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "unknown ugit type is corrupt");
+	pg_write_file(path, "blobxxxxxxxxxxx", 15);
+	is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "no NUL is corrupt");
+	is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT, "its header too");
+	ug_odb_free(u);
+}
+
+/* over the size limit: the header is refused as the whole read is */
+static void ugit_over_limit(void)
+{
+	size_t old = ug_zinflate_max_size(), size;
+	ug_odb *u = ugit_odb();
+	ug_object *obj;
+	ug_otype type;
+	char path[512];
+	ug_oid oid2;
+
+	if (!u)
+		return;
+	ugit_put(&oid2, path, sizeof(path), "blob\0twenty bytes here", 23);
+	ug_zinflate_set_max_size(10);
+	is_int(ug_odb_read(&obj, u, &oid2), UG_ECORRUPT, "a ugit object over the limit: read refused");
+	is_int(ug_odb_read_header(u, &oid2, &type, &size), UG_ECORRUPT,
+	       "and its header too (%s)", ug_error_last());
+	ug_zinflate_set_max_size(old);
+	ug_odb_free(u);
+}
+
+static void ugit_sha1_only(void)
+{
+	ug_odb *u;
+
+	snprintf(ugit_objects, sizeof(ugit_objects), "%s/ugit/.ugit/objects", tmp);
+	ug_odb_new(&u, UG_HASH_SHA256);
+	is_int(ug_odb_add_ugit(u, ugit_objects), UG_EINVALID, "ugit is SHA-1 only");
+	ug_odb_free(u);
+}
+
+/* SHA-256 loose round trip */
+static void sha256_loose(void)
+{
+	char path[512], hex[UG_OID_MAXHEX + 1];
+	ug_oid oid, oid2;
+	ug_odb *s;
+
+	run("git init -q --bare --object-format=sha256 %s/repo256.git", tmp);
+	snprintf(path, sizeof(path), "%s/repo256.git/objects", tmp);
+	ug_odb_new(&s, UG_HASH_SHA256);
+	if (!is_int(ug_odb_add_git(s, path), 0, "sha256 objects dir") ||
+	    !is_int(ug_odb_write(s, &oid, UG_OBJ_BLOB, "hello\n", 6), 0, "sha256 write"))
+		goto out;
+	ok(!strcmp(ug_oid_tohex(hex, &oid, UG_HASH_SHA256),
+		   "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4"),
+	   "sha256 id is git's");
+	is_int(read_str(s, &oid, "hello\n", 6), 0, "sha256 read back");
+	is_int(ug_odb_resolve_prefix(s, "2cf8d83", 7, &oid2), 0, "sha256 prefix");
+	snprintf(path, sizeof(path), "test \"$(git --git-dir=%s/repo256.git cat-file blob %s)\" = hello", tmp, hex);
+	ok(system(path) == 0, "git reads our sha256 loose object");
+out:
+	ug_odb_free(s);
+}
+
+static void missing_objects_dir(void)
+{
+	ug_odb *o;
+
+	require_int(ug_odb_new(&o, UG_HASH_SHA1), 0, "new odb");
+	is_int(ug_odb_add_git(o, "/nonexistent/objects"), UG_ENOTFOUND, "missing objects dir");
+	ug_odb_free(o);
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE("loose: a written blob is git's file, mode 0444, read by git, no temp file", loose_write),
+	TAP_CASE("loose: writing it again is a no-op", loose_write_again),
+	TAP_CASE("loose: its header gives type and size, it exists", loose_header),
+	TAP_CASE("loose: an absent object is not found, named in the message", absent_object),
+	TAP_CASE("odb: writing a bad type is refused", bad_type),
+	TAP_CASE("loose: 1 MiB and the empty tree round-trip", big_and_empty),
+	TAP_CASE("loose: a write over the file size limit fails, leaving no temp file", write_over_size_limit),
+	TAP_CASE("loose: git fsck --strict accepts what we wrote", git_fsck_accepts),
+	TAP_ROWS("loose: corrupt, not logged by the core", hostile_loose, NHOSTILE, hostile_name),
+	TAP_CASE("loose: garbage after the zlib stream, a truncated file are corrupt", garbage_and_truncated),
+	TAP_CASE("loose: a file far larger than its stream is refused from its size", fat_loose_file),
+	TAP_CASE("verify: without it, a mismatched loose file goes unseen", verify_off),
+	TAP_CASE("verify: it catches the mismatch without logging, passes a good object", verify_on),
+	TAP_CASE("prefix: lengths, hex, full ids, no match", prefixes),
+	TAP_CASE("prefix: unique while one of two similar blobs is stored", prefix_unique),
+	TAP_CASE("prefix: a pack added later is found, loose and packed are ambiguous", prefix_ambiguous),
+	TAP_CASE("pack: a deleted pack reads through its map until refresh drops it", pack_vanishing),
+	TAP_CASE("pack: a REF_DELTA on a loose base reads, header too", thin_pack),
+	TAP_CASE("pack: a REF_DELTA loop across two packs is corrupt", loop_across_packs),
+	TAP_CASE("alternates: relative, commented, cyclic, missing; writes of theirs are no-ops", alternates),
+	TAP_CASE("cache: capped, counting hits, evicting the oldest", cache_capped),
+	TAP_CASE("cache: large objects not kept, trees kept, held objects survive a flush", cache_what_is_kept),
+	TAP_CASE("odb: threads read while another refreshes", threads),
+	TAP_CASE("ugit: a written blob is TYPE NUL CONTENT under its SHA-1, reads back", ugit_write),
+	TAP_CASE("ugit: writing again, prefixes, the empty tree's hash", ugit_again_prefix_hash),
+	TAP_CASE("ugit: a tampered object reads unless verified", ugit_tampered),
+	TAP_CASE("ugit: an unknown type or no NUL is corrupt", ugit_hostile),
+	TAP_CASE("ugit: an object over the size limit is refused, header too", ugit_over_limit),
+	TAP_CASE("ugit: SHA-1 only", ugit_sha1_only),
+	TAP_CASE("loose: SHA-256 round trip, read by git", sha256_loose),
+	TAP_CASE("odb: a missing objects dir is not found", missing_objects_dir),
+};
+
+int main(void)
+{
+	int status;
+
+	ug_log_set_sink(sink);
+	strcpy(tmp, "/tmp/ugtest-odb-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	run("git init -q --bare %s/repo.git", tmp);
+	path_of(objects, sizeof(objects), "repo.git/objects");
+	status = TAP_RUN(cases);
+	ug_odb_free(odb);
 	run("rm -rf %s", tmp);
-	return done_testing();
+	return status;
 }

@@ -121,93 +121,168 @@ static bool same_file(const char *a, const char *b)
 	return system(cmd) == 0;
 }
 
-int main(void)
+/* The sample pack built with an idx of version v into pk and opened as p; 0 or the case failed. */
+static int open_sample(struct pg_entry *e, int *n, ug_hash_algo algo, int v, const char *name,
+		       struct pg_pack *pk, ug_pack **p)
+{
+	int err;
+
+	*n = sample(e, algo);
+	pg_build(e, *n, algo, v, pk);
+	err = open_built(pk, name, p, algo);
+	if (!is_int(err, 0, "%s opens: %s", name, err ? ug_error_last() : "")) {
+		pg_free(pk);
+		return -1;
+	}
+	return 0;
+}
+
+/* idx v2 with a 64-bit offset entry */
+static void idx_v2(void)
 {
 	struct pg_entry e[8];
 	struct pg_pack pk;
 	ug_pack *p;
-	int n, err;
-	unsigned char *data;
-	size_t size;
-	ug_otype type;
-	char hex[UG_OID_MAXHEX + 1], cmd[512], idx[256];
+	int n;
 
-	strcpy(dir, "/tmp/ugtest-pack-XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
-
-	/* idx v2 with a 64-bit offset entry */
-	n = sample(e, UG_HASH_SHA1);
-	pg_build(e, n, UG_HASH_SHA1, 2, &pk);
-	err = open_built(&pk, "pack-v2", &p, UG_HASH_SHA1);
-	is_int(err, 0, "idx v2 pack opens: %s", err ? ug_error_last() : "");
-	if (!err) {
-		is_int(ug_pack_count(p), n, "object count");
-		check_all(p, e, n, "v2");
-		ug_oid pre, found;
-		int count = 0;
-		ug_oid_prefix_fromhex(&pre, ug_oid_tohex(hex, &e[3].oid, UG_HASH_SHA1), 7, UG_HASH_SHA1);
-		ug_pack_find_prefix(p, &pre, 7, &found, &count);
-		ok(count == 1 && ug_oid_equal(&found, &e[3].oid), "7-digit prefix finds the tree");
-		count = 0;
-		ug_oid_prefix_fromhex(&pre, hex, 5, UG_HASH_SHA1);
-		ug_pack_find_prefix(p, &pre, 5, &found, &count);
-		ok(count == 1 && ug_oid_equal(&found, &e[3].oid), "odd 5-digit prefix finds the tree");
-		count = 0;
-		ug_oid_prefix_fromhex(&pre, "", 0, UG_HASH_SHA1);
-		memset(&pre, 0, sizeof(pre));
-		ug_pack_find_prefix(p, &pre, 0, &found, &count);
-		is_int(count, 2, "empty prefix is ambiguous (stops at 2)");
-		ug_oid none;
-		uint64_t off;
-		ug_hash_object(&none, UG_HASH_SHA1, UG_OBJ_BLOB, "absent", 6);
-		is_int(ug_pack_find(p, &none, &off), UG_ENOTFOUND, "absent object not found");
-		ug_pack_free(p);
-	}
+	if (open_sample(e, &n, UG_HASH_SHA1, 2, "pack-v2", &pk, &p))
+		return;
+	is_int(ug_pack_count(p), n, "object count");
+	check_all(p, e, n, "v2");
+	ug_pack_free(p);
 	pg_free(&pk);
+}
 
-	/* idx v1 */
-	n = sample(e, UG_HASH_SHA1);
-	pg_build(e, n, UG_HASH_SHA1, 1, &pk);
-	err = open_built(&pk, "pack-v1", &p, UG_HASH_SHA1);
-	is_int(err, 0, "idx v1 pack opens: %s", err ? ug_error_last() : "");
-	if (!err) {
-		check_all(p, e, n, "v1");
-		ug_pack_free(p);
-	}
+static void prefixes(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_oid pre, found;
+	ug_pack *p;
+	int n, count = 0;
+
+	if (open_sample(e, &n, UG_HASH_SHA1, 2, "pack-v2", &pk, &p))
+		return;
+	ug_oid_prefix_fromhex(&pre, ug_oid_tohex(hex, &e[3].oid, UG_HASH_SHA1), 7, UG_HASH_SHA1);
+	ug_pack_find_prefix(p, &pre, 7, &found, &count);
+	ok(count == 1 && ug_oid_equal(&found, &e[3].oid), "7-digit prefix finds the tree");
+	count = 0;
+	ug_oid_prefix_fromhex(&pre, hex, 5, UG_HASH_SHA1);
+	ug_pack_find_prefix(p, &pre, 5, &found, &count);
+	ok(count == 1 && ug_oid_equal(&found, &e[3].oid), "odd 5-digit prefix finds the tree");
+	count = 0;
+	ug_oid_prefix_fromhex(&pre, "", 0, UG_HASH_SHA1);
+	memset(&pre, 0, sizeof(pre));
+	ug_pack_find_prefix(p, &pre, 0, &found, &count);
+	is_int(count, 2, "empty prefix is ambiguous (stops at 2)");
+	ug_pack_free(p);
 	pg_free(&pk);
+}
 
-	/* SHA-256 */
+static void absent_not_found(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+	ug_oid none;
+	uint64_t off;
+	int n;
+
+	if (open_sample(e, &n, UG_HASH_SHA1, 2, "pack-v2", &pk, &p))
+		return;
+	ug_hash_object(&none, UG_HASH_SHA1, UG_OBJ_BLOB, "absent", 6);
+	is_int(ug_pack_find(p, &none, &off), UG_ENOTFOUND, "absent object not found");
+	ug_pack_free(p);
+	pg_free(&pk);
+}
+
+static void idx_v1(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+	int n;
+
+	if (open_sample(e, &n, UG_HASH_SHA1, 1, "pack-v1", &pk, &p))
+		return;
+	check_all(p, e, n, "v1");
+	ug_pack_free(p);
+	pg_free(&pk);
+}
+
+static void sha256(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+	int n;
+
+	if (open_sample(e, &n, UG_HASH_SHA256, 2, "pack-256", &pk, &p))
+		return;
+	check_all(p, e, n, "sha256");
+	ug_pack_free(p);
+	pg_free(&pk);
+}
+
+static void sha256_as_sha1(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+	int n;
+
 	n = sample(e, UG_HASH_SHA256);
 	pg_build(e, n, UG_HASH_SHA256, 2, &pk);
-	err = open_built(&pk, "pack-256", &p, UG_HASH_SHA256);
-	is_int(err, 0, "SHA-256 pack opens: %s", err ? ug_error_last() : "");
-	if (!err) {
-		check_all(p, e, n, "sha256");
-		ug_pack_free(p);
-	}
 	is_int(open_built(&pk, "pack-256b", &p, UG_HASH_SHA1), UG_ECORRUPT,
 	       "SHA-256 pack read as SHA-1 is refused");
 	pg_free(&pk);
+}
 
-	/* git index-pack, the oracle, writes the same .idx for the same pack */
-	for (int algo = UG_HASH_SHA1; algo <= UG_HASH_SHA256; algo++) {
-		n = sample(e, algo);
-		e[0].large = false;
-		pg_build(e, n, algo, 2, &pk);
-		pg_write(&pk, dir, "oracle", idx, sizeof(idx));
-		snprintf(cmd, sizeof(cmd),
-			 "git index-pack --object-format=%s -o %s/git.idx %s/oracle.pack >/dev/null 2>&1",
-			 ug_hash_name(algo), dir, dir);
-		ok(system(cmd) == 0, "git index-pack accepts the %s pack", ug_hash_name(algo));
+/* git index-pack, the oracle, writes the same .idx for the same pack */
+static void oracle(ug_hash_algo algo)
+{
+	char cmd[512], idx[256];
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	int n;
+
+	n = sample(e, algo);
+	e[0].large = false;
+	pg_build(e, n, algo, 2, &pk);
+	pg_write(&pk, dir, "oracle", idx, sizeof(idx));
+	snprintf(cmd, sizeof(cmd),
+		 "git index-pack --object-format=%s -o %s/git.idx %s/oracle.pack >/dev/null 2>&1",
+		 ug_hash_name(algo), dir, dir);
+	if (ok(system(cmd) == 0, "git index-pack accepts the %s pack", ug_hash_name(algo))) {
 		snprintf(cmd, sizeof(cmd), "%s/git.idx", dir);
 		ok(same_file(cmd, idx), "git's %s .idx is byte for byte ours", ug_hash_name(algo));
-		pg_free(&pk);
 	}
+	pg_free(&pk);
+}
 
-	/* a REF_DELTA loop of two objects ends with UG_ECORRUPT */
-	unsigned char loopd[8];
-	size_t ld = pg_delta(loopd, 1, 1, "\x90\x01", 2);
+static void oracle_sha1(void)
+{
+	oracle(UG_HASH_SHA1);
+}
+
+static void oracle_sha256(void)
+{
+	oracle(UG_HASH_SHA256);
+}
+
+/* a REF_DELTA loop of two objects ends with UG_ECORRUPT */
+static void ref_delta_loop(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	struct pg_entry e[2];
+	struct pg_pack pk;
+	unsigned char loopd[8], *data;
+	size_t ld = pg_delta(loopd, 1, 1, "\x90\x01", 2), size, hs;
+	ug_otype type;
+	uint64_t off;
+	ug_pack *p;
+
 	e[0] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = loopd, .len = ld };
 	e[1] = e[0];
 	ug_hash_object(&e[0].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "x", 1);
@@ -215,33 +290,38 @@ int main(void)
 	e[0].base_oid = e[1].oid;
 	e[1].base_oid = e[0].oid;
 	pg_build(e, 2, UG_HASH_SHA1, 2, &pk);
-	err = open_built(&pk, "pack-loop", &p, UG_HASH_SHA1);
-	is_int(err, 0, "loop pack opens");
-	if (!err) {
+	if (is_int(open_built(&pk, "pack-loop", &p, UG_HASH_SHA1), 0, "loop pack opens")) {
 		is_int(read_oid(p, &e[0].oid, &type, &data, &size), UG_ECORRUPT, "REF_DELTA loop is corrupt");
 		ok(strstr(ug_error_last(), "loop") && strstr(ug_error_last(), ug_oid_tohex(hex, &e[0].oid, UG_HASH_SHA1)),
 		   "message names the loop and the object: %s", ug_error_last());
-		uint64_t off;
 		ug_pack_find(p, &e[1].oid, &off);
-		size_t hs;
 		is_int(ug_pack_read_header(p, NULL, off, &e[1].oid, &type, &hs), UG_ECORRUPT,
 		       "header of a loop is corrupt");
 		ug_pack_free(p);
 	}
 	pg_free(&pk);
+}
 
-	/* damage to one entry spares the others */
+/* damage to one entry spares the others */
+static void damaged_entry(void)
+{
+	char hex[UG_OID_MAXHEX + 1];
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	unsigned char *data;
+	size_t size;
+	ug_otype type;
+	ug_pack *p;
+	int n, fine = 0;
+
 	n = sample(e, UG_HASH_SHA1);
 	pg_build(e, n, UG_HASH_SHA1, 2, &pk);
 	pk.pack.p[e[3].offset + 6] ^= 0x55; /* inside the tree's zlib stream */
 	pg_reseal(&pk, UG_HASH_SHA1);
-	err = open_built(&pk, "pack-damaged", &p, UG_HASH_SHA1);
-	is_int(err, 0, "pack with one damaged entry opens");
-	if (!err) {
+	if (is_int(open_built(&pk, "pack-damaged", &p, UG_HASH_SHA1), 0, "pack with one damaged entry opens")) {
 		is_int(read_oid(p, &e[3].oid, &type, &data, &size), UG_ECORRUPT, "damaged entry is corrupt");
 		ok(strstr(ug_error_last(), ug_oid_tohex(hex, &e[3].oid, UG_HASH_SHA1)) != NULL,
 		   "message names the object: %s", ug_error_last());
-		int fine = 0;
 		for (int i = 0; i < n; i++) {
 			if (i == 3)
 				continue;
@@ -253,79 +333,139 @@ int main(void)
 		ug_pack_free(p);
 	}
 	pg_free(&pk);
+}
 
-	/* hostile entries: size claims, bad deltas, bad types */
+/* hostile entries: size claims, bad deltas, bad types */
+static unsigned char hostile_dd[32], hostile_d3g[32];
+
+static int open_hostile(struct pg_entry *e, struct pg_pack *pk, ug_pack **p)
+{
 	static const char small[] = "small";
-	unsigned char dd[32];
+
 	e[0] = pg_plain(UG_OBJ_BLOB, small, 5, UG_HASH_SHA1);
 	e[1] = pg_plain(UG_OBJ_BLOB, "terabytes", 9, UG_HASH_SHA1);
 	e[1].claim = (uint64_t)1 << 41;
 	e[2] = pg_plain(UG_OBJ_BLOB, "one more", 8, UG_HASH_SHA1);
 	e[2].claim = 9;
-	e[3] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = dd, .base = 0,
-				  .len = pg_delta(dd, 5, 4, "\x91\x03\x04", 3) };
+	e[3] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = hostile_dd, .base = 0,
+				  .len = pg_delta(hostile_dd, 5, 4, "\x91\x03\x04", 3) };
 	ug_hash_object(&e[3].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "copy out of range", 17);
 	e[4] = pg_plain(UG_OBJ_BLOB, "type five", 9, UG_HASH_SHA1);
 	e[4].type = 5;
-	e[5] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dd, .len = 5 };
+	e[5] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = hostile_dd, .len = 5 };
 	ug_hash_object(&e[5].base_oid, UG_HASH_SHA1, UG_OBJ_BLOB, "nowhere", 7);
 	ug_hash_object(&e[5].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "missing base", 12);
-	unsigned char d3g[32];
-	e[6] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d3g, .base = 0,
-				  .len = pg_delta(d3g, 5, (size_t)3 << 30, "\x91\x00\x05", 3) };
+	e[6] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = hostile_d3g, .base = 0,
+				  .len = pg_delta(hostile_d3g, 5, (size_t)3 << 30, "\x91\x00\x05", 3) };
 	ug_hash_object(&e[6].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "3 GiB result", 12);
-	pg_build(e, 7, UG_HASH_SHA1, 2, &pk);
-	err = open_built(&pk, "pack-hostile", &p, UG_HASH_SHA1);
-	is_int(err, 0, "hostile pack opens");
-	if (!err) {
-		is_int(read_oid(p, &e[0].oid, &type, &data, &size), 0, "its good object reads");
-		free(data);
-		is_int(read_oid(p, &e[1].oid, &type, &data, &size), UG_ECORRUPT, "a 2 TiB claim is corrupt");
-		is_int(ug_pack_read_header(p, NULL, e[1].offset, &e[1].oid, &type, &size), UG_ECORRUPT,
-		       "and so is its header: a size is never promised that a read cannot keep");
-		is_int(read_oid(p, &e[2].oid, &type, &data, &size), UG_ECORRUPT,
-		       "size header one more than the stream is corrupt");
-		is_int(read_oid(p, &e[3].oid, &type, &data, &size), UG_ECORRUPT,
-		       "delta copying out of its base is corrupt");
-		ok(strstr(ug_error_last(), "out of a base") != NULL, "message: %s", ug_error_last());
-		is_int(read_oid(p, &e[4].oid, &type, &data, &size), UG_ECORRUPT, "type 5 is corrupt");
-		is_int(ug_pack_read_header(p, NULL, e[6].offset, &e[6].oid, &type, &size), UG_ECORRUPT,
-		       "header of a 5-byte delta claiming 3 GiB is corrupt");
-		is_int(read_oid(p, &e[6].oid, &type, &data, &size), UG_ECORRUPT, "and so is its read");
-		is_int(read_oid(p, &e[5].oid, &type, &data, &size), UG_ECORRUPT,
-		       "REF_DELTA with a missing base is corrupt");
-		ok(strstr(ug_error_last(), "missing") != NULL, "message: %s", ug_error_last());
-		ug_pack_free(p);
+	pg_build(e, 7, UG_HASH_SHA1, 2, pk);
+	if (!is_int(open_built(pk, "pack-hostile", p, UG_HASH_SHA1), 0, "hostile pack opens")) {
+		pg_free(pk);
+		return -1;
 	}
-	pg_free(&pk);
+	return 0;
+}
 
-	/* damaged files: truncated pack, bad fanout, bad 64-bit index, count mismatch */
-	n = sample(e, UG_HASH_SHA1);
-	pg_build(e, n, UG_HASH_SHA1, 2, &pk);
-	size_t full = pk.pack.n;
-	pk.pack.n = full - 30;
+/* One hostile entry's check: what it does to the pack read by check(). */
+#define HOSTILE_CASE(name, ...)                          \
+	static void name(void)                           \
+	{                                                \
+		struct pg_entry e[8];                    \
+		struct pg_pack pk;                       \
+		unsigned char *data = NULL;              \
+		size_t size;                             \
+		ug_otype type;                           \
+		ug_pack *p;                              \
+                                                         \
+		if (open_hostile(e, &pk, &p))            \
+			return;                          \
+		__VA_ARGS__;                             \
+		(void)data, (void)size, (void)type;      \
+		ug_pack_free(p);                         \
+		pg_free(&pk);                            \
+	}
+
+HOSTILE_CASE(hostile_good,
+	     is_int(read_oid(p, &e[0].oid, &type, &data, &size), 0, "its good object reads");
+	     free(data))
+HOSTILE_CASE(hostile_claim,
+	     is_int(read_oid(p, &e[1].oid, &type, &data, &size), UG_ECORRUPT, "a 2 TiB claim is corrupt");
+	     is_int(ug_pack_read_header(p, NULL, e[1].offset, &e[1].oid, &type, &size), UG_ECORRUPT,
+		    "and so is its header: a size is never promised that a read cannot keep"))
+HOSTILE_CASE(hostile_one_more,
+	     is_int(read_oid(p, &e[2].oid, &type, &data, &size), UG_ECORRUPT,
+		    "size header one more than the stream is corrupt"))
+HOSTILE_CASE(hostile_copy_out,
+	     is_int(read_oid(p, &e[3].oid, &type, &data, &size), UG_ECORRUPT,
+		    "delta copying out of its base is corrupt");
+	     ok(strstr(ug_error_last(), "out of a base") != NULL, "message: %s", ug_error_last()))
+HOSTILE_CASE(hostile_type5,
+	     is_int(read_oid(p, &e[4].oid, &type, &data, &size), UG_ECORRUPT, "type 5 is corrupt"))
+HOSTILE_CASE(hostile_3gib,
+	     is_int(ug_pack_read_header(p, NULL, e[6].offset, &e[6].oid, &type, &size), UG_ECORRUPT,
+		    "header of a 5-byte delta claiming 3 GiB is corrupt");
+	     is_int(read_oid(p, &e[6].oid, &type, &data, &size), UG_ECORRUPT, "and so is its read"))
+HOSTILE_CASE(hostile_missing_base,
+	     is_int(read_oid(p, &e[5].oid, &type, &data, &size), UG_ECORRUPT,
+		    "REF_DELTA with a missing base is corrupt");
+	     ok(strstr(ug_error_last(), "missing") != NULL, "message: %s", ug_error_last()))
+
+/* damaged files: the sample pack, built into pk, to damage before open_built() */
+static int build_sample(struct pg_entry *e, struct pg_pack *pk)
+{
+	int n = sample(e, UG_HASH_SHA1);
+
+	pg_build(e, n, UG_HASH_SHA1, 2, pk);
+	return n;
+}
+
+static void truncated_pack(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+
+	build_sample(e, &pk);
+	pk.pack.n -= 30;
 	is_int(open_built(&pk, "pack-trunc", &p, UG_HASH_SHA1), UG_ECORRUPT, "truncated pack refused");
 	ok(strstr(ug_error_last(), "pack-trunc.pack") != NULL, "message names the file: %s",
 	   ug_error_last());
 	pk.pack.n = 8;
 	is_int(open_built(&pk, "pack-trunc8", &p, UG_HASH_SHA1), UG_ECORRUPT, "8-byte pack refused");
-	pk.pack.n = full;
+	pg_free(&pk);
+}
 
+static void bad_fanout(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
 	unsigned char save[4];
+	ug_pack *p;
+
+	build_sample(e, &pk);
 	memcpy(save, pk.idx.p + 8 + 4 * 0x80, 4);
 	memcpy(pk.idx.p + 8 + 4 * 0x80, "\xff\xff\xff\xff", 4);
 	is_int(open_built(&pk, "pack-fanout", &p, UG_HASH_SHA1), UG_ECORRUPT, "decreasing fanout refused");
 	ok(strstr(ug_error_last(), "fanout") != NULL, "message: %s", ug_error_last());
 	memcpy(pk.idx.p + 8 + 4 * 0x80, save, 4);
-	memcpy(save, pk.idx.p + 8 + 4 * 255, 4);
 	memcpy(pk.idx.p + 8 + 4 * 255, "\x00\x00\x00\x07", 4);
 	is_int(open_built(&pk, "pack-fan255", &p, UG_HASH_SHA1), UG_ECORRUPT,
 	       "fanout total not matching the file size refused");
-	memcpy(pk.idx.p + 8 + 4 * 255, save, 4);
+	pg_free(&pk);
+}
 
+static void bad_offsets(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	unsigned char save[4];
+	ug_pack *p;
+	int n = build_sample(e, &pk);
 	size_t offs = 8 + 1024 + (size_t)n * (20 + 4);
+
 	for (int k = 0; k < n; k++) {
 		unsigned char *o = pk.idx.p + offs + 4 * k;
+
 		if (o[0] & 0x80) {
 			memcpy(save, o, 4);
 			o[3] = 9; /* only entry 0 of the 64-bit table exists */
@@ -341,24 +481,105 @@ int main(void)
 			break;
 		}
 	}
-	memcpy(save, pk.pack.p + 8, 4);
+	pg_free(&pk);
+}
+
+static void count_mismatch(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+
+	build_sample(e, &pk);
 	pk.pack.p[11]++;
 	is_int(open_built(&pk, "pack-count", &p, UG_HASH_SHA1), UG_ECORRUPT,
 	       "pack count differing from the index refused");
-	memcpy(pk.pack.p + 8, save, 4);
+	pg_free(&pk);
+}
+
+static void idx_version3(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+
+	build_sample(e, &pk);
 	pk.idx.p[7] = 3;
 	is_int(open_built(&pk, "pack-ver", &p, UG_HASH_SHA1), UG_ECORRUPT, "idx version 3 refused");
-	pk.idx.p[7] = 2;
+	pg_free(&pk);
+}
+
+static void unsorted_names(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+
+	build_sample(e, &pk);
 	memcpy(pk.idx.p + 8 + 1024, pk.idx.p + 8 + 1024 + 20, 20); /* two equal names */
 	is_int(open_built(&pk, "pack-order", &p, UG_HASH_SHA1), UG_ECORRUPT, "unsorted names refused");
+	pg_free(&pk);
+}
+
+static void truncated_idx(void)
+{
+	struct pg_entry e[8];
+	struct pg_pack pk;
+	ug_pack *p;
+
+	build_sample(e, &pk);
 	pk.idx.n = 500;
 	is_int(open_built(&pk, "pack-shortidx", &p, UG_HASH_SHA1), UG_ECORRUPT, "truncated idx refused");
+	pg_free(&pk);
+}
+
+static void missing_idx(void)
+{
+	ug_pack *p;
+
 	is_int(ug_pack_open(&p, "/nonexistent/pack-x.idx", UG_HASH_SHA1), UG_ENOTFOUND,
 	       "missing idx is not found");
-	pg_free(&pk);
+}
 
+static const struct tap_case cases[] = {
+	TAP_CASE("pack: idx v2 with a 64-bit offset, every object and header reads back", idx_v2),
+	TAP_CASE("pack: 7-digit, odd 5-digit and empty prefixes", prefixes),
+	TAP_CASE("pack: an absent object is not found", absent_not_found),
+	TAP_CASE("pack: idx v1, every object and header reads back", idx_v1),
+	TAP_CASE("pack: SHA-256, every object and header reads back", sha256),
+	TAP_CASE("pack: a SHA-256 pack read as SHA-1 is refused", sha256_as_sha1),
+	TAP_CASE("pack: git index-pack writes our .idx byte for byte (SHA-1)", oracle_sha1),
+	TAP_CASE("pack: git index-pack writes our .idx byte for byte (SHA-256)", oracle_sha256),
+	TAP_CASE("pack: a REF_DELTA loop is corrupt, named in the message", ref_delta_loop),
+	TAP_CASE("pack: one damaged entry is corrupt, the others still read", damaged_entry),
+	TAP_CASE("pack: a good object among hostile ones reads", hostile_good),
+	TAP_CASE("pack: a 2 TiB size claim is corrupt, header and read", hostile_claim),
+	TAP_CASE("pack: a size one more than the stream is corrupt", hostile_one_more),
+	TAP_CASE("pack: a delta copying out of its base is corrupt", hostile_copy_out),
+	TAP_CASE("pack: type 5 is corrupt", hostile_type5),
+	TAP_CASE("pack: a 5-byte delta claiming 3 GiB is corrupt, header and read", hostile_3gib),
+	TAP_CASE("pack: a REF_DELTA with a missing base is corrupt", hostile_missing_base),
+	TAP_CASE("pack: truncated and 8-byte packs are refused, naming the file", truncated_pack),
+	TAP_CASE("idx: a decreasing fanout, a fanout total not the file's are refused", bad_fanout),
+	TAP_CASE("idx: a 64-bit table index out of range, an offset past the pack are refused", bad_offsets),
+	TAP_CASE("idx: a pack count differing from the index is refused", count_mismatch),
+	TAP_CASE("idx: version 3 is refused", idx_version3),
+	TAP_CASE("idx: unsorted names are refused", unsorted_names),
+	TAP_CASE("idx: a truncated idx is refused", truncated_idx),
+	TAP_CASE("idx: a missing idx is not found", missing_idx),
+};
+
+int main(void)
+{
+	char cmd[512];
+	int status;
+
+	strcpy(dir, "/tmp/ugtest-pack-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	status = TAP_RUN(cases);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		tap_diag("cannot remove %s", dir);
-	return done_testing();
+	return status;
 }

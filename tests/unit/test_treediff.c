@@ -241,15 +241,47 @@ static void handmade(model *m1, model *m2)
 	model_set(m2, deep, 0100644, blobs[18]);          /* deep change */
 }
 
-/* Only subtrees whose ids differ are read. */
-static void test_pruning(ug_repo *repo, const char *path, const char *tmp)
+/* One object format's repository and the trees git built in it, shared by the cases in order. */
+static struct fixture {
+	const char *name;
+	char *path, *empty_hex, **trees;
+	const char *tmp;
+	size_t nt;
+	ug_repo *repo;
+} fx;
+static const char *tmp_path;
+
+static void fixture_free(void)
 {
+	for (size_t i = 0; i < fx.nt; i++)
+		free(fx.trees[i]);
+	free(fx.trees);
+	ug_repo_free(fx.repo);
+	free(fx.empty_hex);
+	free(fx.path);
+	memset(&fx, 0, sizeof(fx));
+}
+
+/* The fixture of the first case, for format name; false (the case failed) when there is none. */
+static bool have_fixture(const char *name)
+{
+	return ok(fx.repo && fx.trees && !strcmp(fx.name, name), "%s: the repository and trees of the first case",
+		  name);
+}
+
+/* Only subtrees whose ids differ are read. */
+static void pruning(void)
+{
+	ug_repo *repo = fx.repo;
+	const char *path = fx.path, *tmp = fx.tmp;
 	model m1 = { 0 }, m2;
 	char p[64], *t1, *t2;
 	ug_odb_stats before, after;
 	ug_treediff *d = NULL;
 	ug_oid a, b;
 
+	if (!have_fixture("sha1"))
+		return;
 	for (int i = 0; i < 50; i++)
 		for (int k = 0; k < 4; k++) {
 			snprintf(p, sizeof(p), "dir%02d/sub/f%d", i, k);
@@ -259,9 +291,8 @@ static void test_pruning(ug_repo *repo, const char *path, const char *tmp)
 	model_set(&m2, "dir17/sub/f2", 0100644, blobs[39]);
 	t1 = model_tree(&m1, path, tmp);
 	t2 = model_tree(&m2, path, tmp);
-	ok(t1 && t2, "two trees of 200 files in 50 folders");
-	if (!t1 || !t2)
-		return;
+	if (!ok(t1 && t2, "two trees of 200 files in 50 folders"))
+		goto out;
 	ug_oid_fromhex(&a, t1, strlen(t1), ug_repo_algo(repo));
 	ug_oid_fromhex(&b, t2, strlen(t2), ug_repo_algo(repo));
 	ug_odb_get_stats(ug_repo_odb(repo), &before);
@@ -272,6 +303,7 @@ static void test_pruning(ug_repo *repo, const char *path, const char *tmp)
 	   "only the 3 changed levels of each side were read (%llu reads)",
 	   (unsigned long long)(after.hits + after.misses - before.hits - before.misses));
 	ug_treediff_free(d);
+out:
 	model_free(&m1);
 	model_free(&m2);
 	free(t1);
@@ -314,8 +346,10 @@ static int pack_put(unsigned char **buf, size_t *len, size_t *alloc, ug_otype ty
  * chain goes into one pack that git index-pack checks and stores (thousands
  * of loose objects are slow to make and remove).
  */
-static void test_depth(ug_repo *repo, const char *path, const char *tmp)
+static void depth_limit(void)
 {
+	ug_repo *repo = fx.repo;
+	const char *path = fx.path, *tmp = fx.tmp;
 	size_t len = 12, alloc = 1 << 16, count = UG_TREEDIFF_MAX_DEPTH + 3;
 	unsigned char *pack = malloc(alloc), entry[64];
 	ug_treediff *d = NULL;
@@ -324,6 +358,10 @@ static void test_depth(ug_repo *repo, const char *path, const char *tmp)
 	FILE *f;
 	int err = 0;
 
+	if (!have_fixture("sha1")) {
+		free(pack);
+		return;
+	}
 	/* a blob, the tree holding it as "leaf", then MAX_DEPTH + 1 trees "d" */
 	memcpy(pack, "PACK\0\0\0\2", 8);
 	for (int i = 0; i < 4; i++)
@@ -344,19 +382,24 @@ static void test_depth(ug_repo *repo, const char *path, const char *tmp)
 	}
 	top = cur;
 	/* the trailer: the pack's own SHA-1 */
-	if (len + 20 > alloc && !(pack = realloc(pack, alloc = len + 20)))
+	if (len + 20 > alloc && !(pack = realloc(pack, alloc = len + 20))) {
+		ok(0, "memory for the pack");
 		return;
+	}
 	ug_hash_buf(&cur, UG_HASH_SHA1, pack, len);
 	memcpy(pack + len, cur.id, 20);
 	len += 20;
-	if (asprintf(&file, "%s/deep.pack", tmp) < 0 || !(f = fopen(file, "wb")))
+	if (asprintf(&file, "%s/deep.pack", tmp) < 0 || !(f = fopen(file, "wb"))) {
+		ok(0, "%s/deep.pack written", tmp);
+		free(pack);
 		return;
+	}
 	err |= fwrite(pack, 1, len, f) != len;
 	err |= fclose(f);
 	free(pack);
-	ok(!err && sh("cd '%s' && git index-pack --stdin < '%s' >/dev/null", path, file) == 0,
-	   "a chain of %d folders, packed and accepted by git index-pack", UG_TREEDIFF_MAX_DEPTH + 1);
+	err = err || sh("cd '%s' && git index-pack --stdin < '%s' >/dev/null", path, file) != 0;
 	free(file);
+	require(!err, "a chain of %d folders, packed and accepted by git index-pack", UG_TREEDIFF_MAX_DEPTH + 1);
 	ug_odb_refresh(ug_repo_odb(repo));
 	err = ug_treediff_trees(&d, repo, NULL, &below);
 	ok(!err && d && d->count == 1 && strlen(d->deltas[0].path) == 2 * UG_TREEDIFF_MAX_DEPTH + 4,
@@ -366,9 +409,18 @@ static void test_depth(ug_repo *repo, const char *path, const char *tmp)
 	is_int(ug_treediff_trees(&d, repo, &top, NULL), UG_ECORRUPT, "one more: refused as corrupt");
 	ok(d == NULL, "no result on failure");
 	ok(!strncmp(ug_error_last(), "tree ", 5), "the message names the tree: %s", ug_error_last());
-	/* a tree id that names a blob */
-	ug_oid_fromhex(&top, blobs[0], strlen(blobs[0]), ug_repo_algo(repo));
-	is_int(ug_treediff_trees(&d, repo, NULL, &top), UG_ECORRUPT, "a blob given as a tree: corrupt");
+}
+
+/* a tree id that names a blob */
+static void blob_as_tree(void)
+{
+	ug_treediff *d = NULL;
+	ug_oid top;
+
+	if (!have_fixture("sha1"))
+		return;
+	ug_oid_fromhex(&top, blobs[0], strlen(blobs[0]), ug_repo_algo(fx.repo));
+	is_int(ug_treediff_trees(&d, fx.repo, NULL, &top), UG_ECORRUPT, "a blob given as a tree: corrupt");
 }
 
 /* A tree bomb: level 0 holds two files, each level above names the one below
@@ -390,71 +442,92 @@ static int bomb(ug_repo *repo, const char *leaf, int levels, ug_oid *out)
 	return 0;
 }
 
-/* A folder only one side has is one delta, not read; expanding past the
- * budget is refused with a message, whatever the trees name. */
-static void test_budget(ug_repo *repo)
-{
+/* Two bombs differing at the leaf, and top trees without (old) and with (new) the first. */
+static struct bombs {
 	ug_oid small, big, other, top_old, top_new;
+} bombs;
+
+static bool make_bombs(ug_repo *repo)
+{
 	ug_tree_entry e[2] = { { UG_MODE_BLOB, { { 0 } }, "README", 6 }, { UG_MODE_TREE, { { 0 } }, "bomb", 4 } };
+
+	if (!ok(bomb(repo, "x\n", 1, &bombs.small) == 0 && bomb(repo, "x\n", 40, &bombs.big) == 0 &&
+			bomb(repo, "y\n", 40, &bombs.other) == 0,
+		"bombs of 40 levels (2^41 paths each) written"))
+		return false;
+	ug_odb_write(ug_repo_odb(repo), &e[0].oid, UG_OBJ_BLOB, "hi\n", 3);
+	e[1].oid = bombs.small;
+	ug_tree_create(repo, &bombs.top_old, e, 1);
+	e[1].oid = bombs.big;
+	ug_tree_create(repo, &bombs.top_new, e, 2);
+	return true;
+}
+
+/* A folder only one side has is one delta, not read. */
+static void bomb_as_folder(void)
+{
+	ug_repo *repo = fx.repo;
 	ug_odb_stats before, after;
 	ug_treediff *d = NULL;
 
-	ok(bomb(repo, "x\n", 1, &small) == 0 && bomb(repo, "x\n", 40, &big) == 0 &&
-		   bomb(repo, "y\n", 40, &other) == 0,
-	   "bombs of 40 levels (2^41 paths each) written");
-	ug_odb_write(ug_repo_odb(repo), &e[0].oid, UG_OBJ_BLOB, "hi\n", 3);
-	e[1].oid = small;
-	ug_tree_create(repo, &top_old, e, 1);
-	e[1].oid = big;
-	ug_tree_create(repo, &top_new, e, 2);
+	if (!have_fixture("sha1") || !make_bombs(repo))
+		return;
 	ug_odb_get_stats(ug_repo_odb(repo), &before);
-	is_int(ug_treediff_trees(&d, repo, &top_old, &top_new), 0, "a bomb arriving as a new folder: diffed");
+	is_int(ug_treediff_trees(&d, repo, &bombs.top_old, &bombs.top_new), 0, "a bomb arriving as a new folder: diffed");
 	ug_odb_get_stats(ug_repo_odb(repo), &after);
 	ok(d && d->count == 1 && !strcmp(d->deltas[0].path, "bomb") && d->deltas[0].new_mode == UG_MODE_TREE &&
-		   d->deltas[0].status == UG_DELTA_ADDED && ug_oid_equal(&d->deltas[0].new_oid, &big),
+		   d->deltas[0].status == UG_DELTA_ADDED && ug_oid_equal(&d->deltas[0].new_oid, &bombs.big),
 	   "one delta: the folder, added");
 	ok(after.hits + after.misses - before.hits - before.misses <= 2, "only the two roots were read");
 	ug_treediff_free(d);
 	d = NULL;
-	is_int(ug_treediff_trees(&d, repo, &top_new, &top_old), 0, "and leaving: diffed");
+	is_int(ug_treediff_trees(&d, repo, &bombs.top_new, &bombs.top_old), 0, "and leaving: diffed");
 	ok(d && d->count == 1 && d->deltas[0].status == UG_DELTA_DELETED && d->deltas[0].old_mode == UG_MODE_TREE,
 	   "one delta: the folder, deleted");
 	ug_treediff_free(d);
-	d = NULL;
-	/* both sides have the bomb, different at the leaf: every path differs */
+}
+
+/* Expanding past the budget is refused with a message, whatever the trees name:
+ * both sides have the bomb, different at the leaf, so every path differs. */
+static void past_the_budget(void)
+{
+	ug_repo *repo = fx.repo;
+	ug_treediff *d = NULL;
+
+	if (!have_fixture("sha1") || !make_bombs(repo))
+		return;
 	ug_treediff_set_budget(5000);
-	is_int(ug_treediff_trees(&d, repo, &big, &other), UG_ENOMEM, "two bombs differing at the leaf: refused");
+	is_int(ug_treediff_trees(&d, repo, &bombs.big, &bombs.other), UG_ENOMEM, "two bombs differing at the leaf: refused");
 	ok(d == NULL && strstr(ug_error_last(), "budget of 5000"), "with a message: %s", ug_error_last());
-	is_int(ug_treediff_trees(&d, repo, NULL, &big), UG_ENOMEM, "listing a bomb: refused too");
-	is_int(ug_treediff_trees(&d, repo, &top_old, &top_new), 0, "a small diff is still fine");
+	is_int(ug_treediff_trees(&d, repo, NULL, &bombs.big), UG_ENOMEM, "listing a bomb: refused too");
+	is_int(ug_treediff_trees(&d, repo, &bombs.top_old, &bombs.top_new), 0, "a small diff is still fine");
 	ug_treediff_free(d);
 	ug_treediff_set_budget(UG_TREEDIFF_BUDGET);
 }
 
-static void test_repo(const char *tmp, const char *name, const char *init_flags, int nrandom)
+/* A repository made by git with init_flags, its blobs, and trees: empty, handmade, then nrandom states. */
+static void fixture_new(const char *name, const char *init_flags, int nrandom)
 {
-	char *path, *empty_hex, **trees = calloc((size_t)nrandom + 3, sizeof(*trees));
 	model m1 = { 0 }, m2 = { 0 }, r = { 0 };
-	ug_repo *repo = NULL;
-	size_t nt = 0;
 	size_t len;
+	char *path;
 
-	if (asprintf(&path, "%s/%s", tmp, name) < 0)
+	fixture_free();
+	if (asprintf(&path, "%s/%s", tmp_path, name) < 0)
 		return;
-	ok(sh("git init -q %s '%s'", init_flags, path) == 0, "%s: git init %s", name, init_flags);
-	empty_hex = sh_out(&len, "cd '%s' && git hash-object -t tree -w /dev/null", path);
-	if (!empty_hex || make_blobs(path, tmp, name, NBLOBS, blobs)) {
-		ok(0, "%s: blobs written", name);
-		return;
-	}
-	empty_hex[strcspn(empty_hex, "\n")] = '\0';
-	ok(ug_repo_open(&repo, path) == 0, "%s: opens", name);
-	if (!repo)
-		return;
+	fx.name = name;
+	fx.path = path;
+	fx.tmp = tmp_path;
+	require(sh("git init -q %s '%s'", init_flags, path) == 0, "%s: git init %s", name, init_flags);
+	fx.empty_hex = sh_out(&len, "cd '%s' && git hash-object -t tree -w /dev/null", path);
+	require(fx.empty_hex && !make_blobs(path, tmp_path, name, NBLOBS, blobs), "%s: blobs written", name);
+	fx.empty_hex[strcspn(fx.empty_hex, "\n")] = '\0';
+	require(ug_repo_open(&fx.repo, path) == 0, "%s: opens", name);
+	fx.trees = calloc((size_t)nrandom + 3, sizeof(*fx.trees));
 	handmade(&m1, &m2);
-	trees[nt++] = strdup("");
-	trees[nt++] = model_tree(&m1, path, tmp);
-	trees[nt++] = model_tree(&m2, path, tmp);
+	fx.trees[fx.nt++] = strdup("");
+	fx.trees[fx.nt++] = model_tree(&m1, path, tmp_path);
+	fx.trees[fx.nt++] = model_tree(&m2, path, tmp_path);
 	/* random states, each a few edits away from the previous one */
 	for (int s = 0; s < nrandom; s++) {
 		unsigned edits = 3 + rnd(10);
@@ -468,44 +541,74 @@ static void test_repo(const char *tmp, const char *name, const char *init_flags,
 			else
 				model_set(&r, p, random_mode(), blobs[rnd(NBLOBS)]);
 		}
-		trees[nt++] = model_tree(&r, path, tmp);
+		fx.trees[fx.nt++] = model_tree(&r, path, tmp_path);
 	}
-	for (size_t i = 0; i < nt; i++)
-		if (!trees[i]) {
-			ok(0, "%s: tree %zu built by git", name, i);
-			return;
-		}
-	run_pairs(repo, path, tmp, trees, nt, empty_hex, name);
-	if (!strcmp(name, "sha1")) {
-		test_pruning(repo, path, tmp);
-		test_depth(repo, path, tmp);
-		test_budget(repo);
-	}
-	for (size_t i = 0; i < nt; i++)
-		free(trees[i]);
-	free(trees);
 	model_free(&m1);
 	model_free(&m2);
 	model_free(&r);
-	ug_repo_free(repo);
-	free(empty_hex);
-	free(path);
+	for (size_t i = 0; i < fx.nt; i++)
+		if (!fx.trees[i]) {
+			ok(0, "%s: tree %zu built by git", name, i);
+			ug_repo_free(fx.repo);
+			fx.repo = NULL;
+			return;
+		}
 }
+
+static void pairs(const char *name)
+{
+	if (have_fixture(name))
+		run_pairs(fx.repo, fx.path, fx.tmp, fx.trees, fx.nt, fx.empty_hex, name);
+}
+
+static void sha1_fixture(void)
+{
+	fixture_new("sha1", "", getenv("UG_TEST_STATES") ? atoi(getenv("UG_TEST_STATES")) : 12);
+}
+
+static void sha1_pairs(void)
+{
+	pairs("sha1");
+}
+
+static void sha256_fixture(void)
+{
+	fixture_new("sha256", "--object-format=sha256", 4);
+}
+
+static void sha256_pairs(void)
+{
+	pairs("sha256");
+}
+
+static const struct tap_case cases[] = {
+	TAP_CASE("treediff (sha1): a repository with trees made by git", sha1_fixture),
+	TAP_CASE("treediff (sha1): every pair of trees diffs as git diff-tree does", sha1_pairs),
+	TAP_CASE("treediff (sha1): only subtrees whose ids differ are read", pruning),
+	TAP_CASE("treediff (sha1): a chain deeper than the limit is refused, not recursed", depth_limit),
+	TAP_CASE("treediff (sha1): a blob given as a tree is corrupt", blob_as_tree),
+	TAP_CASE("treediff (sha1): a tree bomb as a new or gone folder is one delta, not read", bomb_as_folder),
+	TAP_CASE("treediff (sha1): diffs past the budget are refused with a message", past_the_budget),
+	TAP_CASE("treediff (sha256): a repository with trees made by git", sha256_fixture),
+	TAP_CASE("treediff (sha256): every pair of trees diffs as git diff-tree does", sha256_pairs),
+};
 
 int main(void)
 {
 	char *tmp = tmpdir_new("treediff"), *home;
+	int status;
 
 	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
 		return 1;
+	tmp_path = tmp;
 	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_STATES explore further than the default run */
 	if (getenv("UG_TEST_SEED"))
 		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	test_repo(tmp, "sha1", "", getenv("UG_TEST_STATES") ? atoi(getenv("UG_TEST_STATES")) : 12);
-	test_repo(tmp, "sha256", "--object-format=sha256", 4);
+	status = TAP_RUN(cases);
+	fixture_free();
 	rm_rf(tmp);
 	free(tmp);
 	free(home);
-	return done_testing();
+	return status;
 }

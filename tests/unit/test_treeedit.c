@@ -165,31 +165,67 @@ static int run_ops(ug_treeedit *ed, model *m, const char *ops)
 	return err;
 }
 
-static void test_scenarios(ug_repo *repo, const ug_oid *base, const model *bm)
-{
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		ug_treeedit *ed = NULL;
-		model m;
-		bool good;
+/* The git repository of one object format and its base tree, shared by the cases in order. */
+static struct fixture {
+	const char *name;
+	char *path, *base_hex;
+	ug_repo *repo;
+	model bm;
+	ug_oid base;
+} fx;
 
-		model_copy(&m, bm);
-		good = !ug_treeedit_new(&ed, repo, base) && !run_ops(ed, &m, scenarios[i].ops) &&
-		       same_as_git(repo, ed, &m, NULL);
-		ok(good, "%s", scenarios[i].what);
-		ug_treeedit_free(ed);
-		model_free(&m);
-	}
+static void fixture_free(void)
+{
+	ug_repo_free(fx.repo);
+	model_free(&fx.bm);
+	free(fx.base_hex);
+	free(fx.path);
+	memset(&fx, 0, sizeof(fx));
+}
+
+/* The fixture of the case before, for format name; false (the case failed) when there is none. */
+static bool have_fixture(const char *name)
+{
+	return ok(fx.repo && !strcmp(fx.name, name), "%s: the repository and base tree of the first case", name);
+}
+
+#define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+static const char *scenario_name(size_t i)
+{
+	return scenarios[i].what;
+}
+
+static void scenario_run(size_t i)
+{
+	ug_treeedit *ed = NULL;
+	model m;
+	bool good;
+
+	if (!have_fixture("sha1"))
+		return;
+	model_copy(&m, &fx.bm);
+	good = !ug_treeedit_new(&ed, fx.repo, &fx.base) && !run_ops(ed, &m, scenarios[i].ops) &&
+	       same_as_git(fx.repo, ed, &m, NULL);
+	ok(good, "%s", scenarios[i].what);
+	ug_treeedit_free(ed);
+	model_free(&m);
 }
 
 /* A whole tree put at a path (mode UG_MODE_TREE), and edits inside it after. */
-static void test_subtree(ug_repo *repo, const ug_oid *base, const model *bm)
+static void subtree(void)
 {
+	ug_repo *repo = fx.repo;
+	const ug_oid *base = &fx.base;
+	const model *bm = &fx.bm;
 	ug_treeedit *ed = NULL;
 	ug_tree *root = NULL;
 	const ug_tree_entry *d;
 	model m;
 	bool good;
 
+	if (!have_fixture("sha1"))
+		return;
 	model_copy(&m, bm);
 	good = !ug_tree_lookup(&root, repo, base) && (d = ug_tree_find(root, "d", 1)) &&
 	       !ug_treeedit_new(&ed, repo, base) && !ug_treeedit_set(ed, "copy/of/d", UG_MODE_TREE, &d->oid);
@@ -209,16 +245,21 @@ static void test_subtree(ug_repo *repo, const ug_oid *base, const model *bm)
 	model_free(&m);
 }
 
-static void test_bad(ug_repo *repo, const ug_oid *base)
+static void bad_paths_and_modes(void)
 {
 	static const char *const bad[] = {
 		"", "/a", "a/", "a//b", ".git/x", "a/.GIT", "a/../b", "./a", "..", "d/.",
 	};
+	ug_repo *repo = fx.repo;
+	const ug_oid *base = &fx.base;
 	ug_treeedit *ed = NULL;
-	ug_oid o = oid_of(repo, blobs[0]), before, after;
+	ug_oid o, after;
 	size_t refused = 0;
 
-	ok(!ug_treeedit_new(&ed, repo, base), "an editor");
+	if (!have_fixture("sha1"))
+		return;
+	o = oid_of(repo, blobs[0]);
+	require(!ug_treeedit_new(&ed, repo, base), "an editor");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		refused += ug_treeedit_set(ed, bad[i], UG_MODE_BLOB, &o) == UG_EINVALID;
 		refused += ug_treeedit_remove(ed, bad[i]) == UG_EINVALID;
@@ -228,13 +269,32 @@ static void test_bad(ug_repo *repo, const ug_oid *base)
 	is_int(ug_treeedit_set(ed, "f", 0, &o), UG_EINVALID, "mode 0 is refused");
 	ok(!ug_treeedit_write(ed, &after) && ug_oid_equal(&after, base), "refused edits change nothing");
 	ug_treeedit_free(ed);
+}
 
-	ug_oid_fromhex(&before, blobs[0], strlen(blobs[0]), ug_repo_algo(repo));
-	ok(!ug_treeedit_new(&ed, repo, &before), "an editor whose base is a blob");
+static void blob_base(void)
+{
+	ug_treeedit *ed = NULL;
+	ug_oid o, before;
+
+	if (!have_fixture("sha1"))
+		return;
+	o = oid_of(fx.repo, blobs[0]);
+	ug_oid_fromhex(&before, blobs[0], strlen(blobs[0]), ug_repo_algo(fx.repo));
+	require(!ug_treeedit_new(&ed, fx.repo, &before), "an editor whose base is a blob");
 	is_int(ug_treeedit_set(ed, "x", UG_MODE_BLOB, &o), UG_ECORRUPT, "the first edit reports it corrupt");
 	ug_treeedit_free(ed);
+}
 
-	/* a base whose folder "ghost" names a tree object that is not there */
+/* a base whose folder "ghost" names a tree object that is not there */
+static void missing_subtree(void)
+{
+	ug_repo *repo = fx.repo;
+	ug_treeedit *ed = NULL;
+	ug_oid before, after;
+
+	if (!have_fixture("sha1"))
+		return;
+	ug_oid_fromhex(&before, blobs[0], strlen(blobs[0]), ug_repo_algo(repo));
 	{
 		size_t hexsz = ug_hash_hexsz(ug_repo_algo(repo)), len;
 		char *ghost = sh_out(&len, "cd '%s' && printf '040000 tree %.*s\tghost\n100644 blob %s\tfile\n'"
@@ -242,7 +302,11 @@ static void test_bad(ug_repo *repo, const ug_oid *base)
 				     "1234567890123456789012345678901234567890123456789012345678901234", blobs[0]);
 		ug_oid g = ghost ? oid_of(repo, strtok(ghost, "\n")) : before, zero = { { 0 } };
 
-		ok(ghost && !ug_treeedit_new(&ed, repo, &g), "a base with a missing subtree");
+		if (!ok(ghost && !ug_treeedit_new(&ed, repo, &g), "a base with a missing subtree")) {
+			ug_treeedit_free(ed);
+			free(ghost);
+			return;
+		}
 		is_int(ug_treeedit_remove(ed, "ghost/x"), UG_ENOTFOUND, "removing inside it reports the missing tree");
 		is_int(ug_treeedit_remove(ed, "file/x"), 0, "removing under a file is still no error");
 		is_int(ug_treeedit_set(ed, "z", UG_MODE_BLOB, &zero), UG_EINVALID, "a zero id is refused");
@@ -254,12 +318,15 @@ static void test_bad(ug_repo *repo, const ug_oid *base)
 	}
 }
 
-static void test_empty(ug_repo *repo)
+static void empty_tree(void)
 {
+	ug_repo *repo = fx.repo;
 	ug_treeedit *ed = NULL;
 	ug_oid got, zero = { { 0 } };
 	model m = { 0 };
 
+	if (!have_fixture("sha1"))
+		return;
 	ok(!ug_treeedit_new(&ed, repo, NULL) && same_as_git(repo, ed, &m, NULL),
 	   "no base and no edit: the empty tree");
 	ug_treeedit_free(ed);
@@ -281,15 +348,20 @@ static long loose_count(void)
 }
 
 /* Only the trees along an edited path are written. */
-static void test_writes_only_changes(ug_repo *repo, const ug_oid *base)
+static void writes_only_changes(void)
 {
+	ug_repo *repo = fx.repo;
+	const ug_oid *base = &fx.base;
 	ug_treeedit *ed = NULL;
-	ug_oid o = oid_of(repo, blobs[39]), got;
+	ug_oid o, got;
 	long before = loose_count(), after;
 
-	ok(!ug_treeedit_new(&ed, repo, base) && !ug_treeedit_set(ed, "d/e/g/h", UG_MODE_EXEC, &o) &&
-		   !ug_treeedit_write(ed, &got),
-	   "one file changed three folders deep");
+	if (!have_fixture("sha1"))
+		return;
+	o = oid_of(repo, blobs[39]);
+	require(!ug_treeedit_new(&ed, repo, base) && !ug_treeedit_set(ed, "d/e/g/h", UG_MODE_EXEC, &o) &&
+			!ug_treeedit_write(ed, &got),
+		"one file changed three folders deep");
 	after = loose_count();
 	is_int(after - before, 4, "four new trees: d/e/g, d/e, d and the top");
 	ok(!ug_treeedit_write(ed, &o) && ug_oid_equal(&o, &got), "writing again gives the same id");
@@ -300,7 +372,7 @@ static void test_writes_only_changes(ug_repo *repo, const ug_oid *base)
 static const char *const rnames[] = { "a", "b", "a.b", "a-b", "a0", "ab", "c" };
 
 /* Rounds of random edits, each round starting from the tree the last one wrote. */
-static void test_random(ug_repo *repo, const ug_oid *base, const model *bm, int rounds, const char *what)
+static void random_edits(ug_repo *repo, const ug_oid *base, const model *bm, int rounds, const char *what)
 {
 	ug_oid cur = *base;
 	model m;
@@ -341,46 +413,76 @@ static void test_random(ug_repo *repo, const ug_oid *base, const model *bm, int 
 	model_free(&m);
 }
 
-static void test_git_repo(const char *tmp, const char *name, const char *flags, int rounds)
+/* A repository made by git with flags, its blobs and base tree: the fixture of the cases after. */
+static void fixture_new(const char *name, const char *flags)
 {
-	char *path, *base_hex;
-	ug_repo *repo = NULL;
-	model bm = { 0 };
-	ug_oid base;
+	char *path;
 
-	if (asprintf(&path, "%s/%s", tmp, name) < 0)
+	fixture_free();
+	if (asprintf(&path, "%s/%s", tmp_path, name) < 0)
 		return;
+	fx.name = name;
+	fx.path = path;
 	repo_path = path;
-	ok(sh("git init -q %s '%s'", flags, path) == 0, "%s: git init %s", name, flags);
-	if (make_blobs(path, tmp, name, NBLOBS, blobs)) {
-		ok(0, "%s: blobs", name);
+	require(sh("git init -q %s '%s'", flags, path) == 0, "%s: git init %s", name, flags);
+	require(!make_blobs(path, tmp_path, name, NBLOBS, blobs), "%s: blobs", name);
+	base_model(&fx.bm);
+	fx.base_hex = model_tree(&fx.bm, path, tmp_path);
+	if (!ok(fx.base_hex && !ug_repo_open(&fx.repo, path), "%s: a base tree by git, and the repository opens",
+		name)) {
+		ug_repo_free(fx.repo);
+		fx.repo = NULL;
 		return;
 	}
-	base_model(&bm);
-	base_hex = model_tree(&bm, path, tmp);
-	ok(base_hex && !ug_repo_open(&repo, path), "%s: a base tree by git, and the repository opens", name);
-	if (!repo || !base_hex)
+	fx.base = oid_of(fx.repo, fx.base_hex);
+}
+
+static void fsck_passes(const char *name)
+{
+	if (!have_fixture(name))
 		return;
-	base = oid_of(repo, base_hex);
-	if (!strcmp(name, "sha1")) {
-		test_scenarios(repo, &base, &bm);
-		test_subtree(repo, &base, &bm);
-		test_bad(repo, &base);
-		test_empty(repo);
-		test_writes_only_changes(repo, &base);
-	}
-	test_random(repo, &base, &bm, rounds, name);
-	ok(sh("cd '%s' && git fsck --strict --no-dangling --no-progress >/dev/null 2>'%s/fsck.err'", path, tmp) == 0,
+	ok(sh("cd '%s' && git fsck --strict --no-dangling --no-progress >/dev/null 2>'%s/fsck.err'", fx.path,
+	      tmp_path) == 0,
 	   "%s: git fsck --strict passes", name);
-	ug_repo_free(repo);
-	model_free(&bm);
-	free(base_hex);
-	free(path);
+}
+
+static void sha1_fixture(void)
+{
+	fixture_new("sha1", "");
+}
+
+static void sha1_random(void)
+{
+	if (have_fixture("sha1"))
+		random_edits(fx.repo, &fx.base, &fx.bm,
+			     getenv("UG_TEST_ROUNDS") ? atoi(getenv("UG_TEST_ROUNDS")) : 24, "sha1");
+}
+
+static void sha1_fsck(void)
+{
+	fsck_passes("sha1");
+}
+
+static void sha256_fixture(void)
+{
+	fixture_new("sha256", "--object-format=sha256");
+}
+
+static void sha256_random(void)
+{
+	if (have_fixture("sha256"))
+		random_edits(fx.repo, &fx.base, &fx.bm, 4, "sha256");
+}
+
+static void sha256_fsck(void)
+{
+	fsck_passes("sha256");
 }
 
 /* A ugit repository: text trees, no modes; read back what was written. */
-static void test_ugit(const char *tmp)
+static void ugit(void)
 {
+	const char *tmp = tmp_path;
 	char *path, hex[3][41], want[512];
 	ug_repo *repo = NULL;
 	ug_treeedit *ed = NULL;
@@ -395,6 +497,7 @@ static void test_ugit(const char *tmp)
 	      path) == 0, "ugit: a repository");
 	if (ug_repo_open(&repo, path)) {
 		ok(0, "ugit: opens: %s", ug_error_last());
+		free(path);
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -443,9 +546,27 @@ static void test_ugit(const char *tmp)
 	free(path);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("treeedit (sha1): a base tree made by git", sha1_fixture),
+	TAP_ROWS("treeedit (sha1): git's tree after", scenario_run, NSCENARIOS, scenario_name),
+	TAP_CASE("treeedit (sha1): a subtree put at a new path keeps its id, edits inside it", subtree),
+	TAP_CASE("treeedit (sha1): bad paths and modes are refused and change nothing", bad_paths_and_modes),
+	TAP_CASE("treeedit (sha1): a blob as the base is corrupt at the first edit", blob_base),
+	TAP_CASE("treeedit (sha1): a missing subtree is reported, removable whole; no zero ids", missing_subtree),
+	TAP_CASE("treeedit (sha1): no base, or a zero one, gives the empty tree", empty_tree),
+	TAP_CASE("treeedit (sha1): only the trees along an edited path are written", writes_only_changes),
+	TAP_CASE("treeedit (sha1): random edits give git's trees", sha1_random),
+	TAP_CASE("treeedit (sha1): git fsck --strict passes", sha1_fsck),
+	TAP_CASE("treeedit (sha256): a base tree made by git", sha256_fixture),
+	TAP_CASE("treeedit (sha256): random edits give git's trees", sha256_random),
+	TAP_CASE("treeedit (sha256): git fsck --strict passes", sha256_fsck),
+	TAP_CASE("treeedit (ugit): text trees without modes, replaced and emptied folders", ugit),
+};
+
 int main(void)
 {
 	char *tmp = tmpdir_new("treeedit"), *home;
+	int status;
 
 	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
 		return 1;
@@ -454,11 +575,10 @@ int main(void)
 	/* UG_TEST_SEED and UG_TEST_ROUNDS explore further than the default run */
 	if (getenv("UG_TEST_SEED"))
 		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	test_git_repo(tmp, "sha1", "", getenv("UG_TEST_ROUNDS") ? atoi(getenv("UG_TEST_ROUNDS")) : 24);
-	test_git_repo(tmp, "sha256", "--object-format=sha256", 4);
-	test_ugit(tmp);
+	status = TAP_RUN(cases);
+	fixture_free();
 	rm_rf(tmp);
 	free(tmp);
 	free(home);
-	return done_testing();
+	return status;
 }
