@@ -11,6 +11,8 @@
 #define ALGO UG_HASH_SHA1
 
 static char dir[64];
+static ug_pack *the_pack;          /* the pack of entries, opened once */
+static struct pg_entry entries[3];
 
 static const char BASE[] = "a whole blob at the start of the pack, the base of an OFS_DELTA\n";
 static const char OUTSIDE[] = "a blob stored elsewhere, the base of a REF_DELTA\n";
@@ -82,14 +84,17 @@ static int store_read(void *ctx, const ug_oid *oid, ug_otype *type, unsigned cha
 	return 0;
 }
 
-static void test_ref_delta_base_from_the_resolver(ug_pack *p, struct pg_entry *e)
+static void test_ref_delta_base_from_the_resolver(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	struct store s = { .oid = &outside_oid, .data = OUTSIDE };
 	ug_pack_resolver res = { .read = store_read, .ctx = &s };
 	unsigned char *data = NULL;
 	ug_otype type = UG_OBJ_BAD;
 	size_t size = 0;
 
+	require(p, "the pack opens");
 	is_int(ug_pack_read(p, &res, e[2].offset, &e[2].oid, &type, &data, &size), 0,
 	       "a REF_DELTA reads with its base from the resolver");
 	ok(type == UG_OBJ_BLOB && size == strlen(R2) && data && !memcmp(data, R2, size) &&
@@ -105,8 +110,10 @@ static void test_ref_delta_base_from_the_resolver(ug_pack *p, struct pg_entry *e
 	is_int(s.headers, 1, "the header asked the resolver for a header only");
 }
 
-static void test_ref_delta_base_not_found(ug_pack *p, struct pg_entry *e)
+static void test_ref_delta_base_not_found(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	struct store s = { 0 };
 	ug_pack_resolver res = { .read = store_read, .ctx = &s };
 	char hex[UG_OID_MAXHEX + 1], want[128];
@@ -114,6 +121,7 @@ static void test_ref_delta_base_not_found(ug_pack *p, struct pg_entry *e)
 	ug_otype type;
 	size_t size = 1;
 
+	require(p, "the pack opens");
 	snprintf(want, sizeof(want), "delta base %s is missing", ug_oid_tohex(hex, &outside_oid, ALGO));
 	is_int(ug_pack_read(p, &res, e[2].offset, &e[2].oid, &type, &data, &size), UG_ECORRUPT,
 	       "a base the resolver does not have makes the object corrupt");
@@ -125,13 +133,16 @@ static void test_ref_delta_base_not_found(ug_pack *p, struct pg_entry *e)
 	ok(strstr(ug_error_last(), want) != NULL, "message: %s", ug_error_last());
 }
 
-static void test_no_resolver_means_the_base_is_missing(ug_pack *p, struct pg_entry *e)
+static void test_no_resolver_means_the_base_is_missing(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	ug_pack_resolver none = { 0 };
 	unsigned char *data;
 	ug_otype type;
 	size_t size;
 
+	require(p, "the pack opens");
 	is_int(ug_pack_read(p, NULL, e[2].offset, &e[2].oid, &type, &data, &size), UG_ECORRUPT,
 	       "without a resolver a REF_DELTA base outside the pack is missing");
 	is_int(ug_pack_read(p, &none, e[2].offset, &e[2].oid, &type, &data, &size), UG_ECORRUPT,
@@ -142,22 +153,27 @@ static void test_no_resolver_means_the_base_is_missing(ug_pack *p, struct pg_ent
 	free(data);
 }
 
-static void test_resolver_error_is_passed_on(ug_pack *p, struct pg_entry *e)
+static void test_resolver_error_is_passed_on(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	struct store s = { .oid = &outside_oid, .data = OUTSIDE, .fail = UG_ERROR };
 	ug_pack_resolver res = { .read = store_read, .ctx = &s };
 	unsigned char *data;
 	ug_otype type;
 	size_t size;
 
+	require(p, "the pack opens");
 	is_int(ug_pack_read(p, &res, e[2].offset, &e[2].oid, &type, &data, &size), UG_ERROR,
 	       "the resolver's own error is the read's");
 	ok(strstr(ug_error_last(), "delta base") && strstr(ug_error_last(), "the disk is on fire"),
 	   "the message keeps the cause under the base's name: %s", ug_error_last());
 }
 
-static void test_base_cache_is_filled_and_used(ug_pack *p, struct pg_entry *e)
+static void test_base_cache_is_filled_and_used(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	struct store s = { .oid = &outside_oid, .data = OUTSIDE };
 	ug_pack_resolver res = { .read = store_read, .ctx = &s };
 	ug_cache_stats st;
@@ -165,6 +181,7 @@ static void test_base_cache_is_filled_and_used(ug_pack *p, struct pg_entry *e)
 	ug_otype type;
 	size_t size;
 
+	require(p, "the pack opens");
 	if (!ok(ug_cache_new(&res.bases, 1 << 20, 1 << 19) == 0, "a delta-base cache"))
 		return;
 	is_int(ug_pack_read(p, &res, e[2].offset, &e[2].oid, &type, &data, &size), 0,
@@ -209,8 +226,10 @@ static int chained_read(void *ctx, const ug_oid *oid, ug_otype *type, unsigned c
 
 /* A's REF_DELTA base is in pack B, a REF_DELTA on a base nobody has: the
  * message names A's object and pack once, then each missing link. */
-static void test_nested_resolver_names_the_outermost_read(ug_pack *p, struct pg_entry *e)
+static void test_nested_resolver_names_the_outermost_read(void)
 {
+	ug_pack *p = the_pack;
+	struct pg_entry *e = entries;
 	static const unsigned char ops[] = { 0x90, 5, 1, '!' };
 	struct pg_entry b[1];
 	struct chained c;
@@ -220,6 +239,7 @@ static void test_nested_resolver_names_the_outermost_read(ug_pack *p, struct pg_
 	size_t size;
 	ug_oid nowhere;
 
+	require(p, "the pack opens");
 	/* B holds OUTSIDE's id as a delta on an id nobody has */
 	memset(&nowhere, 0x5a, sizeof(nowhere));
 	memset(nowhere.id + ug_hash_rawsz(ALGO), 0, sizeof(nowhere.id) - ug_hash_rawsz(ALGO));
@@ -237,28 +257,31 @@ static void test_nested_resolver_names_the_outermost_read(ug_pack *p, struct pg_
 	ug_pack_free(c.other);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("pack alone: a REF_DELTA base comes from the resolver (whole and header)",
+		 test_ref_delta_base_from_the_resolver),
+	TAP_CASE("pack alone: a base the resolver lacks makes the object corrupt", test_ref_delta_base_not_found),
+	TAP_CASE("pack alone: without a resolver the base is missing", test_no_resolver_means_the_base_is_missing),
+	TAP_CASE("pack alone: the resolver's own error is passed on", test_resolver_error_is_passed_on),
+	TAP_CASE("pack alone: the base cache is filled, then used", test_base_cache_is_filled_and_used),
+	TAP_CASE("pack alone: a base two packs down: only the outermost read names its pack",
+		 test_nested_resolver_names_the_outermost_read),
+};
+
 int main(void)
 {
-	struct pg_entry e[3];
 	char cmd[128];
-	ug_pack *p;
+	int status;
 
 	strcpy(dir, "/tmp/ugtest-pack-alone-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
-	sample(e);
-	if ((p = open_pack(e, 3, "test-alone"))) {
-		test_ref_delta_base_from_the_resolver(p, e);
-		test_ref_delta_base_not_found(p, e);
-		test_no_resolver_means_the_base_is_missing(p, e);
-		test_resolver_error_is_passed_on(p, e);
-		test_base_cache_is_filled_and_used(p, e);
-		test_nested_resolver_names_the_outermost_read(p, e);
-		ug_pack_free(p);
-	}
-	ok(p != NULL, "the pack opens");
+	sample(entries);
+	the_pack = open_pack(entries, 3, "test-alone");
+	status = TAP_RUN(cases);
+	ug_pack_free(the_pack);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		tap_diag("cannot remove %s", dir);
-	return done_testing();
+	return status;
 }
