@@ -988,10 +988,11 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
  * folder changed between the snapshot and that commit, so every snapshot
  * holding the same version of a folder shares one answer, and the parent's
  * events for it list the only commits its own answer needs to look at.
- * ids: d + 1.
+ * The answers up to depth upto (at most wp->d; those above wp->d's folder
+ * list their subfolders' changes). ids: d + 1.
  */
-static int answer_chain(struct fs *fs, const struct walkpath *wp, const ug_oid *commit, ug_oid *ids,
-			struct answer **out)
+static int answer_chain(struct fs *fs, const struct walkpath *wp, size_t upto, const ug_oid *commit,
+			ug_oid *ids, struct answer **out)
 {
 	struct answer *parent = NULL;
 	struct fact f;
@@ -1003,14 +1004,14 @@ static int answer_chain(struct fs *fs, const struct walkpath *wp, const ug_oid *
 		err = resolve(fs, wp, &f.tree, ids, NULL);
 	start = f.oid;
 	*out = NULL;
-	for (size_t k = 0; !err && k <= wp->d; k++) {
+	for (size_t k = 0; !err && k <= upto; k++) {
 		const ug_tree *t;
 		const ug_tree_entry *e;
 
 		err = answer_get(fs, wp, k, &start, &ids[k], parent, i, out);
 		lastchange_put(fs, parent ? &parent->pub : NULL);
 		parent = *out;
-		if (err || k == wp->d)
+		if (err || k == upto)
 			break;
 		err = treecache_get(fs, &ids[k], &t);
 		if (err)
@@ -1041,7 +1042,7 @@ int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, con
 	if (err)
 		return err;
 	ids = malloc((wp.d + 1) * sizeof(*ids));
-	err = ids ? answer_chain(fs, &wp, commit, ids, &a) : UG_ENOMEM;
+	err = ids ? answer_chain(fs, &wp, wp.d, commit, ids, &a) : UG_ENOMEM;
 	if (!err && !ug_oid_equal(&a->pub.tree, tree)) {
 		/* not the folder of that snapshot: answer it directly */
 		lastchange_put(fs, &a->pub);
@@ -1142,35 +1143,249 @@ static int split_file(const char *path, char **buf, struct walkpath *wp, const c
 	return err;
 }
 
+/* A version of a folder: made at commit, with tree id tree. */
+struct fversion {
+	ug_oid commit, tree;
+};
+
+static int fversion_add(struct fversion **v, size_t *n, size_t *cap, const ug_oid *commit, const ug_oid *tree)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		struct fversion *m = realloc(*v, c * sizeof(*m));
+
+		if (!m)
+			return UG_ENOMEM;
+		*v = m;
+		*cap = c;
+	}
+	(*v)[*n].commit = *commit;
+	(*v)[*n].tree = *tree;
+	(*n)++;
+	return 0;
+}
+
+/* The root's versions from tip down its first parents, newest first, the
+ * last made by the root commit: the commits whose tree differs from their
+ * first parent's (commit facts only). */
+static int root_versions(struct fs *fs, const ug_oid *tip, struct fversion **v, size_t *n)
+{
+	struct fact cur, p;
+	struct cycle cy = { *tip, 1, 0 };
+	size_t cap = 0;
+	int err = fact_get(fs, tip, &cur);
+
+	while (!err) {
+		if (cur.root)
+			return fversion_add(v, n, &cap, &cur.oid, &cur.tree);
+		err = fact_get(fs, &cur.parent, &p);
+		if (!err && !ug_oid_equal(&p.tree, &cur.tree))
+			err = fversion_add(v, n, &cap, &cur.oid, &cur.tree);
+		cur = p;
+		if (!err)
+			err = cycle_step(&cy, &cur.oid);
+	}
+	return err;
+}
+
+/* A folder's versions from its parent folder's answer (its events for it),
+ * newest first, the last one where it was created. UG_ENOTFOUND when that
+ * answer does not list them (over its budget, or a history cut short). */
+static int folder_versions(struct fs *fs, const struct walkpath *wp, const ug_oid *tip, struct fversion **v,
+			   size_t *n)
+{
+	ug_oid *ids = malloc((wp->d + 1) * sizeof(*ids));
+	struct answer *parent = NULL;
+	const ug_tree *t = NULL;
+	const ug_tree_entry *e = NULL;
+	const struct event *ev;
+	size_t nev = 0, cap = 0;
+	int err = ids ? answer_chain(fs, wp, wp->d - 1, tip, ids, &parent) : UG_ENOMEM;
+
+	if (!err && !(err = treecache_get(fs, &ids[wp->d - 1], &t)))
+		e = ug_tree_find(t, wp->name[wp->d - 1], wp->len[wp->d - 1]);
+	if (!err && (!e || !parent->full))
+		err = UG_ENOTFOUND;
+	if (!err) {
+		ev = events_of(parent, (size_t)(e - t->entries), &nev);
+		if (!nev || ev[nev - 1].present)
+			err = UG_ENOTFOUND;
+	}
+	for (size_t k = 0; !err && k < nev; k++)
+		err = fversion_add(v, n, &cap, &ev[k].commit, k ? &ev[k - 1].old : &ids[wp->d]);
+	treecache_put(fs, t);
+	lastchange_put(fs, parent ? &parent->pub : NULL);
+	free(ids);
+	return err;
+}
+
+/* The entry name of the tree folder, from its stored bytes (past the caches,
+ * as a walk reads each version once), else from the parsed tree. */
+static int entry_in(struct fs *fs, const ug_oid *folder, const char *name, struct held *h)
+{
+	ug_odb *odb = ug_repo_odb(fs->repo);
+	unsigned char *data = NULL;
+	size_t size = 0, pos = 0, len = strlen(name);
+	ug_otype type = UG_OBJ_BAD;
+	ug_tree_entry raw;
+	const ug_tree *t;
+	const ug_tree_entry *e;
+	int r = -1, err;
+
+	h->present = false;
+	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify &&
+	    !ug_odb_read_nested(odb, folder, &type, &data, &size) && type == UG_OBJ_TREE) {
+		while ((r = ug_tree_next_raw(data, size, &pos, ug_odb_algo(odb), &raw)) == 0) {
+			if (raw.namelen == len && !memcmp(raw.name, name, len)) {
+				h->present = true;
+				h->mode = raw.mode;
+				h->oid = raw.oid;
+				break;
+			}
+		}
+	}
+	free(data);
+	if (r >= 0)
+		return 0; /* found, or scanned to a clean end */
+	err = treecache_get(fs, folder, &t);
+	if (err)
+		return err;
+	e = ug_tree_find(t, name, len);
+	if (e) {
+		h->present = true;
+		h->mode = e->mode;
+		h->oid = e->oid;
+	}
+	treecache_put(fs, t);
+	return 0;
+}
+
+/* Find commit in l below *j (searching down, as versions come newest first). */
+static int index_of(const struct loglist *l, const ug_oid *commit, size_t *j, size_t *out)
+{
+	while (*j > 0) {
+		if (ug_oid_equal(&l->oids[--*j], commit)) {
+			*out = *j;
+			return 0;
+		}
+	}
+	return UG_ENOTFOUND;
+}
+
+/*
+ * A file's versions from its folder's versions (vs, newest first): the
+ * versions of the folder where the file is present and differs from the
+ * version before, as indices into l (oldest first). UG_ENOTFOUND when a
+ * commit is not on l.
+ */
+static int file_versions(struct fs *fs, const struct loglist *l, const struct fversion *vs, size_t nv,
+			 const char *name, size_t *out, size_t *count)
+{
+	struct held now = { 0 }, older = { 0 };
+	size_t j = l->count, n = 0;
+	int err = 0;
+
+	for (size_t k = 0; !err && k < nv; k++) {
+		err = entry_in(fs, &vs[k].tree, name, k ? &older : &now);
+		if (err || !k)
+			continue;
+		if (now.present && held_differ(&now, &older))
+			err = index_of(l, &vs[k - 1].commit, &j, &out[n++]);
+		now = older;
+	}
+	if (!err && nv && now.present)
+		err = index_of(l, &vs[nv - 1].commit, &j, &out[n++]);
+	for (size_t a = 0; !err && a < n / 2; a++) {
+		size_t x = out[a];
+
+		out[a] = out[n - 1 - a];
+		out[n - 1 - a] = x;
+	}
+	*count = n;
+	return err;
+}
+
+/* Versions among l's commits [0, end), commit by commit (path's folder
+ * resolved in each; a changed-path filter skips commits). */
+static int walk_versions(struct fs *fs, const struct loglist *l, const struct walkpath *wp, const char *name,
+			 const char *path, size_t end, size_t *out, size_t *count)
+{
+	struct held h[2] = { 0 };
+	int err = 0;
+
+	h[0].ids = malloc(2 * (wp->d + 1) * sizeof(ug_oid));
+	h[1].ids = h[0].ids ? h[0].ids + wp->d + 1 : NULL;
+	if (!h[0].ids)
+		return UG_ENOMEM;
+	for (size_t i = 0; !err && i < end; i++) {
+		struct held *now = &h[i & 1], *prev = i ? &h[(i - 1) & 1] : NULL;
+		struct fact f;
+
+		if (prev && !fact_get(fs, &l->oids[i], &f) && untouched(fs, &f, path)) {
+			held_copy(now, prev, wp->d);
+			continue;
+		}
+		err = held_at(fs, wp, name, &l->oids[i], now, prev);
+		if (!err && now->present && (!prev || held_differ(now, prev)))
+			out[(*count)++] = i;
+	}
+	free(h[0].ids);
+	return err;
+}
+
+/* Versions from the folder's own versions (root_versions, folder_versions)
+ * where they reach: *from, the index in l of the folder's creation there (0:
+ * the root commit); l's commits below it are the caller's to walk. */
+static int event_versions(struct fs *fs, const struct loglist *l, const struct walkpath *wp, const char *name,
+			  size_t *out, size_t *count, size_t *from)
+{
+	struct fversion *vs = NULL;
+	size_t nv = 0;
+	struct fact f;
+	int err;
+
+	*from = l->count;
+	*count = 0;
+	if (!l->count)
+		return 0;
+	err = wp->d ? folder_versions(fs, wp, &l->oids[l->count - 1], &vs, &nv)
+		    : root_versions(fs, &l->oids[l->count - 1], &vs, &nv);
+	if (!err)
+		err = file_versions(fs, l, vs, nv, name, out, count);
+	if (!err && nv && !(err = fact_get(fs, &vs[nv - 1].commit, &f))) {
+		size_t j = l->count;
+
+		if (f.root)
+			*from = 0;
+		else
+			err = index_of(l, &vs[nv - 1].commit, &j, from);
+	}
+	free(vs);
+	if (err)
+		*count = 0;
+	return err == UG_ENOTFOUND ? 0 : err;
+}
+
 int lastchange_versions(struct fs *fs, const struct loglist *l, const char *path, size_t **out, size_t *count)
 {
 	struct walkpath wp;
-	struct held h[2] = { 0 };
 	const char *name;
 	char *buf;
-	size_t n = 0;
+	size_t *ev = NULL, nev = 0, from = l->count, n = 0;
 	int err = split_file(path, &buf, &wp, &name);
 
 	if (err)
 		return err;
 	*out = malloc((l->count ? l->count : 1) * sizeof(**out));
-	h[0].ids = malloc(2 * (wp.d + 1) * sizeof(ug_oid));
-	h[1].ids = h[0].ids ? h[0].ids + wp.d + 1 : NULL;
-	if (!*out || !h[0].ids)
-		err = UG_ENOMEM;
-	for (size_t i = 0; !err && i < l->count; i++) {
-		struct held *now = &h[i & 1], *prev = i ? &h[(i - 1) & 1] : NULL;
-		struct fact f;
-
-		if (prev && !fact_get(fs, &l->oids[i], &f) && untouched(fs, &f, path)) {
-			held_copy(now, prev, wp.d);
-			continue;
-		}
-		err = held_at(fs, &wp, name, &l->oids[i], now, prev);
-		if (!err && now->present && (!prev || held_differ(now, prev)))
-			(*out)[n++] = i;
+	ev = malloc((l->count ? l->count : 1) * sizeof(*ev));
+	err = *out && ev ? event_versions(fs, l, &wp, name, ev, &nev, &from) : UG_ENOMEM;
+	if (!err)
+		err = walk_versions(fs, l, &wp, name, path, from, *out, &n);
+	if (!err) {
+		memcpy(*out + n, ev, nev * sizeof(*ev));
+		n += nev;
 	}
-	free(h[0].ids);
+	free(ev);
 	walkpath_release(&wp);
 	free(buf);
 	if (err) {
