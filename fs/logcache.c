@@ -164,71 +164,43 @@ static int build(struct fs *fs, const ug_oid *tip, struct loglist *l, size_t *by
 	return err;
 }
 
-int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
+/* The kept list of tip, with one more reference; NULL if none. Under the lock. */
+static const struct loglist *find_kept(struct logcache *lc, const ug_oid *tip)
 {
-	struct logcache *lc = fs->logs;
-	struct loglist l = { 0 };
-	struct slot *victim = NULL;
-	size_t bytes = 0;
-	int err;
-
-	pthread_mutex_lock(&lc->lock);
 	for (unsigned i = 0; i < lc->nslots; i++) {
 		struct slot *s = &lc->slots[i];
 
 		if (s->busy && s->gen == lc->gen && ug_oid_equal(&s->tip, tip)) {
 			s->refs++;
 			s->used = ++lc->clock;
-			*out = &s->list;
-			pthread_mutex_unlock(&lc->lock);
-			return 0;
+			return &s->list;
 		}
 	}
-	pthread_mutex_unlock(&lc->lock);
+	return NULL;
+}
 
-	err = build(fs, tip, &l, &bytes);
-	if (err)
-		return err;
+/* The slot a new list takes: a free one, else the least recently used that
+ * nobody reads; NULL when every slot is being read. Under the lock. */
+static struct slot *free_slot(struct logcache *lc)
+{
+	struct slot *victim = NULL;
 
-	pthread_mutex_lock(&lc->lock);
 	for (unsigned i = 0; i < lc->nslots; i++) {
 		struct slot *s = &lc->slots[i];
 
 		if (s->refs)
 			continue;
-		if (!s->busy) {
-			victim = s;
-			break;
-		}
+		if (!s->busy)
+			return s;
 		if (!victim || s->used < victim->used)
 			victim = s;
 	}
-	if (!victim) {
-		/* every slot is in use by an open folder: hand out a private copy */
-		struct slot *s = calloc(1, sizeof(*s));
+	return victim;
+}
 
-		pthread_mutex_unlock(&lc->lock);
-		if (!s) {
-			list_release(&l);
-			return UG_ENOMEM;
-		}
-		s->list = l;
-		s->refs = -1; /* marks a private list: freed by logcache_put */
-		*out = &s->list;
-		return 0;
-	}
-	if (victim->busy)
-		lc->bytes -= victim->bytes;
-	list_release(&victim->list);
-	victim->tip = *tip;
-	victim->gen = lc->gen;
-	victim->list = l;
-	victim->bytes = bytes;
-	victim->refs = 1;
-	victim->busy = true;
-	victim->used = ++lc->clock;
-	lc->bytes += bytes;
-	/* Within the budget: lists nobody reads go, least recently used first. */
+/* Within the budget: lists nobody reads go, least recently used first. Under the lock. */
+static void trim(struct logcache *lc)
+{
 	while (lc->bytes > lc->limit) {
 		struct slot *cold = NULL;
 
@@ -241,6 +213,52 @@ int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
 		list_release(&cold->list);
 		cold->busy = false;
 	}
+}
+
+/* Hand out a private copy of l, freed by logcache_put: every slot is being read. */
+static int keep_private(struct loglist *l, const struct loglist **out)
+{
+	struct slot *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		list_release(l);
+		return UG_ENOMEM;
+	}
+	s->list = *l;
+	s->refs = -1; /* marks a private list */
+	*out = &s->list;
+	return 0;
+}
+
+int logcache_get(struct fs *fs, const ug_oid *tip, const struct loglist **out)
+{
+	struct logcache *lc = fs->logs;
+	struct loglist l = { 0 };
+	struct slot *victim;
+	size_t bytes = 0;
+	int err;
+
+	pthread_mutex_lock(&lc->lock);
+	*out = find_kept(lc, tip);
+	pthread_mutex_unlock(&lc->lock);
+	if (*out)
+		return 0;
+	err = build(fs, tip, &l, &bytes);
+	if (err)
+		return err;
+	pthread_mutex_lock(&lc->lock);
+	victim = free_slot(lc);
+	if (!victim) {
+		pthread_mutex_unlock(&lc->lock);
+		return keep_private(&l, out);
+	}
+	if (victim->busy)
+		lc->bytes -= victim->bytes;
+	list_release(&victim->list);
+	*victim = (struct slot){ .tip = *tip, .list = l, .bytes = bytes, .refs = 1, .used = ++lc->clock,
+				 .gen = lc->gen, .busy = true };
+	lc->bytes += bytes;
+	trim(lc);
 	*out = &victim->list;
 	pthread_mutex_unlock(&lc->lock);
 	return 0;
