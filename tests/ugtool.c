@@ -494,12 +494,61 @@ static void frames_free(struct frame *st, size_t n)
 	free(st);
 }
 
+/* One line of ls-tree: mode, type, id, path (quoted as git does unless -z). */
+static void print_entry(struct tool *t, const struct frame *f, const ug_tree_entry *e, bool nul)
+{
+	char h[UG_OID_MAXHEX + 1];
+
+	printf("%06o %s %s\t", (unsigned)e->mode, ug_otype_name(ug_mode_type(e->mode)), hex(t, &e->oid, h));
+	if (nul) {
+		fputs(f->prefix, stdout);
+		fwrite(e->name, 1, e->namelen, stdout);
+		putchar('\0');
+	} else {
+		struct buf path = { 0 };
+
+		buf_add(&path, f->prefix, strlen(f->prefix));
+		buf_add(&path, e->name, e->namelen);
+		put_quoted(path.p, path.len);
+		putchar('\n');
+		free(path.p);
+	}
+}
+
+/* Push the subtree e of the top frame; *st may move. Hostile bytes can make a
+ * tree contain itself (ids are not checked unless verifying): a cycle is
+ * refused instead of looping. */
+static int descend(struct tool *t, struct frame **st, size_t *depth, size_t *cap, const ug_tree_entry *e)
+{
+	char h[UG_OID_MAXHEX + 1];
+	struct buf path = { 0 };
+	const struct frame *f;
+	ug_tree *sub;
+	int err;
+
+	for (size_t i = 0; i < *depth; i++)
+		if (ug_oid_equal(&(*st)[i].tree->oid, &e->oid))
+			return ug_error(UG_ECORRUPT, "tree %s contains itself", hex(t, &e->oid, h));
+	if ((err = ug_tree_lookup(&sub, t->repo, &e->oid)) < 0)
+		return err;
+	if (*depth == *cap) {
+		*cap *= 2;
+		*st = xrealloc(*st, *cap * sizeof(**st));
+	}
+	f = &(*st)[*depth - 1];
+	buf_add(&path, f->prefix, strlen(f->prefix));
+	buf_add(&path, e->name, e->namelen);
+	buf_addc(&path, '/');
+	(*st)[*depth] = (struct frame){ .tree = sub, .next = 0, .prefix = path.p };
+	(*depth)++;
+	return 0;
+}
+
 static int cmd_ls_tree(struct tool *t, int argc, char **argv)
 {
 	bool recurse = false, nul = false;
-	struct frame *st = NULL;
-	size_t depth = 0, cap = 0;
-	char h[UG_OID_MAXHEX + 1];
+	struct frame *st;
+	size_t depth = 1, cap = 16;
 	ug_oid root;
 	int err;
 
@@ -515,8 +564,6 @@ static int cmd_ls_tree(struct tool *t, int argc, char **argv)
 		return usage("ls-tree [-r] [-z] TREEISH");
 	if ((err = resolve_tree(t, argv[0], &root)) < 0)
 		return err;
-
-	cap = 16;
 	st = xmalloc(cap * sizeof(*st));
 	if ((err = ug_tree_lookup(&st[0].tree, t->repo, &root)) < 0) {
 		free(st);
@@ -524,13 +571,9 @@ static int cmd_ls_tree(struct tool *t, int argc, char **argv)
 	}
 	st[0].next = 0;
 	st[0].prefix = xstrdup("");
-	depth = 1;
-
-	while (depth > 0) {
+	while (depth > 0 && !err) {
 		struct frame *f = &st[depth - 1];
 		const ug_tree_entry *e;
-		ug_otype type;
-		size_t i;
 
 		if (f->next == f->tree->count) {
 			ug_tree_free(f->tree);
@@ -539,51 +582,10 @@ static int cmd_ls_tree(struct tool *t, int argc, char **argv)
 			continue;
 		}
 		e = &f->tree->entries[f->next++];
-		type = ug_mode_type(e->mode);
-		if (recurse && e->mode == UG_MODE_TREE) {
-			ug_tree *sub;
-			struct buf path = { 0 };
-
-			/* Hostile bytes can make a tree contain itself (ids are not
-			 * checked unless verifying): refuse a cycle instead of looping. */
-			for (i = 0; i < depth; i++)
-				if (ug_oid_equal(&st[i].tree->oid, &e->oid))
-					break;
-			if (i < depth) {
-				err = ug_error(UG_ECORRUPT, "tree %s contains itself",
-					       hex(t, &e->oid, h));
-				break;
-			}
-			if ((err = ug_tree_lookup(&sub, t->repo, &e->oid)) < 0)
-				break;
-			if (depth == cap) {
-				cap *= 2;
-				st = xrealloc(st, cap * sizeof(*st));
-				f = &st[depth - 1];
-			}
-			buf_add(&path, f->prefix, strlen(f->prefix));
-			buf_add(&path, e->name, e->namelen);
-			buf_addc(&path, '/');
-			st[depth].tree = sub;
-			st[depth].next = 0;
-			st[depth].prefix = path.p;
-			depth++;
-			continue;
-		}
-		printf("%06o %s %s\t", (unsigned)e->mode, ug_otype_name(type), hex(t, &e->oid, h));
-		if (nul) {
-			fputs(f->prefix, stdout);
-			fwrite(e->name, 1, e->namelen, stdout);
-			putchar('\0');
-		} else {
-			struct buf path = { 0 };
-
-			buf_add(&path, f->prefix, strlen(f->prefix));
-			buf_add(&path, e->name, e->namelen);
-			put_quoted(path.p, path.len);
-			putchar('\n');
-			free(path.p);
-		}
+		if (recurse && e->mode == UG_MODE_TREE)
+			err = descend(t, &st, &depth, &cap, e);
+		else
+			print_entry(t, f, e, nul);
 	}
 	frames_free(st, depth);
 	return err;
