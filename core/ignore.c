@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "repo.h"
 
@@ -658,55 +659,6 @@ int ug_ignore_add_file(ug_ignore *ig, const char *dir_relpath, const char *buf, 
 
 /* ---- the repository's own files ---- */
 
-/* Read a whole file: 0, UG_ENOTFOUND when missing, or another error. *buf malloc'ed. */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	char *b;
-	int fd;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "%s", path);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return ug_error_os(UG_ERROR, "%s", path);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE_SIZE) {
-		close(fd);
-		return ug_error(UG_EINVALID, "%s: not a regular file of at most %u bytes", path,
-				MAX_FILE_SIZE);
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		close(fd);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = ug_error_os(UG_ERROR, "%s", path);
-
-			free(b);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break; /* shrank meanwhile: take what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	*buf = b;
-	*len = got;
-	return 0;
-}
-
 /* Load one repository-level file into a new list (*out stays NULL when the
  * file is missing or unreadable; the latter is logged, as git warns). */
 static int load_file(rulelist **out, const char *path)
@@ -716,7 +668,7 @@ static int load_file(rulelist **out, const char *path)
 	int err;
 
 	*out = NULL;
-	err = read_file(path, &buf, &len);
+	err = ug_fileio_read(path, MAX_FILE_SIZE, &buf, &len);
 	if (err == UG_ENOTFOUND)
 		return 0;
 	if (err == UG_ENOMEM)

@@ -2,6 +2,7 @@
 #include "odb_backend.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "zinflate.h"
 
 #include <dirent.h>
@@ -62,23 +63,16 @@ static int open_obj(const char *path, int *fd, size_t *filesize)
 static int read_prefix(int fd, size_t want, unsigned char **buf)
 {
 	unsigned char *b = malloc(want ? want : 1);
-	size_t got = 0;
+	ssize_t got;
 
 	*buf = NULL;
 	if (!b)
 		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes", want);
-	while (got < want) {
-		ssize_t n = pread(fd, b + got, want - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? ug_error_os(UG_ERROR, "cannot read it")
-				      : ug_error(UG_ECORRUPT, "file shrank while read");
-			free(b);
-			return e;
-		}
-		got += (size_t)n;
+	if ((got = ug_fileio_pread_all(fd, b, want, 0)) < 0 || (size_t)got < want) {
+		int e = got < 0 ? ug_error_os(UG_ERROR, "cannot read it")
+				: ug_error(UG_ECORRUPT, "file shrank while read");
+		free(b);
+		return e;
 	}
 	*buf = b;
 	return 0;

@@ -2,6 +2,7 @@
 #include "odb_backend.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "zinflate.h"
 
 #include <dirent.h>
@@ -62,19 +63,12 @@ static int open_obj(const char *path, struct stat *st)
 
 static int read_exact(int fd, unsigned char *buf, size_t len, const char *path)
 {
-	size_t got = 0;
+	ssize_t got = ug_fileio_pread_all(fd, buf, len, 0);
 
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ug_error_os(UG_ERROR, "cannot read %s", path);
-		if (n == 0)
-			return ug_error(UG_ECORRUPT, "%s: file shrank while read", path);
-		got += (size_t)n;
-	}
+	if (got < 0)
+		return ug_error_os(UG_ERROR, "cannot read %s", path);
+	if ((size_t)got < len)
+		return ug_error(UG_ECORRUPT, "%s: file shrank while read", path);
 	return 0;
 }
 

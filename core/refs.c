@@ -2,6 +2,7 @@
 #include "refs.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "refs_backend.h"
 
@@ -236,58 +237,9 @@ char **ug_refdb_watch_roots(ug_refdb *db)
 
 int ug_refs__read_file(const char *path, char **buf, size_t *len)
 {
-	struct stat st;
-	size_t got = 0;
-	char *p;
-	int fd, err;
+	int err = ug_fileio_read(path, MAX_LOOSE_REF, buf, len);
 
-	*buf = NULL;
-	*len = 0;
-	/* O_NONBLOCK: a hostile FIFO named like a ref must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)
-			return ug_error(UG_ENOTFOUND, "%s: not found", path);
-		return ug_error_os(UG_ERROR, "%s", path);
-	}
-	if (fstat(fd, &st) < 0) {
-		err = ug_error_os(UG_ERROR, "%s", path);
-		close(fd);
-		return err;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return ug_error(UG_ENOTFOUND, "%s: is a directory", path);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_LOOSE_REF) {
-		close(fd);
-		return ug_error(UG_ECORRUPT, "%s: not a ref file", path);
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (!p) {
-		close(fd);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = ug_error_os(UG_ERROR, "%s", path);
-			free(p);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	p[got] = '\0';
-	*buf = p;
-	*len = got;
-	return 0;
+	return err == UG_EINVALID ? ug_error(UG_ECORRUPT, "%s: not a ref file", path) : err;
 }
 
 int ug_refs__parse_loose(const char *path, const char *name, const char *buf, size_t len,

@@ -2,6 +2,7 @@
 #include "refs.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "refs_backend.h"
 
@@ -202,24 +203,8 @@ static int get_packed(git_refdb *db, packed_snap **out)
 		s->ino = st.st_ino;
 		s->size = st.st_size;
 		s->mtime = st.st_mtim;
-		buf = malloc((size_t)st.st_size + 1);
-		if (!buf) {
-			err = ug_error(UG_ENOMEM, "out of memory");
+		if ((err = ug_fileio_read_fd(fd, db->packed_path, (size_t)st.st_size, &buf, &got)))
 			goto done;
-		}
-		while (got < (size_t)st.st_size) {
-			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				err = ug_error_os(UG_ERROR, "%s", db->packed_path);
-				goto done;
-			}
-			if (n == 0)
-				break;
-			got += (size_t)n;
-		}
 		if ((err = parse_packed(s, db->packed_path, buf, got, db->base.algo)))
 			goto done;
 	}

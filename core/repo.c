@@ -2,6 +2,7 @@
 #include "repo.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "promisor.h"
 
@@ -566,7 +567,7 @@ int ug_repo_refresh_shallow(ug_repo *repo)
 	pthread_rwlock_unlock(&repo->shallow_lock);
 	if (!same && fd >= 0) {
 		buf = malloc((size_t)st.st_size + 1);
-		got = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		got = buf ? ug_fileio_pread_all(fd, buf, (size_t)st.st_size, 0) : -1;
 		err = got < 0 ? ug_error_os(UG_ERROR, "%s", path)
 			      : parse_shallow(repo, path, buf, (size_t)got, &v, &n);
 	}
@@ -624,8 +625,7 @@ static bool head_names(const char *buf, size_t len, const char *refname)
 static ssize_t read_small(const char *dir, const char *name, char *buf, size_t max)
 {
 	char *path = join(dir, name);
-	size_t got = 0;
-	ssize_t n = 0;
+	ssize_t got;
 	int fd;
 
 	if (!path)
@@ -634,15 +634,9 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t m
 	free(path);
 	if (fd < 0)
 		return -1;
-	while (got <= max && (n = read(fd, buf + got, max + 1 - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		got += (size_t)n;
-	}
+	got = ug_fileio_pread_all(fd, buf, max + 1, 0);
 	close(fd);
-	return n < 0 || got > max ? -1 : (ssize_t)got;
+	return got < 0 || (size_t)got > max ? -1 : got;
 }
 
 static bool dir_head_names(const char *dir, const char *refname)
