@@ -349,21 +349,6 @@ static int fsync_dir(const char *path)
 	return err;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,
 		      mode_t mode)
 {
@@ -376,7 +361,7 @@ int ug_odb_write_file(const char *dir, const char *name, const unsigned char *by
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return ug_error_os(UG_ERROR, "cannot create a temporary file in %s", dir);
-	if (write_all(fd, bytes, len) < 0)
+	if (ug_fileio_write_all(fd, bytes, len) < 0)
 		err = ug_error_os(UG_ERROR, "cannot write %s", tmp);
 	else if (fchmod(fd, mode) < 0)
 		err = ug_error_os(UG_ERROR, "cannot chmod %s", tmp);

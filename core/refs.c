@@ -582,18 +582,10 @@ int ug_refs__lock(ug_reflock *lk, const char *path)
 
 int ug_refs__lock_write(ug_reflock *lk, const char *content, size_t len)
 {
-	size_t done = 0;
 	int err;
 
-	while (done < len) {
-		ssize_t n = write(lk->fd, content + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ug_error_os(UG_ERROR, "write %s", lk->lockpath);
-		done += (size_t)n;
-	}
+	if (ug_fileio_write_all(lk->fd, content, len) < 0)
+		return ug_error_os(UG_ERROR, "write %s", lk->lockpath);
 	if (fsync(lk->fd) < 0)
 		return ug_error_os(UG_ERROR, "fsync %s", lk->lockpath);
 	err = close(lk->fd);

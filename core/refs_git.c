@@ -418,7 +418,6 @@ static char *clean_msg(const char *msg)
 
 static int append_reflog(const char *path, const char *line, size_t len)
 {
-	size_t done = 0;
 	int fd, err = 0;
 
 	if ((err = ug_refs__mkdirs(path)))
@@ -428,17 +427,8 @@ static int append_reflog(const char *path, const char *line, size_t len)
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return ug_error_os(UG_ERROR, "%s", path);
-	while (done < len) {
-		ssize_t n = write(fd, line + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = ug_error_os(UG_ERROR, "write %s", path);
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (ug_fileio_write_all(fd, line, len) < 0)
+		err = ug_error_os(UG_ERROR, "write %s", path);
 	if (!err && fdatasync(fd) < 0)
 		err = ug_error_os(UG_ERROR, "fsync %s", path);
 	if (close(fd) < 0 && !err)

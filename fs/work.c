@@ -3,6 +3,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -541,21 +542,6 @@ int work_ensure_parent(struct work *w, const char *rel)
 	return err;
 }
 
-static int write_all(int fd, const unsigned char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Put a base entry into upper, so it can change. Folders become plain upper folders. */
 int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 {
@@ -608,7 +594,7 @@ int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, obj->data, obj->size);
+	err = ug_fileio_write_all(fd, obj->data, obj->size) ? -errno : 0;
 	if (fchmod(fd, r->mode == UG_MODE_EXEC ? 0755 : 0644) && !err)
 		err = -errno;
 	if (close(fd) && !err)
@@ -653,7 +639,7 @@ int work_whiteout(struct work *w, const char *rel)
 		if (fd < 0)
 			err = -errno;
 		else if (is_long)
-			err = write_all(fd, (const unsigned char *)name, strlen(name));
+			err = ug_fileio_write_all(fd, name, strlen(name)) ? -errno : 0;
 		if (fd >= 0)
 			close(fd);
 	}
