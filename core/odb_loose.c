@@ -335,18 +335,7 @@ int ug_odb_loose_batch_fd(void)
 
 static int fsync_dir(const char *path)
 {
-	int fd, err = 0;
-
-	if (batch_fd >= 0)
-		return 0;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "cannot open %s", path);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		err = ug_error_os(UG_ERROR, "cannot fsync %s", path);
-	close(fd);
-	return err;
+	return batch_fd >= 0 ? 0 : ug_fileio_fsync_dir(path);
 }
 
 int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,

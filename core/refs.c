@@ -486,18 +486,6 @@ int ug_refs__walk(const char *root, const char *prefix, ug_hash_algo algo, ug_re
 	return err;
 }
 
-int ug_refs__fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "%s", dir);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		err = ug_error_os(UG_ERROR, "fsync %s", dir);
-	close(fd);
-	return err;
-}
-
 int ug_refs__mkdirs(const char *path)
 {
 	char *p = strdup(path), *slash;
@@ -614,7 +602,7 @@ int ug_refs__lock_commit(ug_reflock *lk)
 	if (!dir)
 		return ug_error(UG_ENOMEM, "out of memory");
 	*strrchr(dir, '/') = '\0';
-	err = ug_refs__fsync_dir(dir);
+	err = ug_fileio_fsync_dir(dir);
 	free(dir);
 	return err;
 }

@@ -79,7 +79,5 @@ int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 
 /* mkdir -p of every parent of path (not path itself). */
 int ug_refs__mkdirs(const char *path);
-/* fsync a directory. */
-int ug_refs__fsync_dir(const char *dir);
 
 #endif

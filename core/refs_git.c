@@ -547,7 +547,7 @@ static int git_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
 	if (!err) {
 		dir = path;
 		*strrchr(dir, '/') = '\0';
-		err = ug_refs__fsync_dir(dir);
+		err = ug_fileio_fsync_dir(dir);
 	}
 	free(path);
 	ug_refs__lock_release(&lk);
