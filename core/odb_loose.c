@@ -338,37 +338,6 @@ static int fsync_dir(const char *path)
 	return batch_fd >= 0 ? 0 : ug_fileio_fsync_dir(path);
 }
 
-int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,
-		      mode_t mode)
-{
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int fd, err = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir) >= sizeof(tmp) ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return ug_error(UG_EINVALID, "%s: path too long", dir);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "cannot create a temporary file in %s", dir);
-	if (ug_fileio_write_all(fd, bytes, len) < 0)
-		err = ug_error_os(UG_ERROR, "cannot write %s", tmp);
-	else if (fchmod(fd, mode) < 0)
-		err = ug_error_os(UG_ERROR, "cannot chmod %s", tmp);
-	else if (batch_fd < 0 && fsync(fd) < 0)
-		err = ug_error_os(UG_ERROR, "cannot fsync %s", tmp);
-	if (close(fd) < 0 && !err)
-		err = ug_error_os(UG_ERROR, "cannot close %s", tmp);
-	if (!err && link(tmp, path) < 0 && errno != EEXIST) {
-		/* Filesystems without hard links: rename (replacing an identical file is harmless). */
-		if (rename(tmp, path) < 0)
-			err = ug_error_os(UG_ERROR, "cannot move %s to %s", tmp, path);
-	}
-	unlink(tmp); /* after a link, or after a failure; fails harmlessly after a rename */
-	if (!err)
-		err = fsync_dir(dir);
-	return err;
-}
-
 static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const void *data,
 		       size_t len)
 {
@@ -390,7 +359,7 @@ static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, cons
 	else if (errno != EEXIST || stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
 		err = ug_error_os(UG_ERROR, "cannot create %s", sub);
 	if (!err)
-		err = ug_odb_write_file(sub, hex + 2, z, zlen, 0444);
+		err = ug_fileio_write_durable(sub, hex + 2, z, zlen, 0444, batch_fd < 0);
 	free(z);
 	/* A new fan-out directory is only durable once objects/ is synced too. */
 	if (!err && made_dir)

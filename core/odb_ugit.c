@@ -199,7 +199,7 @@ static int ugit_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const
 		return ug_error_os(UG_ERROR, "cannot create %s", ub->dir);
 	}
 	/* 0644, not git's 0444: the Python ugit rewrites existing objects in place. */
-	err = ug_odb_write_file(ub->dir, hex, buf, nlen + len, 0644);
+	err = ug_fileio_write_durable(ub->dir, hex, buf, nlen + len, 0644, ug_odb_loose_batch_fd() < 0);
 	free(buf);
 	return err ? ug_odb_error_prefix(err, "cannot write ugit object %s", hex) : 0;
 }
