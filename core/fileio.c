@@ -141,6 +141,21 @@ int ug_fileio_mkdirs(const char *path, mode_t mode)
 	return err;
 }
 
+int ug_fileio_mkdir_parents(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	int err;
+
+	if (!slash || slash == path)
+		return 0;
+	if (!(parent = strndup(path, (size_t)(slash - path))))
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_fileio_mkdirs(parent, mode);
+	free(parent);
+	return err;
+}
+
 int ug_fileio_write_durable(const char *dir, const char *name, const void *bytes, size_t len,
 			    mode_t mode, bool sync)
 {

@@ -46,6 +46,9 @@ int ug_fileio_fsync_dir(const char *path);
  * mode (before the umask). 0 when they are all folders, new or old;
  * UG_ECONFLICT when something else is in the way of one; else UG_ERROR. */
 int ug_fileio_mkdirs(const char *path, mode_t mode);
+/* The same for the folder path is in (every parent of path, not path itself;
+ * nothing for a name without a folder, or one right under /). */
+int ug_fileio_mkdir_parents(const char *path, mode_t mode);
 
 /*
  * Write bytes into dir/name durably, never changing an existing name: a

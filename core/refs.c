@@ -486,40 +486,6 @@ int ug_refs__walk(const char *root, const char *prefix, ug_hash_algo algo, ug_re
 	return err;
 }
 
-int ug_refs__mkdirs(const char *path)
-{
-	char *p = strdup(path), *slash;
-	struct stat st;
-	int err = 0;
-
-	if (!p)
-		return ug_error(UG_ENOMEM, "out of memory");
-	slash = strrchr(p, '/');
-	if (!slash || slash == p)
-		goto out;
-	*slash = '\0';
-	if (!stat(p, &st) && S_ISDIR(st.st_mode))
-		goto out; /* the common case: the parent is there */
-	*slash = '/';
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			if (errno == ENOTDIR)
-				err = ug_error(UG_ECONFLICT, "%s: a ref is in the way of a directory", p);
-			else
-				err = ug_error_os(UG_ERROR, "mkdir %s", p);
-			goto out;
-		}
-		*s = '/';
-	}
-	*slash = '\0';
-	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-		err = ug_error(UG_ECONFLICT, "%s: a ref is in the way of a directory", p);
-out:
-	free(p);
-	return err;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -541,7 +507,7 @@ int ug_refs__lock(ug_reflock *lk, const char *path)
 	}
 	strcpy(lk->lockpath, path);
 	strcat(lk->lockpath, ".lock");
-	if ((err = ug_refs__mkdirs(path))) {
+	if ((err = ug_fileio_mkdir_parents(path, 0777))) {
 		ug_refs__lock_release(lk);
 		return err;
 	}

@@ -420,7 +420,7 @@ static int append_reflog(const char *path, const char *line, size_t len)
 {
 	int fd, err = 0;
 
-	if ((err = ug_refs__mkdirs(path)))
+	if ((err = ug_fileio_mkdir_parents(path, 0777)))
 		return err;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0 && errno == EISDIR && rmdir(path) == 0) /* an empty leftover directory */

@@ -241,24 +241,6 @@ static char *encode_branch(const char *branch)
 	return out;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *copy = strdup(path);
-	int err = copy ? 0 : UG_ENOMEM;
-
-	for (char *p = copy ? strchr(copy + 1, '/') : NULL; !err; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		if (mkdir(copy, 0755) && errno != EEXIST)
-			err = ug_error_os(UG_ERROR, "%s: cannot create", copy);
-		if (!p)
-			break;
-		*p = '/';
-	}
-	free(copy);
-	return err;
-}
-
 /* One daemon per working view: the state folder's lock is held for the
  * daemon's whole life, its final sync included. A daemon still finishing
  * that sync after an unmount is waited for, a while. */
@@ -348,7 +330,7 @@ static int open_state(struct work *w)
 
 	free(enc);
 	if (!err)
-		err = mkdir_p(w->state_dir);
+		err = ug_fileio_mkdirs(w->state_dir, 0755);
 	if (!err && (w->state_fd = open(w->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir);
 	if (!err)
