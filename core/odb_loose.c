@@ -5,7 +5,6 @@
 #include "fileio.h"
 #include "zinflate.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -276,12 +275,44 @@ static int loose_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, si
 	return ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
 }
 
+struct prefix_search {
+	const ug_oid *prefix;
+	size_t len;
+	ug_oid *found;
+	int *count;
+	ug_hash_algo algo;
+	unsigned xx; /* the fan-out directory read */
+};
+
+/* Merge the object file name if it matches; stop once two ids did. */
+static int match_name(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct prefix_search *ps = arg;
+	size_t hexsz = ug_hash_hexsz(ps->algo);
+	char hex[UG_OID_MAXHEX + 1];
+	ug_oid cand;
+
+	(void)dirfd;
+	(void)type;
+	if (*ps->count >= 2)
+		return 1;
+	if (strlen(name) != hexsz - 2)
+		return 0;
+	snprintf(hex, sizeof(hex), "%02x", ps->xx);
+	memcpy(hex + 2, name, hexsz - 2);
+	if (ug_oid_fromhex(&cand, hex, hexsz, ps->algo))
+		return 0;
+	if (ug_oid_prefix_match(&cand, ps->prefix, ps->len))
+		ug_odb_prefix_merge(ps->found, ps->count, &cand);
+	return 0;
+}
+
 static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			     int *count)
 {
 	struct loose_backend *lb = (struct loose_backend *)b;
-	size_t hexsz = ug_hash_hexsz(lb->algo);
-	char path[PATH_MAX], hex[UG_OID_MAXHEX + 1];
+	struct prefix_search ps = { prefix, len, found, count, lb->algo, 0 };
+	char path[PATH_MAX];
 	unsigned first = prefix->id[0], lo = first, hi = first;
 
 	/* Only the fan-out directories the first digits allow. */
@@ -289,27 +320,10 @@ static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len
 		lo = first & 0xf0;
 		hi = lo | 0x0f;
 	}
-	for (unsigned xx = lo; xx <= hi && *count < 2; xx++) {
-		struct dirent *de;
-		DIR *d;
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, xx) >= sizeof(path))
+	for (ps.xx = lo; ps.xx <= hi && *count < 2; ps.xx++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, ps.xx) >= sizeof(path))
 			return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
-		if (!(d = opendir(path)))
-			continue;
-		while ((de = readdir(d)) && *count < 2) {
-			ug_oid cand;
-
-			if (strlen(de->d_name) != hexsz - 2)
-				continue;
-			snprintf(hex, sizeof(hex), "%02x", xx);
-			memcpy(hex + 2, de->d_name, hexsz - 2);
-			if (ug_oid_fromhex(&cand, hex, hexsz, lb->algo))
-				continue;
-			if (ug_oid_prefix_match(&cand, prefix, len))
-				ug_odb_prefix_merge(found, count, &cand);
-		}
-		closedir(d);
+		ug_fileio_dir_each(path, match_name, &ps); /* a directory not there holds none */
 	}
 	return 0;
 }

@@ -7,7 +7,6 @@
 #include "promisor.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
@@ -693,11 +692,32 @@ static char *linked_worktree(const char *admin)
 	return strndup(buf, len);
 }
 
+struct worktree_search {
+	const char *dir, *refname;
+	char **worktree;
+};
+
+/* 1 (stop) when the linked worktree admin folder name has refname checked out. */
+static int worktree_has(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct worktree_search *ws = arg;
+	char *admin;
+
+	(void)dirfd;
+	(void)type;
+	if (name[0] == '.')
+		return 0;
+	admin = join(ws->dir, name);
+	if (admin && dir_head_names(admin, ws->refname))
+		*ws->worktree = linked_worktree(admin);
+	free(admin);
+	return *ws->worktree != NULL;
+}
+
 int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
 {
+	struct worktree_search ws = { NULL, refname, worktree };
 	char *dir, *main;
-	struct dirent *de;
-	DIR *d;
 
 	*worktree = NULL;
 	if (repo->format != UG_FORMAT_GIT) {
@@ -716,21 +736,8 @@ int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
 	dir = join(repo->commondir, "worktrees");
 	if (!dir)
 		return ug_error(UG_ENOMEM, "out of memory");
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		char *admin;
-
-		if (de->d_name[0] == '.')
-			continue;
-		admin = join(dir, de->d_name);
-		if (admin && dir_head_names(admin, refname))
-			*worktree = linked_worktree(admin);
-		free(admin);
-		if (*worktree)
-			break;
-	}
-	if (d)
-		closedir(d);
+	ws.dir = dir;
+	ug_fileio_dir_each(dir, worktree_has, &ws); /* no worktrees/ folder: none */
 	free(dir);
 	return *worktree ? 0 : UG_ENOTFOUND;
 }
