@@ -260,10 +260,18 @@ static int lock_state(struct work *w)
 	return 0;
 }
 
+/* Remove one entry of a folder (an orphan); one that will not go is left. */
+static int unlink_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	(void)arg;
+	(void)type;
+	unlinkat(dirfd, name, 0);
+	return 0;
+}
+
 /* orphans/ holds files unlinked while open; none survives the daemon that kept them. */
 static int clear_orphans(struct work *w)
 {
-	struct dirent *de;
 	DIR *d;
 
 	if (mkdirat(w->state_fd, "orphans", 0700) && errno != EEXIST)
@@ -271,10 +279,7 @@ static int clear_orphans(struct work *w)
 	d = work_opendir_at(w->state_fd, "orphans");
 	if (!d)
 		return ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
+	ug_fileio_dir_read(d, unlink_entry, NULL);
 	return 0;
 }
 
