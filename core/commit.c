@@ -111,18 +111,98 @@ static int64_t ugit_time(struct ug_repo *repo, const ug_oid *oid)
 	return t;
 }
 
+/* The parent lines from data[*pos] into c (hex names c in messages). */
+static int parse_parents(ug_commit *c, const unsigned char *data, size_t len, size_t *pos,
+			 ug_hash_algo algo, const char *hex)
+{
+	size_t palloc = 0;
+	ug_oid parent;
+
+	while (*pos < len && starts(data + *pos, len - *pos, "parent ")) {
+		if (!id_line(data, len, pos, "parent ", algo, &parent))
+			return ug_error(UG_ECORRUPT, "commit %s: bad parent line", hex);
+		if (c->nparents == palloc) {
+			size_t na = palloc ? palloc * 2 : 2;
+			ug_oid *np = realloc(c->parents, na * sizeof(*np));
+
+			if (!np)
+				return ug_error(UG_ENOMEM, "out of memory");
+			c->parents = np;
+			palloc = na;
+		}
+		c->parents[c->nparents++] = parent;
+	}
+	return 0;
+}
+
+/* The parts of a commit kept as text: spans of the object's bytes. */
+typedef struct {
+	const unsigned char *author, *committer, *msg;
+	size_t alen, clen, mlen;
+} text_parts;
+
+/* The other headers from data[pos] up to the blank line (the first author
+ * and committer kept; multi-line ones, gpgsig and mergetag, continue on
+ * lines starting with a space and are skipped), then the message. */
+static void scan_headers(const unsigned char *data, size_t len, size_t pos, text_parts *t)
+{
+	while (pos < len) {
+		const unsigned char *line = data + pos, *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+
+		pos += ll + (nl ? 1 : 0);
+		if (ll == 0 && nl) {
+			t->msg = data + pos;
+			t->mlen = len - pos;
+			break;
+		}
+		if (!t->author && starts(line, ll, "author ")) {
+			t->author = line + 7;
+			t->alen = ll - 7;
+		} else if (!t->committer && starts(line, ll, "committer ")) {
+			t->committer = line + 10;
+			t->clen = ll - 10;
+		}
+	}
+}
+
+/* n bytes of s and a NUL at p; the byte after them. */
+static char *put_text(char *p, const unsigned char *s, size_t n)
+{
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p + n + 1;
+}
+
+/* c's strings, in the one allocation that backs them. */
+static int copy_text(ug_commit *c, const text_parts *t)
+{
+	char *p = c->buf_ = malloc(t->alen + t->clen + t->mlen + 3);
+
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	c->author = p;
+	p = put_text(p, t->author, t->alen);
+	c->committer = p;
+	p = put_text(p, t->committer, t->clen);
+	c->message = p;
+	put_text(p, t->msg, t->mlen);
+	c->message_len = t->mlen;
+	return 0;
+}
+
 int ug_commit_parse(ug_commit **out, struct ug_repo *repo, const ug_oid *oid,
 		    const unsigned char *data, size_t len)
 {
 	/* repo may be NULL (tests of bytes): git format, SHA-1 */
 	ug_hash_algo algo = repo ? ug_repo_algo(repo) : UG_HASH_SHA1;
 	bool ugit = repo && ug_repo_format(repo) == UG_FORMAT_UGIT;
-	const unsigned char *author = NULL, *committer = NULL, *msg = NULL;
-	size_t alen = 0, clen = 0, mlen = 0, pos = 0, palloc = 0;
 	char hex[UG_OID_MAXHEX + 1];
+	text_parts t = { 0 };
+	size_t pos = 0;
 	ug_commit *c;
-	ug_oid parent;
-	char *p;
+	int err;
 
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
@@ -131,78 +211,28 @@ int ug_commit_parse(ug_commit **out, struct ug_repo *repo, const ug_oid *oid,
 	if (oid)
 		c->oid = *oid;
 	ug_oid_tohex(hex, &c->oid, algo);
-	if (!id_line(data, len, &pos, "tree ", algo, &c->tree)) {
+	if (!id_line(data, len, &pos, "tree ", algo, &c->tree))
+		err = ug_error(UG_ECORRUPT, "commit %s: no valid tree line", hex);
+	else
+		err = parse_parents(c, data, len, &pos, algo, hex);
+	if (err) {
 		ug_commit_free(c);
-		return ug_error(UG_ECORRUPT, "commit %s: no valid tree line", hex);
-	}
-	while (pos < len && starts(data + pos, len - pos, "parent ")) {
-		if (!id_line(data, len, &pos, "parent ", algo, &parent)) {
-			ug_commit_free(c);
-			return ug_error(UG_ECORRUPT, "commit %s: bad parent line", hex);
-		}
-		if (c->nparents == palloc) {
-			size_t na = palloc ? palloc * 2 : 2;
-			ug_oid *np = realloc(c->parents, na * sizeof(*np));
-
-			if (!np) {
-				ug_commit_free(c);
-				return ug_error(UG_ENOMEM, "out of memory");
-			}
-			c->parents = np;
-			palloc = na;
-		}
-		c->parents[c->nparents++] = parent;
+		return err;
 	}
 	/* A shallow clone's boundary: git shows these commits without parents
 	 * (the parents are not in the repository). */
 	if (repo && c->nparents && ug_repo_is_shallow(repo, &c->oid))
 		c->nparents = 0;
-	/* Other headers up to the blank line; multi-line ones (gpgsig,
-	 * mergetag) continue on lines starting with a space and are skipped. */
-	while (pos < len) {
-		const unsigned char *line = data + pos, *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - line) : len - pos;
-
-		pos += ll + (nl ? 1 : 0);
-		if (ll == 0 && nl) {
-			msg = data + pos;
-			mlen = len - pos;
-			break;
-		}
-		if (!author && starts(line, ll, "author ")) {
-			author = line + 7;
-			alen = ll - 7;
-		} else if (!committer && starts(line, ll, "committer ")) {
-			committer = line + 10;
-			clen = ll - 10;
-		}
-	}
+	scan_headers(data, len, pos, &t);
 	if (ugit)
-		alen = clen = 0; /* ugit has no authors (ugitfs(1), "Repositories") */
-	c->buf_ = malloc(alen + clen + mlen + 3);
-	if (!c->buf_) {
+		t.alen = t.clen = 0; /* ugit has no authors (ugitfs(1), "Repositories") */
+	if ((err = copy_text(c, &t))) {
 		ug_commit_free(c);
-		return ug_error(UG_ENOMEM, "out of memory");
+		return err;
 	}
-	p = c->buf_;
-	c->author = p;
-	if (alen)
-		memcpy(p, author, alen);
-	p[alen] = '\0';
-	p += alen + 1;
-	c->committer = p;
-	if (clen)
-		memcpy(p, committer, clen);
-	p[clen] = '\0';
-	p += clen + 1;
-	c->message = p;
-	if (mlen)
-		memcpy(p, msg, mlen);
-	p[mlen] = '\0';
-	c->message_len = mlen;
 	if (ugit) {
 		c->time = ugit_time(repo, oid);
-	} else if (!clen || ug_ident_parse_time(c->committer, clen, &c->time, &c->tz_minutes)) {
+	} else if (!t.clen || ug_ident_parse_time(c->committer, t.clen, &c->time, &c->tz_minutes)) {
 		/* git's reader shows a commit with a broken date at time 0, as we do */
 		c->time = 0;
 		c->tz_minutes = 0;

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "repo.h"
 
@@ -206,84 +207,95 @@ static bool parse_class(const char *p, size_t n, size_t *pos, cclass *c)
 	return true;
 }
 
-/*
- * Compile the wildcard part p[0..n) of r. pathname: "/" is special (a "*" or
- * "?" or class does not match it; "**" at folder boundaries does). The start
- * of p counts as a boundary even when git stripped a literal prefix before
- * it, as git's matcher sees only what follows the prefix.
- */
-static int compile(rule *r, const char *p, size_t n, bool pathname)
+/* Room for r's tokens (at most one per byte) and classes (one per "["). */
+static int alloc_tokens(rule *r, const char *p, size_t n)
 {
-	size_t i = 0, nt = 0, ncl = 0, best = 0;
+	size_t ncl = 0;
 
-	r->pathname = pathname;
-	/* at most one token per byte; classes at most one per "[" */
 	for (size_t k = 0; k < n; k++)
 		ncl += p[k] == '[';
 	r->toks = malloc((n ? n : 1) * sizeof(*r->toks));
 	r->classes = malloc((ncl ? ncl : 1) * sizeof(*r->classes));
 	if (!r->toks || !r->classes)
 		return ug_error(UG_ENOMEM, "out of memory");
-	while (i < n) {
-		unsigned char c = (unsigned char)p[i];
-		tok *t = &r->toks[nt++];
+	return 0;
+}
 
-		t->ch = 0;
-		t->cls = 0;
-		if (c == '\\') {
-			if (i + 1 >= n) {
-				r->flags |= F_NEVER;
-				break;
-			}
-			t->kind = T_LIT;
-			t->ch = (uint8_t)p[i + 1];
-			i += 2;
-		} else if (c == '?') {
-			t->kind = T_ANY;
-			i++;
-		} else if (c == '[') {
-			if (!parse_class(p, n, &i, &r->classes[r->nclasses])) {
-				r->flags |= F_NEVER;
-				break;
-			}
-			if (pathname)
-				r->classes[r->nclasses].bits['/' >> 3] &= (uint8_t)~(1u << ('/' & 7));
-			t->kind = T_CLASS;
-			t->cls = (uint32_t)r->nclasses++;
-		} else if (c == '*') {
-			size_t j = i;
+/* The run of stars at p[*i] as token t: one "*", or a "**" at folder
+ * boundaries (a T_DIRS and a T_STARSTAR when a slash follows). */
+static void compile_stars(rule *r, tok *t, const char *p, size_t n, size_t *i, size_t *nt)
+{
+	size_t j = *i;
 
-			while (j < n && p[j] == '*')
-				j++;
-			if (!pathname) {
-				t->kind = T_STARSTAR;
-			} else if (j - i == 1) {
-				t->kind = T_STAR;
-			} else if ((i == 0 || p[i - 1] == '/') &&
-				   (j == n || p[j] == '/' || (p[j] == '\\' && j + 1 < n && p[j + 1] == '/'))) {
-				t->kind = T_STARSTAR;
-				if (j < n && p[j] == '/') {
-					t->kind = T_DIRS; /* then a T_STARSTAR, then the slash */
-					t = &r->toks[nt++];
-					t->kind = T_STARSTAR;
-					t->ch = 0;
-					t->cls = 0;
-				}
-			} else {
-				t->kind = T_STAR; /* "**" inside a name is one "*" */
-			}
-			i = j;
-		} else {
-			t->kind = T_LIT;
-			t->ch = c;
-			i++;
+	while (j < n && p[j] == '*')
+		j++;
+	if (!r->pathname) {
+		t->kind = T_STARSTAR;
+	} else if (j - *i == 1) {
+		t->kind = T_STAR;
+	} else if ((*i == 0 || p[*i - 1] == '/') &&
+		   (j == n || p[j] == '/' || (p[j] == '\\' && j + 1 < n && p[j + 1] == '/'))) {
+		t->kind = T_STARSTAR;
+		if (j < n && p[j] == '/') {
+			t->kind = T_DIRS; /* then a T_STARSTAR, then the slash */
+			t = &r->toks[(*nt)++];
+			t->kind = T_STARSTAR;
+			t->ch = 0;
+			t->cls = 0;
 		}
+	} else {
+		t->kind = T_STAR; /* "**" inside a name is one "*" */
 	}
-	if (r->flags & F_NEVER)
-		return 0; /* the last token is unfinished; nothing is matched */
-	r->ntoks = nt;
+	*i = j;
+}
+
+/* The token at p[*i], moving *i past it; false (and F_NEVER) when it is
+ * unfinished: a trailing "\" or a malformed class. */
+static bool compile_token(rule *r, const char *p, size_t n, size_t *i, size_t *nt)
+{
+	unsigned char c = (unsigned char)p[*i];
+	tok *t = &r->toks[(*nt)++];
+
+	t->ch = 0;
+	t->cls = 0;
+	if (c == '\\') {
+		if (*i + 1 >= n) {
+			r->flags |= F_NEVER;
+			return false;
+		}
+		t->kind = T_LIT;
+		t->ch = (uint8_t)p[*i + 1];
+		*i += 2;
+	} else if (c == '?') {
+		t->kind = T_ANY;
+		(*i)++;
+	} else if (c == '[') {
+		if (!parse_class(p, n, i, &r->classes[r->nclasses])) {
+			r->flags |= F_NEVER;
+			return false;
+		}
+		if (r->pathname)
+			r->classes[r->nclasses].bits['/' >> 3] &= (uint8_t)~(1u << ('/' & 7));
+		t->kind = T_CLASS;
+		t->cls = (uint32_t)r->nclasses++;
+	} else if (c == '*') {
+		compile_stars(r, t, p, n, i, nt);
+	} else {
+		t->kind = T_LIT;
+		t->ch = c;
+		(*i)++;
+	}
+	return true;
+}
+
+/* The fewest bytes a match consumes, and the longest run of literals every
+ * match holds, kept: a quick memmem rejects most texts before the NFA. */
+static int find_must(rule *r)
+{
+	size_t best = 0;
+
 	r->minlen = 0;
-	for (size_t k = 0, run = 0; k < nt; k++) {
+	for (size_t k = 0, run = 0; k < r->ntoks; k++) {
 		if (r->toks[k].kind == T_DIRS) {
 			k += 2; /* its slash may be skipped */
 			run = 0;
@@ -296,7 +308,6 @@ static int compile(rule *r, const char *p, size_t n, bool pathname)
 			best = k + 1 - run;
 		}
 	}
-	/* Keep that run: a quick memmem rejects most texts before the NFA. */
 	if (r->mustlen) {
 		r->must = malloc(r->mustlen);
 		if (!r->must)
@@ -305,6 +316,27 @@ static int compile(rule *r, const char *p, size_t n, bool pathname)
 			r->must[k] = (char)r->toks[best + k].ch;
 	}
 	return 0;
+}
+
+/*
+ * Compile the wildcard part p[0..n) of r. pathname: "/" is special (a "*" or
+ * "?" or class does not match it; "**" at folder boundaries does). The start
+ * of p counts as a boundary even when git stripped a literal prefix before
+ * it, as git's matcher sees only what follows the prefix.
+ */
+static int compile(rule *r, const char *p, size_t n, bool pathname)
+{
+	size_t i = 0, nt = 0;
+	int err;
+
+	r->pathname = pathname;
+	if ((err = alloc_tokens(r, p, n)))
+		return err;
+	while (i < n)
+		if (!compile_token(r, p, n, &i, &nt))
+			return 0; /* the last token is unfinished; nothing is matched */
+	r->ntoks = nt;
+	return find_must(r);
 }
 
 /* Follow the epsilon moves of the stars (all forward, so one pass). */
@@ -658,55 +690,6 @@ int ug_ignore_add_file(ug_ignore *ig, const char *dir_relpath, const char *buf, 
 
 /* ---- the repository's own files ---- */
 
-/* Read a whole file: 0, UG_ENOTFOUND when missing, or another error. *buf malloc'ed. */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	char *b;
-	int fd;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "%s", path);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return ug_error_os(UG_ERROR, "%s", path);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE_SIZE) {
-		close(fd);
-		return ug_error(UG_EINVALID, "%s: not a regular file of at most %u bytes", path,
-				MAX_FILE_SIZE);
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		close(fd);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = ug_error_os(UG_ERROR, "%s", path);
-
-			free(b);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break; /* shrank meanwhile: take what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	*buf = b;
-	*len = got;
-	return 0;
-}
-
 /* Load one repository-level file into a new list (*out stays NULL when the
  * file is missing or unreadable; the latter is logged, as git warns). */
 static int load_file(rulelist **out, const char *path)
@@ -716,7 +699,7 @@ static int load_file(rulelist **out, const char *path)
 	int err;
 
 	*out = NULL;
-	err = read_file(path, &buf, &len);
+	err = ug_fileio_read(path, MAX_FILE_SIZE, &buf, &len);
 	if (err == UG_ENOTFOUND)
 		return 0;
 	if (err == UG_ENOMEM)

@@ -18,16 +18,9 @@ int ug_odb_loose_new(ug_odb_backend **out, const char *objects_dir, ug_hash_algo
 /* objects_dir/<hex>, plain "TYPE\0CONTENT"; writable; SHA-1 of the file's bytes. */
 int ug_odb_ugit_new(ug_odb_backend **out, const char *objects_dir);
 
-/*
- * Write bytes into dir/name durably: a temp file in dir, fsync'ed, linked
- * into place (an existing file wins: same id, same content), then dir
- * fsync'ed. No temp file survives a failure; ENOSPC gives UG_ENOSPC.
- */
-int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,
-		      mode_t mode);
-
 /* This thread's batch (ug_odb_batch_begin): a descriptor of the objects
- * folder while a batch is open, -1 otherwise; ug_odb_write_file honours it. */
+ * folder while a batch is open, -1 otherwise. The writable backends skip
+ * their fsyncs meanwhile (ug_fileio_write_durable with sync false). */
 void ug_odb_loose_batch(int fd);
 int ug_odb_loose_batch_fd(void);
 

@@ -2,9 +2,9 @@
 #include "odb_backend.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "zinflate.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,23 +62,16 @@ static int open_obj(const char *path, int *fd, size_t *filesize)
 static int read_prefix(int fd, size_t want, unsigned char **buf)
 {
 	unsigned char *b = malloc(want ? want : 1);
-	size_t got = 0;
+	ssize_t got;
 
 	*buf = NULL;
 	if (!b)
 		return ug_error(UG_ENOMEM, "cannot allocate %zu bytes", want);
-	while (got < want) {
-		ssize_t n = pread(fd, b + got, want - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? ug_error_os(UG_ERROR, "cannot read it")
-				      : ug_error(UG_ECORRUPT, "file shrank while read");
-			free(b);
-			return e;
-		}
-		got += (size_t)n;
+	if ((got = ug_fileio_pread_all(fd, b, want, 0)) < 0 || (size_t)got < want) {
+		int e = got < 0 ? ug_error_os(UG_ERROR, "cannot read it")
+				: ug_error(UG_ECORRUPT, "file shrank while read");
+		free(b);
+		return e;
 	}
 	*buf = b;
 	return 0;
@@ -282,12 +275,44 @@ static int loose_stream(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, si
 	return ug_zstream_new(out, loose_source_read, ls, loose_source_free, hdrlen, *size);
 }
 
+struct prefix_search {
+	const ug_oid *prefix;
+	size_t len;
+	ug_oid *found;
+	int *count;
+	ug_hash_algo algo;
+	unsigned xx; /* the fan-out directory read */
+};
+
+/* Merge the object file name if it matches; stop once two ids did. */
+static int match_name(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct prefix_search *ps = arg;
+	size_t hexsz = ug_hash_hexsz(ps->algo);
+	char hex[UG_OID_MAXHEX + 1];
+	ug_oid cand;
+
+	(void)dirfd;
+	(void)type;
+	if (*ps->count >= 2)
+		return 1;
+	if (strlen(name) != hexsz - 2)
+		return 0;
+	snprintf(hex, sizeof(hex), "%02x", ps->xx);
+	memcpy(hex + 2, name, hexsz - 2);
+	if (ug_oid_fromhex(&cand, hex, hexsz, ps->algo))
+		return 0;
+	if (ug_oid_prefix_match(&cand, ps->prefix, ps->len))
+		ug_oid_prefix_merge(ps->found, ps->count, &cand);
+	return 0;
+}
+
 static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			     int *count)
 {
 	struct loose_backend *lb = (struct loose_backend *)b;
-	size_t hexsz = ug_hash_hexsz(lb->algo);
-	char path[PATH_MAX], hex[UG_OID_MAXHEX + 1];
+	struct prefix_search ps = { prefix, len, found, count, lb->algo, 0 };
+	char path[PATH_MAX];
 	unsigned first = prefix->id[0], lo = first, hi = first;
 
 	/* Only the fan-out directories the first digits allow. */
@@ -295,27 +320,10 @@ static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len
 		lo = first & 0xf0;
 		hi = lo | 0x0f;
 	}
-	for (unsigned xx = lo; xx <= hi && *count < 2; xx++) {
-		struct dirent *de;
-		DIR *d;
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, xx) >= sizeof(path))
+	for (ps.xx = lo; ps.xx <= hi && *count < 2; ps.xx++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, ps.xx) >= sizeof(path))
 			return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
-		if (!(d = opendir(path)))
-			continue;
-		while ((de = readdir(d)) && *count < 2) {
-			ug_oid cand;
-
-			if (strlen(de->d_name) != hexsz - 2)
-				continue;
-			snprintf(hex, sizeof(hex), "%02x", xx);
-			memcpy(hex + 2, de->d_name, hexsz - 2);
-			if (ug_oid_fromhex(&cand, hex, hexsz, lb->algo))
-				continue;
-			if (ug_oid_prefix_match(&cand, prefix, len))
-				ug_oid_prefix_merge(found, count, &cand);
-		}
-		closedir(d);
+		ug_fileio_dir_each(path, match_name, &ps); /* a directory not there holds none */
 	}
 	return 0;
 }
@@ -341,64 +349,7 @@ int ug_odb_loose_batch_fd(void)
 
 static int fsync_dir(const char *path)
 {
-	int fd, err = 0;
-
-	if (batch_fd >= 0)
-		return 0;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "cannot open %s", path);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		err = ug_error_os(UG_ERROR, "cannot fsync %s", path);
-	close(fd);
-	return err;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int ug_odb_write_file(const char *dir, const char *name, const unsigned char *bytes, size_t len,
-		      mode_t mode)
-{
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int fd, err = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir) >= sizeof(tmp) ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return ug_error(UG_EINVALID, "%s: path too long", dir);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "cannot create a temporary file in %s", dir);
-	if (write_all(fd, bytes, len) < 0)
-		err = ug_error_os(UG_ERROR, "cannot write %s", tmp);
-	else if (fchmod(fd, mode) < 0)
-		err = ug_error_os(UG_ERROR, "cannot chmod %s", tmp);
-	else if (batch_fd < 0 && fsync(fd) < 0)
-		err = ug_error_os(UG_ERROR, "cannot fsync %s", tmp);
-	if (close(fd) < 0 && !err)
-		err = ug_error_os(UG_ERROR, "cannot close %s", tmp);
-	if (!err && link(tmp, path) < 0 && errno != EEXIST) {
-		/* Filesystems without hard links: rename (replacing an identical file is harmless). */
-		if (rename(tmp, path) < 0)
-			err = ug_error_os(UG_ERROR, "cannot move %s to %s", tmp, path);
-	}
-	unlink(tmp); /* after a link, or after a failure; fails harmlessly after a rename */
-	if (!err)
-		err = fsync_dir(dir);
-	return err;
+	return batch_fd >= 0 ? 0 : ug_fileio_fsync_dir(path);
 }
 
 static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const void *data,
@@ -422,7 +373,7 @@ static int loose_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, cons
 	else if (errno != EEXIST || stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
 		err = ug_error_os(UG_ERROR, "cannot create %s", sub);
 	if (!err)
-		err = ug_odb_write_file(sub, hex + 2, z, zlen, 0444);
+		err = ug_fileio_write_durable(sub, hex + 2, z, zlen, 0444, batch_fd < 0);
 	free(z);
 	/* A new fan-out directory is only durable once objects/ is synced too. */
 	if (!err && made_dir)

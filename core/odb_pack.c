@@ -2,10 +2,10 @@
 #include "odb_backend.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "pack.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -79,48 +79,58 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Names gathered from a folder. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+/* Keep an .idx name. */
+static int add_idx(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct names *l = arg;
+	size_t len = strlen(name);
+
+	(void)dirfd;
+	(void)type;
+	if (len < 5 || name[0] == '.' || strcmp(name + len - 4, ".idx"))
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		char **nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return UG_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return UG_ENOMEM;
+	l->n++;
+	return 0;
+}
+
 /* The .idx names in dir, sorted; a missing directory has none. */
 static int list_idx(const char *dir, char ***out, size_t *count)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **v = NULL;
-	size_t n = 0, cap = 0;
+	struct names l = { 0 };
+	int err = ug_fileio_dir_each(dir, add_idx, &l);
 
 	*out = NULL;
 	*count = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : ug_error_os(UG_ERROR, "cannot list %s", dir);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".idx"))
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv)
-				goto nomem;
-			v = nv;
-			cap = ncap;
-		}
-		if (!(v[n] = strdup(de->d_name)))
-			goto nomem;
-		n++;
+	if (err == UG_ENOTFOUND)
+		return 0;
+	if (err) {
+		while (l.n)
+			free(l.v[--l.n]);
+		free(l.v);
+		return err == UG_ENOMEM ? ug_error(UG_ENOMEM, "cannot list %s", dir) : err;
 	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), by_name);
-	*out = v;
-	*count = n;
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), by_name);
+	*out = l.v;
+	*count = l.n;
 	return 0;
-nomem:
-	closedir(d);
-	while (n)
-		free(v[--n]);
-	free(v);
-	return ug_error(UG_ENOMEM, "cannot list %s", dir);
 }
 
 static struct packref *open_ref(struct pack_backend *pb, char *name)

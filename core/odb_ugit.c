@@ -2,9 +2,9 @@
 #include "odb_backend.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "zinflate.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,19 +62,12 @@ static int open_obj(const char *path, struct stat *st)
 
 static int read_exact(int fd, unsigned char *buf, size_t len, const char *path)
 {
-	size_t got = 0;
+	ssize_t got = ug_fileio_pread_all(fd, buf, len, 0);
 
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ug_error_os(UG_ERROR, "cannot read %s", path);
-		if (n == 0)
-			return ug_error(UG_ECORRUPT, "%s: file shrank while read", path);
-		got += (size_t)n;
-	}
+	if (got < 0)
+		return ug_error_os(UG_ERROR, "cannot read %s", path);
+	if ((size_t)got < len)
+		return ug_error(UG_ECORRUPT, "%s: file shrank while read", path);
 	return 0;
 }
 
@@ -148,25 +141,38 @@ static int ugit_read_header(ug_odb_backend *b, const ug_oid *oid, ug_otype *type
 	return 0;
 }
 
+struct prefix_search {
+	const ug_oid *prefix;
+	size_t len;
+	ug_oid *found;
+	int *count;
+};
+
+/* Merge the object file name if it matches; stop once two ids did. */
+static int match_name(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct prefix_search *ps = arg;
+	ug_oid cand;
+
+	(void)dirfd;
+	(void)type;
+	if (*ps->count >= 2)
+		return 1;
+	if (strlen(name) != 40 || ug_oid_fromhex(&cand, name, 40, UG_HASH_SHA1))
+		return 0;
+	if (ug_oid_prefix_match(&cand, ps->prefix, ps->len))
+		ug_oid_prefix_merge(ps->found, ps->count, &cand);
+	return 0;
+}
+
 static int ugit_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			    int *count)
 {
 	struct ugit_backend *ub = (struct ugit_backend *)b;
-	struct dirent *de;
-	DIR *d = opendir(ub->dir);
+	struct prefix_search ps = { prefix, len, found, count };
+	int err = ug_fileio_dir_each(ub->dir, match_name, &ps);
 
-	if (!d)
-		return errno == ENOENT ? 0 : ug_error_os(UG_ERROR, "cannot list %s", ub->dir);
-	while ((de = readdir(d)) && *count < 2) {
-		ug_oid cand;
-
-		if (strlen(de->d_name) != 40 || ug_oid_fromhex(&cand, de->d_name, 40, UG_HASH_SHA1))
-			continue;
-		if (ug_oid_prefix_match(&cand, prefix, len))
-			ug_oid_prefix_merge(found, count, &cand);
-	}
-	closedir(d);
-	return 0;
+	return err == UG_ENOTFOUND || err > 0 ? 0 : err;
 }
 
 static int ugit_hash(ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data, size_t len)
@@ -205,7 +211,7 @@ static int ugit_write(ug_odb_backend *b, const ug_oid *oid, ug_otype type, const
 		return ug_error_os(UG_ERROR, "cannot create %s", ub->dir);
 	}
 	/* 0644, not git's 0444: the Python ugit rewrites existing objects in place. */
-	err = ug_odb_write_file(ub->dir, hex, buf, nlen + len, 0644);
+	err = ug_fileio_write_durable(ub->dir, hex, buf, nlen + len, 0644, ug_odb_loose_batch_fd() < 0);
 	free(buf);
 	return err ? ug_error_prefix(err, "cannot write ugit object %s", hex) : 0;
 }

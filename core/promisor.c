@@ -2,8 +2,8 @@
 #include "promisor.h"
 
 #include "error.h"
+#include "fileio.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -72,22 +72,24 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+/* 1 (stop: found) for a NAME.promisor file. */
+static int is_promisor(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	size_t len = strlen(name);
+
+	(void)arg;
+	(void)dirfd;
+	(void)type;
+	return len > 9 && !strcmp(name + len - 9, ".promisor");
+}
+
 static bool has_promisor_pack(const char *objects_dir)
 {
 	char path[4096];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/pack", objects_dir) >= sizeof(path) || !(d = opendir(path)))
+	if ((size_t)snprintf(path, sizeof(path), "%s/pack", objects_dir) >= sizeof(path))
 		return false;
-	while (!found && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		found = len > 9 && !strcmp(de->d_name + len - 9, ".promisor");
-	}
-	closedir(d);
-	return found;
+	return ug_fileio_dir_each(path, is_promisor, NULL) == 1;
 }
 
 /* The first remote NAME whose remote.NAME.promisor is true, from the section

@@ -2,6 +2,7 @@
 #include "refs.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "refs_backend.h"
 
@@ -236,58 +237,9 @@ char **ug_refdb_watch_roots(ug_refdb *db)
 
 int ug_refs__read_file(const char *path, char **buf, size_t *len)
 {
-	struct stat st;
-	size_t got = 0;
-	char *p;
-	int fd, err;
+	int err = ug_fileio_read(path, MAX_LOOSE_REF, buf, len);
 
-	*buf = NULL;
-	*len = 0;
-	/* O_NONBLOCK: a hostile FIFO named like a ref must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)
-			return ug_error(UG_ENOTFOUND, "%s: not found", path);
-		return ug_error_os(UG_ERROR, "%s", path);
-	}
-	if (fstat(fd, &st) < 0) {
-		err = ug_error_os(UG_ERROR, "%s", path);
-		close(fd);
-		return err;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return ug_error(UG_ENOTFOUND, "%s: is a directory", path);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_LOOSE_REF) {
-		close(fd);
-		return ug_error(UG_ECORRUPT, "%s: not a ref file", path);
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (!p) {
-		close(fd);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = ug_error_os(UG_ERROR, "%s", path);
-			free(p);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	p[got] = '\0';
-	*buf = p;
-	*len = got;
-	return 0;
+	return err == UG_EINVALID ? ug_error(UG_ECORRUPT, "%s: not a ref file", path) : err;
 }
 
 int ug_refs__parse_loose(const char *path, const char *name, const char *buf, size_t len,
@@ -380,6 +332,18 @@ typedef struct {
 	char *path, *name; /* the directory and its ref name with a trailing '/' */
 } pending_dir;
 
+/* A walk of the loose refs: the folders still to read (a stack, no
+ * recursion), the one being read, and where its refs go. */
+typedef struct {
+	pending_dir *stack;
+	size_t depth, cap;
+	pending_dir cur;
+	const char *prefix;
+	ug_hash_algo algo;
+	ug_ref_list *list;
+	int err; /* what stopped the walk: out of memory */
+} ref_walk;
+
 static int read_one(const char *path, const char *name, ug_hash_algo algo, ug_ref_list *list)
 {
 	char *buf;
@@ -410,173 +374,130 @@ static int read_one(const char *path, const char *name, ug_hash_algo algo, ug_re
 	return err;
 }
 
-int ug_refs__walk(const char *root, const char *prefix, ug_hash_algo algo, ug_ref_list *list)
+/* Push a folder to read: path and name are the walk's now (freed on failure). */
+static int push_dir(ref_walk *w, char *path, char *name)
 {
-	pending_dir *stack = NULL;
-	size_t depth = 0, cap = 0;
-	char *start;
-	size_t startlen;
-	int err = 0;
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 16;
+		pending_dir *p = realloc(w->stack, cap * sizeof(*p));
 
-	/* Start at the deepest directory the prefix names ("refs/heads/" for
-	 * "refs/heads/fe"), else at refs/. */
-	if (!strncmp(prefix, "refs/", 5))
-		start = strndup(prefix, (size_t)(strrchr(prefix, '/') - prefix) + 1);
-	else if (!strncmp("refs/", prefix, strlen(prefix)))
-		start = strdup("refs/");
-	else
-		return 0; /* nothing under refs/ can match */
-	if (!start)
-		return ug_error(UG_ENOMEM, "out of memory");
-	cap = 16;
-	stack = malloc(cap * sizeof(*stack));
-	startlen = strlen(start);
-	start[startlen - 1] = '\0';
-	if (stack)
-		stack[0].path = join(root, start);
-	start[startlen - 1] = '/';
-	if (!stack || !stack[0].path) {
-		free(start);
-		free(stack);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	stack[0].name = start;
-	depth = 1;
-
-	while (depth > 0 && !err) {
-		pending_dir d = stack[--depth];
-		DIR *dir = opendir(d.path);
-		struct dirent *de;
-
-		if (!dir) {
-			if (errno != ENOENT && errno != ENOTDIR)
-				ug_log(UG_LOG_WARNING, "%s: cannot list refs: %s", d.path, strerror(errno));
-			free(d.path);
-			free(d.name);
-			continue;
-		}
-		while (!err && (de = readdir(dir))) {
-			const char *n = de->d_name;
-			size_t nl = strlen(n);
-			char *path, *name;
-			int isdir;
-
-			if (!strcmp(n, ".") || !strcmp(n, ".."))
-				continue;
-			if (nl >= 5 && !strcmp(n + nl - 5, ".lock")) {
-				ug_log(UG_LOG_DEBUG, "%s%s: skipping a lock file", d.name, n);
-				continue;
-			}
-			path = join(d.path, n);
-			name = malloc(strlen(d.name) + nl + 2);
-			if (!path || !name) {
-				free(path);
-				free(name);
-				err = ug_error(UG_ENOMEM, "out of memory");
-				break;
-			}
-			strcpy(name, d.name);
-			strcat(name, n);
-			if (de->d_type == DT_DIR) {
-				isdir = 1;
-			} else if (de->d_type == DT_UNKNOWN) {
-				struct stat st;
-
-				/* lstat: never follow a symlink into a directory loop */
-				isdir = !lstat(path, &st) && S_ISDIR(st.st_mode);
-			} else {
-				isdir = 0;
-			}
-			if (isdir) {
-				strcat(name, "/");
-				if (!dir_may_match(name, prefix)) {
-					free(path);
-					free(name);
-					continue;
-				}
-				if (depth == cap) {
-					pending_dir *p = realloc(stack, 2 * cap * sizeof(*p));
-
-					if (!p) {
-						free(path);
-						free(name);
-						err = ug_error(UG_ENOMEM, "out of memory");
-						break;
-					}
-					stack = p;
-					cap *= 2;
-				}
-				stack[depth].path = path;
-				stack[depth].name = name;
-				depth++;
-				continue;
-			}
-			if (!strncmp(name, prefix, strlen(prefix))) {
-				struct stat st;
-
-				/* a symlink to a directory is not a ref, and not followed */
-				if (de->d_type != DT_LNK || (!stat(path, &st) && S_ISREG(st.st_mode)))
-					err = read_one(path, name, algo, list);
-			}
+		if (!p) {
 			free(path);
 			free(name);
+			return ug_error(UG_ENOMEM, "out of memory");
 		}
-		closedir(dir);
-		free(d.path);
-		free(d.name);
+		w->stack = p;
+		w->cap = cap;
 	}
-	while (depth > 0) {
-		depth--;
-		free(stack[depth].path);
-		free(stack[depth].name);
-	}
-	free(stack);
-	return err;
+	w->stack[w->depth].path = path;
+	w->stack[w->depth++].name = name;
+	return 0;
 }
 
-int ug_refs__fsync_dir(const char *dir)
+/* Push the deepest directory the prefix names ("refs/heads/" for
+ * "refs/heads/fe"), else refs/; nothing when no ref under refs/ can match. */
+static int push_start(ref_walk *w, const char *root)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+	const char *prefix = w->prefix;
+	char *start, *path = NULL;
+	size_t len;
 
-	if (fd < 0)
-		return ug_error_os(UG_ERROR, "%s", dir);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		err = ug_error_os(UG_ERROR, "fsync %s", dir);
-	close(fd);
-	return err;
-}
-
-int ug_refs__mkdirs(const char *path)
-{
-	char *p = strdup(path), *slash;
-	struct stat st;
-	int err = 0;
-
-	if (!p)
+	if (!strncmp(prefix, "refs/", 5))
+		len = (size_t)(strrchr(prefix, '/') - prefix) + 1;
+	else if (!strncmp("refs/", prefix, strlen(prefix)))
+		prefix = "refs/", len = 5;
+	else
+		return 0;
+	if ((start = strndup(prefix, len))) {
+		start[len - 1] = '\0';
+		path = join(root, start);
+		start[len - 1] = '/';
+	}
+	if (!path) {
+		free(start);
 		return ug_error(UG_ENOMEM, "out of memory");
-	slash = strrchr(p, '/');
-	if (!slash || slash == p)
-		goto out;
-	*slash = '\0';
-	if (!stat(p, &st) && S_ISDIR(st.st_mode))
-		goto out; /* the common case: the parent is there */
-	*slash = '/';
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			if (errno == ENOTDIR)
-				err = ug_error(UG_ECONFLICT, "%s: a ref is in the way of a directory", p);
-			else
-				err = ug_error_os(UG_ERROR, "mkdir %s", p);
-			goto out;
-		}
-		*s = '/';
 	}
-	*slash = '\0';
-	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-		err = ug_error(UG_ECONFLICT, "%s: a ref is in the way of a directory", p);
-out:
-	free(p);
+	return push_dir(w, path, start);
+}
+
+/* Is the entry at path a directory? lstat where the file system does not
+ * say: never follow a symlink into a directory loop. */
+static bool entry_is_dir(const char *path, unsigned char type)
+{
+	struct stat st;
+
+	if (type == DT_UNKNOWN)
+		return !lstat(path, &st) && S_ISDIR(st.st_mode);
+	return type == DT_DIR;
+}
+
+/* One entry of the folder read: a ref to read (a symlink only to a
+ * regular file: one to a directory is not a ref, and not followed), a
+ * folder to push when refs in it may match, or a lock file to skip. */
+static int visit_ref(void *arg, int dirfd, const char *n, unsigned char type)
+{
+	ref_walk *w = arg;
+	size_t nl = strlen(n);
+	char *path, *name;
+	struct stat st;
+
+	(void)dirfd;
+	if (nl >= 5 && !strcmp(n + nl - 5, ".lock")) {
+		ug_log(UG_LOG_DEBUG, "%s%s: skipping a lock file", w->cur.name, n);
+		return 0;
+	}
+	path = join(w->cur.path, n);
+	name = malloc(strlen(w->cur.name) + nl + 2);
+	if (!path || !name) {
+		free(path);
+		free(name);
+		return w->err = ug_error(UG_ENOMEM, "out of memory");
+	}
+	strcpy(name, w->cur.name);
+	strcat(name, n);
+	if (entry_is_dir(path, type)) {
+		strcat(name, "/");
+		if (dir_may_match(name, w->prefix))
+			return w->err = push_dir(w, path, name);
+	} else if (!strncmp(name, w->prefix, strlen(w->prefix)) &&
+		   (type != DT_LNK || (!stat(path, &st) && S_ISREG(st.st_mode)))) {
+		w->err = read_one(path, name, w->algo, w->list);
+	}
+	free(path);
+	free(name);
+	return w->err;
+}
+
+/* Read folder w->cur; one that cannot be listed is skipped (with a log
+ * line unless it is gone). Only running out of memory stops the walk. */
+static int read_dir(ref_walk *w)
+{
+	int err = ug_fileio_dir_each(w->cur.path, visit_ref, w);
+
+	if (w->err)
+		return w->err;
+	if (err && errno != ENOENT && errno != ENOTDIR)
+		ug_log(UG_LOG_WARNING, "%s: cannot list refs: %s", w->cur.path, strerror(errno));
+	return 0;
+}
+
+int ug_refs__walk(const char *root, const char *prefix, ug_hash_algo algo, ug_ref_list *list)
+{
+	ref_walk w = { .prefix = prefix, .algo = algo, .list = list };
+	int err = push_start(&w, root);
+
+	while (!err && w.depth > 0) {
+		w.cur = w.stack[--w.depth];
+		err = read_dir(&w);
+		free(w.cur.path);
+		free(w.cur.name);
+	}
+	while (w.depth > 0) {
+		w.depth--;
+		free(w.stack[w.depth].path);
+		free(w.stack[w.depth].name);
+	}
+	free(w.stack);
 	return err;
 }
 
@@ -601,7 +522,7 @@ int ug_refs__lock(ug_reflock *lk, const char *path)
 	}
 	strcpy(lk->lockpath, path);
 	strcat(lk->lockpath, ".lock");
-	if ((err = ug_refs__mkdirs(path))) {
+	if ((err = ug_fileio_mkdir_parents(path, 0777))) {
 		ug_refs__lock_release(lk);
 		return err;
 	}
@@ -630,18 +551,10 @@ int ug_refs__lock(ug_reflock *lk, const char *path)
 
 int ug_refs__lock_write(ug_reflock *lk, const char *content, size_t len)
 {
-	size_t done = 0;
 	int err;
 
-	while (done < len) {
-		ssize_t n = write(lk->fd, content + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ug_error_os(UG_ERROR, "write %s", lk->lockpath);
-		done += (size_t)n;
-	}
+	if (ug_fileio_write_all(lk->fd, content, len) < 0)
+		return ug_error_os(UG_ERROR, "write %s", lk->lockpath);
 	if (fsync(lk->fd) < 0)
 		return ug_error_os(UG_ERROR, "fsync %s", lk->lockpath);
 	err = close(lk->fd);
@@ -670,7 +583,7 @@ int ug_refs__lock_commit(ug_reflock *lk)
 	if (!dir)
 		return ug_error(UG_ENOMEM, "out of memory");
 	*strrchr(dir, '/') = '\0';
-	err = ug_refs__fsync_dir(dir);
+	err = ug_fileio_fsync_dir(dir);
 	free(dir);
 	return err;
 }

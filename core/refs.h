@@ -8,7 +8,9 @@
 #include <stddef.h>
 
 /*
- * A ref database (git's files, or ugit's). Thread safety: once opened, every
+ * A ref database (git's files, or ugit's), owned by whoever opened it
+ * (ug_refdb_free). Every argument below is borrowed for the call only: names,
+ * ids and lists are copied when kept. Thread safety: once opened, every
  * function below may be called from any number of threads at once; reads see
  * the files as they are at the call (the git backend shares one parsed
  * packed-refs under a mutex, refreshed when the file changes), and updates are
@@ -45,8 +47,11 @@ const ug_ref *ug_refs_find(const ug_ref *refs, size_t count, const char *name);
  * (the same directory except in worktrees). The paths are copied. *out:
  * ug_refdb_free, after every thread using it is done. */
 int ug_refdb_open_git(ug_refdb **out, const char *gitdir, const char *commondir, ug_hash_algo algo);
-/* The ugit layout: HEAD and refs/ under .ugit, values without newline. */
+/* The ugit layout: HEAD and refs/ under .ugit, values without newline. The
+ * path is copied; *out: ug_refdb_free, as above. */
 int ug_refdb_open_ugit(ug_refdb **out, const char *ugitdir);
+/* Free a ref database and what it caches; NULL is a no-op. No ug_ref or
+ * list read from it points into it: they stay valid. */
 void ug_refdb_free(ug_refdb *db);
 
 /* Read one ref without following a symbolic one. name is a full ref name or
@@ -84,7 +89,7 @@ int ug_refs_set_symbolic(ug_refdb *db, const char *name, const char *target);
  * shared history; used for ugit's branch-less cases and tests). */
 int ug_refs_delete(ug_refdb *db, const char *name, const ug_oid *old_oid);
 
-/* git check-ref-format rules for a full name (refs/...) or HEAD. */
+/* git check-ref-format rules for a full name (refs/...) or HEAD. Pure: any thread. */
 bool ug_refname_valid(const char *name);
 
 /* Directories a watcher must observe for ref changes (HEAD's dir, refs/ and its

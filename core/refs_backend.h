@@ -77,9 +77,4 @@ void ug_refs__lock_release(ug_reflock *lk);
 int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 		       const ug_oid *old_oid, ug_hash_algo algo);
 
-/* mkdir -p of every parent of path (not path itself). */
-int ug_refs__mkdirs(const char *path);
-/* fsync a directory. */
-int ug_refs__fsync_dir(const char *dir);
-
 #endif

@@ -2,6 +2,7 @@
 #include "refs.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "refs_backend.h"
 
@@ -151,79 +152,79 @@ static bool same_file(const packed_snap *s, bool exists, const struct stat *st)
 	       s->mtime.tv_sec == st->st_mtim.tv_sec && s->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* The current packed-refs, parsed once per (inode, size, mtime). *out is a
- * reference: snap_drop it. */
-static int get_packed(git_refdb *db, packed_snap **out)
+/* Open packed-refs and fstat the opened file (the bytes read then belong to
+ * the identity cached: git replaces packed-refs by rename, so a new file has
+ * a new inode). *fd is -1 when there is none. */
+static int open_packed(git_refdb *db, int *fd, struct stat *st)
 {
-	struct stat st;
-	packed_snap *s, *old;
-	char *buf = NULL;
-	size_t got = 0;
-	bool exists, old_last;
-	int fd, err = 0;
+	int err;
 
-	*out = NULL;
-	/* fstat of the opened file: the bytes read belong to the identity cached
-	 * (git replaces packed-refs by rename, so a new file has a new inode). */
-	fd = open(db->packed_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+	*fd = open(db->packed_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0 && errno != ENOENT && errno != ENOTDIR)
 		return ug_error_os(UG_ERROR, "%s", db->packed_path);
-	exists = fd >= 0;
-	if (exists && fstat(fd, &st) < 0) {
+	if (*fd >= 0 && fstat(*fd, st) < 0) {
 		err = ug_error_os(UG_ERROR, "%s", db->packed_path);
-		close(fd);
+		close(*fd);
+		*fd = -1;
 		return err;
 	}
+	return 0;
+}
+
+/* The cached snapshot as a new reference when it is of this file, else NULL. */
+static packed_snap *cached_snap(git_refdb *db, bool exists, const struct stat *st)
+{
+	packed_snap *s = NULL;
+
 	pthread_mutex_lock(&db->mutex);
-	if (same_file(db->cache, exists, &st)) {
+	if (same_file(db->cache, exists, st)) {
 		s = db->cache;
 		s->refcount++;
-		pthread_mutex_unlock(&db->mutex);
-		if (fd >= 0)
-			close(fd);
-		*out = s;
-		return 0;
 	}
 	pthread_mutex_unlock(&db->mutex);
+	return s;
+}
 
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		err = ug_error(UG_ENOMEM, "out of memory");
-		goto done;
-	}
+/* A new snapshot (one reference, not published) of the open file fd, or of
+ * no file (fd -1: no packed refs). */
+static int load_snap(git_refdb *db, int fd, const struct stat *st, packed_snap **out)
+{
+	packed_snap *s = calloc(1, sizeof(*s));
+	char *buf = NULL;
+	size_t got;
+	int err = 0;
+
+	*out = NULL;
+	if (!s)
+		return ug_error(UG_ENOMEM, "out of memory");
 	s->refcount = 1;
-	s->exists = exists;
-	if (exists) {
-		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_PACKED_REFS) {
-			err = ug_error(UG_ECORRUPT, "%s: not a packed-refs file", db->packed_path);
-			goto done;
-		}
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
-		s->size = st.st_size;
-		s->mtime = st.st_mtim;
-		buf = malloc((size_t)st.st_size + 1);
-		if (!buf) {
-			err = ug_error(UG_ENOMEM, "out of memory");
-			goto done;
-		}
-		while (got < (size_t)st.st_size) {
-			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				err = ug_error_os(UG_ERROR, "%s", db->packed_path);
-				goto done;
-			}
-			if (n == 0)
-				break;
-			got += (size_t)n;
-		}
-		if ((err = parse_packed(s, db->packed_path, buf, got, db->base.algo)))
-			goto done;
+	s->exists = fd >= 0;
+	if (s->exists && (!S_ISREG(st->st_mode) || (uint64_t)st->st_size > MAX_PACKED_REFS)) {
+		err = ug_error(UG_ECORRUPT, "%s: not a packed-refs file", db->packed_path);
+	} else if (s->exists) {
+		s->dev = st->st_dev;
+		s->ino = st->st_ino;
+		s->size = st->st_size;
+		s->mtime = st->st_mtim;
+		err = ug_fileio_read_fd(fd, db->packed_path, (size_t)st->st_size, &buf, &got);
+		if (!err)
+			err = parse_packed(s, db->packed_path, buf, got, db->base.algo);
 	}
-	/* Publish; a concurrent loader may have done the same, the later wins. */
+	free(buf);
+	if (err) {
+		snap_free(s); /* never published */
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Make s the cached snapshot; a concurrent loader may have done the same, the later wins. */
+static void publish_snap(git_refdb *db, packed_snap *s)
+{
+	packed_snap *old;
+	bool old_last;
+
 	pthread_mutex_lock(&db->mutex);
 	old = db->cache;
 	db->cache = s;
@@ -232,14 +233,24 @@ static int get_packed(git_refdb *db, packed_snap **out)
 	pthread_mutex_unlock(&db->mutex);
 	if (old_last)
 		snap_free(old);
-	*out = s;
-	s = NULL;
-done:
-	if (s)
-		snap_free(s); /* never published */
-	free(buf);
+}
+
+/* The current packed-refs, parsed once per (inode, size, mtime). *out is a
+ * reference: snap_drop it. */
+static int get_packed(git_refdb *db, packed_snap **out)
+{
+	struct stat st;
+	packed_snap *s;
+	int fd, err;
+
+	*out = NULL;
+	if ((err = open_packed(db, &fd, &st)))
+		return err;
+	if (!(s = cached_snap(db, fd >= 0, &st)) && !(err = load_snap(db, fd, &st, &s)))
+		publish_snap(db, s);
 	if (fd >= 0)
 		close(fd);
+	*out = s;
 	return err;
 }
 
@@ -433,27 +444,17 @@ static char *clean_msg(const char *msg)
 
 static int append_reflog(const char *path, const char *line, size_t len)
 {
-	size_t done = 0;
 	int fd, err = 0;
 
-	if ((err = ug_refs__mkdirs(path)))
+	if ((err = ug_fileio_mkdir_parents(path, 0777)))
 		return err;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0 && errno == EISDIR && rmdir(path) == 0) /* an empty leftover directory */
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return ug_error_os(UG_ERROR, "%s", path);
-	while (done < len) {
-		ssize_t n = write(fd, line + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = ug_error_os(UG_ERROR, "write %s", path);
-			break;
-		}
-		done += (size_t)n;
-	}
+	if (ug_fileio_write_all(fd, line, len) < 0)
+		err = ug_error_os(UG_ERROR, "write %s", path);
 	if (!err && fdatasync(fd) < 0)
 		err = ug_error_os(UG_ERROR, "fsync %s", path);
 	if (close(fd) < 0 && !err)
@@ -572,7 +573,7 @@ static int git_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
 	if (!err) {
 		dir = path;
 		*strrchr(dir, '/') = '\0';
-		err = ug_refs__fsync_dir(dir);
+		err = ug_fileio_fsync_dir(dir);
 	}
 	free(path);
 	ug_refs__lock_release(&lk);

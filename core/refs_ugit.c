@@ -2,6 +2,7 @@
 #include "refs.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "refs_backend.h"
 
 #include <errno.h>
@@ -116,7 +117,7 @@ static int ugit_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
 		err = ug_error_os(UG_ERROR, "unlink %s", path);
 	if (!err) {
 		*strrchr(path, '/') = '\0';
-		err = ug_refs__fsync_dir(path);
+		err = ug_fileio_fsync_dir(path);
 	}
 	free(path);
 	ug_refs__lock_release(&lk);

@@ -2,11 +2,11 @@
 #include "repo.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "promisor.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
@@ -566,7 +566,7 @@ int ug_repo_refresh_shallow(ug_repo *repo)
 	pthread_rwlock_unlock(&repo->shallow_lock);
 	if (!same && fd >= 0) {
 		buf = malloc((size_t)st.st_size + 1);
-		got = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		got = buf ? ug_fileio_pread_all(fd, buf, (size_t)st.st_size, 0) : -1;
 		err = got < 0 ? ug_error_os(UG_ERROR, "%s", path)
 			      : parse_shallow(repo, path, buf, (size_t)got, &v, &n);
 	}
@@ -624,8 +624,7 @@ static bool head_names(const char *buf, size_t len, const char *refname)
 static ssize_t read_small(const char *dir, const char *name, char *buf, size_t max)
 {
 	char *path = join(dir, name);
-	size_t got = 0;
-	ssize_t n = 0;
+	ssize_t got;
 	int fd;
 
 	if (!path)
@@ -634,15 +633,9 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t m
 	free(path);
 	if (fd < 0)
 		return -1;
-	while (got <= max && (n = read(fd, buf + got, max + 1 - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		got += (size_t)n;
-	}
+	got = ug_fileio_pread_all(fd, buf, max + 1, 0);
 	close(fd);
-	return n < 0 || got > max ? -1 : (ssize_t)got;
+	return got < 0 || (size_t)got > max ? -1 : got;
 }
 
 static bool dir_head_names(const char *dir, const char *refname)
@@ -699,11 +692,32 @@ static char *linked_worktree(const char *admin)
 	return strndup(buf, len);
 }
 
+struct worktree_search {
+	const char *dir, *refname;
+	char **worktree;
+};
+
+/* 1 (stop) when the linked worktree admin folder name has refname checked out. */
+static int worktree_has(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct worktree_search *ws = arg;
+	char *admin;
+
+	(void)dirfd;
+	(void)type;
+	if (name[0] == '.')
+		return 0;
+	admin = join(ws->dir, name);
+	if (admin && dir_head_names(admin, ws->refname))
+		*ws->worktree = linked_worktree(admin);
+	free(admin);
+	return *ws->worktree != NULL;
+}
+
 int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
 {
+	struct worktree_search ws = { NULL, refname, worktree };
 	char *dir, *main;
-	struct dirent *de;
-	DIR *d;
 
 	*worktree = NULL;
 	if (repo->format != UG_FORMAT_GIT) {
@@ -722,21 +736,8 @@ int ug_repo_checked_out(ug_repo *repo, const char *refname, char **worktree)
 	dir = join(repo->commondir, "worktrees");
 	if (!dir)
 		return ug_error(UG_ENOMEM, "out of memory");
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		char *admin;
-
-		if (de->d_name[0] == '.')
-			continue;
-		admin = join(dir, de->d_name);
-		if (admin && dir_head_names(admin, refname))
-			*worktree = linked_worktree(admin);
-		free(admin);
-		if (*worktree)
-			break;
-	}
-	if (d)
-		closedir(d);
+	ws.dir = dir;
+	ug_fileio_dir_each(dir, worktree_has, &ws); /* no worktrees/ folder: none */
 	free(dir);
 	return *worktree ? 0 : UG_ENOTFOUND;
 }

@@ -4,87 +4,17 @@
 #include "commit.h"
 #include "error.h"
 #include "log.h"
+#include "oidset.h"
 #include "repo.h"
 #include "tag.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-/* A set of ids: open addressing, linear probing, at most half full. */
-typedef struct {
-	ug_oid *slots;
-	bool *used;
-	size_t cap, count; /* cap is a power of two */
-} oidset;
-
-static size_t slot_of(const ug_oid *oid, size_t cap)
-{
-	uint64_t h;
-
-	/* Ids are hashes already; mix anyway so crafted prefixes spread. */
-	memcpy(&h, oid->id, sizeof(h));
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h & (cap - 1);
-}
-
-static void set_free(oidset *s)
-{
-	free(s->slots);
-	free(s->used);
-	memset(s, 0, sizeof(*s));
-}
-
-static int set_grow(oidset *s)
-{
-	oidset n = { NULL, NULL, s->cap ? s->cap * 2 : 1024, 0 };
-
-	n.slots = malloc(n.cap * sizeof(*n.slots));
-	n.used = calloc(n.cap, sizeof(*n.used));
-	if (!n.slots || !n.used) {
-		set_free(&n);
-		return ug_error(UG_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < s->cap; i++) {
-		size_t j;
-
-		if (!s->used[i])
-			continue;
-		for (j = slot_of(&s->slots[i], n.cap); n.used[j]; j = (j + 1) & (n.cap - 1))
-			;
-		n.slots[j] = s->slots[i];
-		n.used[j] = true;
-		n.count++;
-	}
-	set_free(s);
-	*s = n;
-	return 0;
-}
-
-/* 1 if added, 0 if it was there, UG_ENOMEM. */
-static int set_add(oidset *s, const ug_oid *oid)
-{
-	size_t j;
-	int err;
-
-	if (2 * (s->count + 1) > s->cap && (err = set_grow(s)))
-		return err;
-	for (j = slot_of(oid, s->cap); s->used[j]; j = (j + 1) & (s->cap - 1))
-		if (ug_oid_equal(&s->slots[j], oid))
-			return 0;
-	s->slots[j] = *oid;
-	s->used[j] = true;
-	s->count++;
-	return 1;
-}
 
 int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain, size_t *count)
 {
 	char hex[UG_OID_MAXHEX + 1];
-	oidset seen = { 0 };
+	ug_oidset seen = { 0 };
 	ug_oid *list = NULL, cur = *tip;
 	size_t n = 0, alloc = 0;
 	int err;
@@ -94,7 +24,7 @@ int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain
 	for (;;) {
 		ug_commit *c;
 
-		if ((err = set_add(&seen, &cur)) <= 0) {
+		if ((err = ug_oidset_add(&seen, &cur)) <= 0) {
 			if (!err)
 				err = ug_error(UG_ECORRUPT, "commit %s: the first-parent chain loops back to it",
 					       ug_oid_tohex(hex, &cur, ug_repo_algo(repo)));
@@ -121,7 +51,7 @@ int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain
 		cur = c->parents[0];
 		ug_commit_free(c);
 	}
-	set_free(&seen);
+	ug_oidset_release(&seen);
 	if (err) {
 		free(list);
 		return err;
@@ -134,7 +64,7 @@ int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain
 struct ug_walk {
 	struct ug_repo *repo;
 	const ug_commitgraph *graph; /* parents without parsing, when set */
-	oidset seen;    /* every id ever queued */
+	ug_oidset seen;    /* every id ever queued */
 	ug_oid *queue;  /* a ring: tips go in at the front, parents at the back */
 	size_t head, len, cap;
 };
@@ -152,7 +82,7 @@ void ug_walk_free(ug_walk *w)
 {
 	if (!w)
 		return;
-	set_free(&w->seen);
+	ug_oidset_release(&w->seen);
 	free(w->queue);
 	free(w);
 }
@@ -177,7 +107,7 @@ static int enqueue(ug_walk *w, const ug_oid *oid, bool front)
 {
 	int err;
 
-	if ((err = set_add(&w->seen, oid)) <= 0)
+	if ((err = ug_oidset_add(&w->seen, oid)) <= 0)
 		return err; /* 0: seen already */
 	if (w->len == w->cap && (err = queue_grow(w)))
 		return err;

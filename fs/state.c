@@ -2,6 +2,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@ int work_state_write(struct work *w, const char *name, const char *text)
 	fd = openat(w->state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
+	if (ug_fileio_write_all(fd, text, len) || fsync(fd))
 		err = ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));
 	if (close(fd) && !err)
 		err = ugfs_err(ug_error_os(UG_ERROR, "%s/%s: cannot write", w->state_dir, name));

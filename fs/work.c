@@ -3,6 +3,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -541,21 +542,6 @@ int work_ensure_parent(struct work *w, const char *rel)
 	return err;
 }
 
-static int write_all(int fd, const unsigned char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Put a base entry into upper, so it can change. Folders become plain upper folders. */
 int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 {
@@ -608,7 +594,7 @@ int work_copy_up(struct work *w, const char *rel, const struct wres *r)
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, obj->data, obj->size);
+	err = ug_fileio_write_all(fd, obj->data, obj->size) ? -errno : 0;
 	if (fchmod(fd, r->mode == UG_MODE_EXEC ? 0755 : 0644) && !err)
 		err = -errno;
 	if (close(fd) && !err)
@@ -653,7 +639,7 @@ int work_whiteout(struct work *w, const char *rel)
 		if (fd < 0)
 			err = -errno;
 		else if (is_long)
-			err = write_all(fd, (const unsigned char *)name, strlen(name));
+			err = ug_fileio_write_all(fd, name, strlen(name)) ? -errno : 0;
 		if (fd >= 0)
 			close(fd);
 	}
@@ -774,29 +760,37 @@ static unsigned char mode_type(uint32_t mode)
 	return mode == UG_MODE_TREE || mode == UG_MODE_GITLINK ? DT_DIR : mode == UG_MODE_LINK ? DT_LNK : DT_REG;
 }
 
+struct upper_read {
+	struct work *w;
+	const char *rel;
+	struct wlist *shown, *gone;
+};
+
+/* One entry of an upper folder: a visible name, or a whiteout's. */
+static int add_upper_entry(void *arg, int dirfd, const char *entry, unsigned char type)
+{
+	struct upper_read *u = arg;
+	char *name;
+	int err;
+
+	(void)dirfd;
+	if (!work_is_reserved(entry))
+		return wlist_add(u->shown, entry, type);
+	name = u->gone ? work_whiteout_name(u->w, u->rel, entry) : NULL;
+	err = name ? wlist_add(u->gone, name, DT_UNKNOWN) : 0;
+	free(name);
+	return err;
+}
+
 /* Read upper folder rel: its visible names into shown, its whiteouts into gone. */
 static int read_upper(struct work *w, const char *rel, struct wlist *shown, struct wlist *gone)
 {
+	struct upper_read u = { w, rel, shown, gone };
 	DIR *d = up_opendir(w, rel);
-	struct dirent *de;
-	int err = 0;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	while (!err && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (work_is_reserved(de->d_name)) {
-			char *name = gone ? work_whiteout_name(w, rel, de->d_name) : NULL;
-
-			err = name ? wlist_add(gone, name, DT_UNKNOWN) : 0;
-			free(name);
-		} else {
-			err = wlist_add(shown, de->d_name, de->d_type);
-		}
-	}
-	closedir(d);
-	return err;
+	return ug_fileio_dir_read(d, add_upper_entry, &u);
 }
 
 int work_list(struct work *w, const char *rel, const struct wres *r, struct wlist *out)
@@ -836,25 +830,23 @@ int work_list(struct work *w, const char *rel, const struct wres *r, struct wlis
 	return err;
 }
 
+/* Only markers may be left in a folder that shows empty. */
+static int clear_marker(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	(void)arg;
+	(void)type;
+	if (!work_is_reserved(name))
+		return -ENOTEMPTY;
+	return unlinkat(dirfd, name, 0) ? -errno : 0;
+}
+
 int work_clear_markers(struct work *w, const char *rel)
 {
 	DIR *d = up_opendir(w, rel);
-	struct dirent *de;
-	int err = 0;
 
 	if (!d)
 		return -errno;
-	/* Only markers may be left in a folder that shows empty. */
-	while (!err && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!work_is_reserved(de->d_name))
-			err = -ENOTEMPTY;
-		else if (unlinkat(dirfd(d), de->d_name, 0))
-			err = -errno;
-	}
-	closedir(d);
-	return err;
+	return ug_fileio_dir_read(d, clear_marker, NULL);
 }
 
 int work_remove_upper_dir(struct work *w, const char *rel)
@@ -980,6 +972,16 @@ void work_stat_top(struct work *w, struct stat *st)
 	pthread_rwlock_unlock(&w->lock);
 }
 
+/* An entry with its type: a folder or not where the file system does not say. */
+static int add_typed_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct stat st;
+
+	if (type == DT_UNKNOWN) /* some file systems do not say */
+		type = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+	return wlist_add(arg, name, type);
+}
+
 int work_walk(struct work *w, work_visit visit, void *arg)
 {
 	struct wlist todo = { 0 };
@@ -988,25 +990,12 @@ int work_walk(struct work *w, work_visit visit, void *arg)
 	while (!err && todo.count) {
 		char *dir = todo.v[--todo.count].name;
 		struct wlist entries = { 0 };
-		struct dirent *de;
 		DIR *d = up_opendir(w, dir);
 
 		if (!d && errno != ENOENT) /* a folder gone meanwhile has nothing to visit */
 			err = ugfs_err(ug_error_os(UG_ERROR, "work/%s: cannot list", dir));
-		while (!err && d && (de = readdir(d))) {
-			unsigned char type = de->d_type;
-			struct stat st;
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (type == DT_UNKNOWN) /* some file systems do not say */
-				type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)
-					       ? DT_DIR
-					       : DT_REG;
-			err = wlist_add(&entries, de->d_name, type);
-		}
 		if (d)
-			closedir(d);
+			err = ug_fileio_dir_read(d, add_typed_entry, &entries); /* closes d */
 		if (!err && d)
 			err = visit(w, dir, &entries, arg);
 		for (size_t i = 0; !err && i < entries.count; i++) {

@@ -2,6 +2,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <errno.h>
@@ -103,7 +104,7 @@ static void orphan_lower(struct fs *fs, fuse_ino_t parent, const char *name, con
 	int fd = path ? openat(w->state_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
 	int n = snprintf(line, sizeof(line), "%o %s\n", (unsigned)r->mode, ug_oid_tohex(hex, &r->oid, fs->algo));
 
-	if (fd >= 0 && write(fd, line, (size_t)n) == n)
+	if (fd >= 0 && ug_fileio_write_all(fd, line, (size_t)n) == 0)
 		node_detach(fs, parent, name, true);
 	if (fd >= 0)
 		close(fd);
@@ -124,7 +125,7 @@ static int orphan_copy(struct work *w, const char *path, struct wres *r)
 			       r->mode == UG_MODE_EXEC ? 0755 : 0644);
 	if (!err && fd < 0)
 		err = -errno;
-	if (!err && (size_t)write(fd, obj->data, obj->size) != obj->size) /* a small local file */
+	if (!err && ug_fileio_write_all(fd, obj->data, obj->size) < 0)
 		err = -EIO;
 	if (fd >= 0)
 		close(fd);

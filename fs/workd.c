@@ -2,6 +2,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <errno.h>
@@ -28,24 +29,6 @@ static char *encode_branch(const char *branch)
 	return out;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *copy = strdup(path);
-	int err = copy ? 0 : -ENOMEM;
-
-	for (char *p = copy ? strchr(copy + 1, '/') : NULL; !err; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		if (mkdir(copy, 0755) && errno != EEXIST)
-			err = ugfs_err(ug_error_os(UG_ERROR, "%s: cannot create", copy));
-		if (!p)
-			break;
-		*p = '/';
-	}
-	free(copy);
-	return err;
-}
-
 /* One daemon per working view: the state folder's lock is held for the
  * daemon's whole life, its final sync included. A daemon still finishing
  * that sync after an unmount is waited for, a while. */
@@ -65,10 +48,18 @@ static int lock_state(struct work *w)
 	return 0;
 }
 
+/* Remove one entry of a folder (an orphan); one that will not go is left. */
+static int unlink_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	(void)arg;
+	(void)type;
+	unlinkat(dirfd, name, 0);
+	return 0;
+}
+
 /* orphans/ holds files unlinked while open; none survives the daemon that kept them. */
 static int clear_orphans(struct work *w)
 {
-	struct dirent *de;
 	DIR *d;
 
 	if (mkdirat(w->state_fd, "orphans", 0700) && errno != EEXIST)
@@ -76,10 +67,7 @@ static int clear_orphans(struct work *w)
 	d = work_opendir_at(w->state_fd, "orphans");
 	if (!d)
 		return ugfs_err(ug_error_os(UG_ERROR, "%s/orphans: cannot open", w->state_dir));
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
+	ug_fileio_dir_read(d, unlink_entry, NULL);
 	return 0;
 }
 
@@ -135,7 +123,7 @@ static int open_state(struct work *w)
 
 	free(enc);
 	if (!err)
-		err = mkdir_p(w->state_dir);
+		err = ugfs_err(ug_fileio_mkdirs(w->state_dir, 0755));
 	if (!err && (w->state_fd = open(w->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = ugfs_err(ug_error_os(UG_ERROR, "%s: cannot open", w->state_dir));
 	if (!err)

@@ -286,7 +286,7 @@ def test_shallow_clone_in_the_core_and_ugit(tmp_path, depth):
     chain = git(fx, 'rev-list', '--first-parent', 'main').split()
     assert ugtool(fx.path, 'log-first-parent', 'main').lines() == chain
     assert sorted(ugtool(fx.path, 'rev-list-all').lines()) == sorted(git(fx, 'rev-list', '--all').split())
-    ugit = os.path.join(os.path.dirname(UGITFS), 'ugit')
+    ugit = os.path.join(os.path.dirname(UGITFS), 'ugit', 'ugit')
     p = subprocess.run([ugit, 'log'], cwd=fx.path, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     shown = [l.split()[1] for l in p.stdout.splitlines() if l.startswith('commit ')]

@@ -2,6 +2,8 @@
 #ifndef UG_TEST_GITUTIL_H
 #define UG_TEST_GITUTIL_H
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,23 +154,7 @@ static inline const char *sh_str(const char *fmt, ...)
 /* mkdir -p of every folder of path (the last component too when is_dir). */
 static inline int mkdirs(const char *path, int is_dir)
 {
-	char *p = strdup(path);
-	int err = 0;
-
-	if (!p)
-		return -1;
-	for (char *s = p + 1; *s && !err; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			err = -1;
-		*s = '/';
-	}
-	if (!err && is_dir && mkdir(p, 0755) < 0 && errno != EEXIST)
-		err = -1;
-	free(p);
-	return err;
+	return (is_dir ? ug_fileio_mkdirs(path, 0755) : ug_fileio_mkdir_parents(path, 0755)) ? -1 : 0;
 }
 
 /* Write a file, creating its folders. 0 or -1. */
