@@ -254,25 +254,33 @@ static void test_write_durable_keeps_an_existing_name(void)
 	free(path);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("fileio: write all completes short writes", test_write_all_completes_short_writes),
+	TAP_CASE("fileio: write all reports a failed write", test_write_all_reports_a_failed_write),
+	TAP_CASE("fileio: read of a missing file is not found", test_read_of_a_missing_file_is_not_found),
+	TAP_CASE("fileio: read gives the whole file nul terminated", test_read_gives_the_whole_file_nul_terminated),
+	TAP_CASE("fileio: pread all stops at the end of the file", test_pread_all_stops_at_the_end_of_the_file),
+	TAP_CASE("fileio: mkdirs of an existing path succeeds", test_mkdirs_of_an_existing_path_succeeds),
+	TAP_CASE("fileio: mkdir parents stops before the name", test_mkdir_parents_stops_before_the_name),
+	TAP_CASE("fileio: mkdirs refuses a file in the way", test_mkdirs_refuses_a_file_in_the_way),
+	TAP_CASE("fileio: dir each of an empty folder visits nothing", test_dir_each_of_an_empty_folder_visits_nothing),
+	TAP_CASE("fileio: dir each visits every entry", test_dir_each_visits_every_entry),
+	TAP_CASE("fileio: dir each stops when the visitor says", test_dir_each_stops_when_the_visitor_says),
+	TAP_CASE("fileio: dir each of a missing folder is not found", test_dir_each_of_a_missing_folder_is_not_found),
+	TAP_CASE("fileio: write durable keeps an existing name", test_write_durable_keeps_an_existing_name),
+};
+
 int main(void)
 {
+	int status;
+
 	dir = tmpdir_new("fileio");
-	if (!ok(dir != NULL, "a scratch folder"))
-		return done_testing();
-	test_write_all_completes_short_writes();
-	test_write_all_reports_a_failed_write();
-	test_read_of_a_missing_file_is_not_found();
-	test_read_gives_the_whole_file_nul_terminated();
-	test_pread_all_stops_at_the_end_of_the_file();
-	test_mkdirs_of_an_existing_path_succeeds();
-	test_mkdir_parents_stops_before_the_name();
-	test_mkdirs_refuses_a_file_in_the_way();
-	test_dir_each_of_an_empty_folder_visits_nothing();
-	test_dir_each_visits_every_entry();
-	test_dir_each_stops_when_the_visitor_says();
-	test_dir_each_of_a_missing_folder_is_not_found();
-	test_write_durable_keeps_an_existing_name();
+	if (!dir) {
+		printf("1..1\nnot ok 1 - fileio: a scratch folder\n");
+		return 1;
+	}
+	status = TAP_RUN(cases);
 	rm_rf(dir);
 	free(dir);
-	return done_testing();
+	return status;
 }

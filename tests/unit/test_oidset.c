@@ -81,11 +81,14 @@ static void test_the_set_grows_and_keeps_every_id(void)
 	ug_oidset_release(&s);
 }
 
+static const struct tap_case cases[] = {
+	TAP_CASE("oidset: an empty set contains nothing", test_an_empty_set_contains_nothing),
+	TAP_CASE("oidset: insert then contains", test_insert_then_contains),
+	TAP_CASE("oidset: a duplicate is added once", test_a_duplicate_is_added_once),
+	TAP_CASE("oidset: the set grows and keeps every id", test_the_set_grows_and_keeps_every_id),
+};
+
 int main(void)
 {
-	test_an_empty_set_contains_nothing();
-	test_insert_then_contains();
-	test_a_duplicate_is_added_once();
-	test_the_set_grows_and_keeps_every_id();
-	return done_testing();
+	return TAP_RUN(cases);
 }
