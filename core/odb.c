@@ -662,6 +662,18 @@ int ug_odb_add_ugit(ug_odb *odb, const char *objects_dir)
 	return ug_odb_add_backend(odb, b);
 }
 
+void ug_odb_prefix_burst_begin(ug_odb *odb)
+{
+	(void)odb;
+	ug_odb_loose_burst(true);
+}
+
+void ug_odb_prefix_burst_end(ug_odb *odb)
+{
+	(void)odb;
+	ug_odb_loose_burst(false);
+}
+
 int ug_odb_batch_begin(ug_odb *odb)
 {
 	int fd;

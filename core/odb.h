@@ -78,6 +78,12 @@ void ug_odb_set_missing(ug_odb *odb, ug_odb_missing_fn fn, void *ctx);
 /* Resolve an abbreviated id of len hex digits (4 <= len <= hexsz) over every backend.
  * UG_ENOTFOUND, UG_EAMBIGUOUS (several objects), UG_EINVALID (not hex, too short). */
 int ug_odb_resolve_prefix(ug_odb *odb, const char *hex, size_t len, ug_oid *out);
+/* A burst of such lookups on the calling thread, many at one instant (as git
+ * log --format=%h makes): between begin and end, each folder of loose
+ * objects is listed at most once, so an object written there meanwhile may be
+ * missed. The listings are the thread's, freed at end. */
+void ug_odb_prefix_burst_begin(ug_odb *odb);
+void ug_odb_prefix_burst_end(ug_odb *odb);
 
 /* Write an object (into the first backend that writes) durably: the data is
  * fsync'ed and renamed into place and its directory fsync'ed before this returns.

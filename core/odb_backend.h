@@ -22,6 +22,9 @@ int ug_odb_ugit_new(ug_odb_backend **out, const char *objects_dir);
  * folder while a batch is open, -1 otherwise. The writable backends skip
  * their fsyncs meanwhile (ug_fileio_write_durable with sync false). */
 void ug_odb_loose_batch(int fd);
+/* Start (true) or end a burst of abbreviated-id lookups on this thread: see
+ * ug_odb_prefix_burst. Either way, what an earlier burst kept is freed. */
+void ug_odb_loose_burst(bool on);
 int ug_odb_loose_batch_fd(void);
 
 #endif

@@ -307,6 +307,100 @@ static int match_name(void *arg, int dirfd, const char *name, unsigned char type
 	return 0;
 }
 
+/*
+ * A burst of lookups on this thread (ug_odb_loose_burst): the ids of each
+ * fan-out directory of each loose backend asked, listed once, kept until the
+ * burst ends.
+ */
+struct burst {
+	const struct loose_backend *lb;
+	bool listed[256];
+	ug_oid *ids[256];
+	size_t n[256], cap[256];
+	struct burst *next;
+};
+static _Thread_local bool burst_on;
+static _Thread_local struct burst *bursts;
+
+void ug_odb_loose_burst(bool on)
+{
+	while (bursts) {
+		struct burst *next = bursts->next;
+
+		for (size_t i = 0; i < 256; i++)
+			free(bursts->ids[i]);
+		free(bursts);
+		bursts = next;
+	}
+	burst_on = on;
+}
+
+/* Keep one name of a fan-out directory in the burst's list. */
+static int keep_name(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct prefix_search *ps = arg;
+	struct burst *bu = bursts;
+	size_t hexsz = ug_hash_hexsz(ps->algo), x = ps->xx;
+	char hex[UG_OID_MAXHEX + 1];
+
+	(void)dirfd;
+	(void)type;
+	if (strlen(name) != hexsz - 2)
+		return 0;
+	snprintf(hex, sizeof(hex), "%02x", ps->xx);
+	memcpy(hex + 2, name, hexsz - 2);
+	if (bu->n[x] == bu->cap[x]) {
+		size_t cap = bu->cap[x] ? 2 * bu->cap[x] : 16;
+		ug_oid *v = realloc(bu->ids[x], cap * sizeof(*v));
+
+		if (!v)
+			return UG_ENOMEM;
+		bu->ids[x] = v;
+		bu->cap[x] = cap;
+	}
+	if (!ug_oid_fromhex(&bu->ids[x][bu->n[x]], hex, hexsz, ps->algo))
+		bu->n[x]++;
+	return 0;
+}
+
+/* The burst's list of lb's fan-out directory path (ps->xx), read now if it
+ * was not; NULL when there is no burst (or no memory for one). */
+static const struct burst *burst_list(const struct loose_backend *lb, const char *path, struct prefix_search *ps)
+{
+	struct burst *bu;
+
+	if (!burst_on)
+		return NULL;
+	for (bu = bursts; bu && bu->lb != lb; bu = bu->next)
+		;
+	if (!bu) {
+		if (!(bu = calloc(1, sizeof(*bu))))
+			return NULL;
+		bu->lb = lb;
+		bu->next = bursts;
+		bursts = bu;
+	}
+	if (bu != bursts) { /* keep_name fills the first */
+		struct burst **p = &bursts;
+
+		while (*p != bu)
+			p = &(*p)->next;
+		*p = bu->next;
+		bu->next = bursts;
+		bursts = bu;
+	}
+	if (!bu->listed[ps->xx]) {
+		DIR *d = opendir(path);
+
+		bu->listed[ps->xx] = true;
+		if (d && ug_fileio_dir_read(d, keep_name, ps)) {
+			bu->listed[ps->xx] = false; /* out of memory: list it again next time */
+			bu->n[ps->xx] = 0;
+		}
+	}
+	return bu->listed[ps->xx] ? bu : NULL;
+}
+
 static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len, ug_oid *found,
 			     int *count)
 {
@@ -321,9 +415,17 @@ static int loose_find_prefix(ug_odb_backend *b, const ug_oid *prefix, size_t len
 		hi = lo | 0x0f;
 	}
 	for (ps.xx = lo; ps.xx <= hi && *count < 2; ps.xx++) {
+		const struct burst *bu;
+
 		if ((size_t)snprintf(path, sizeof(path), "%s/%02x", lb->dir, ps.xx) >= sizeof(path))
 			return ug_error(UG_EINVALID, "%s: path too long", lb->dir);
-		ug_fileio_dir_each(path, match_name, &ps); /* a directory not there holds none */
+		if (!(bu = burst_list(lb, path, &ps))) {
+			ug_fileio_dir_each(path, match_name, &ps); /* a directory not there holds none */
+			continue;
+		}
+		for (size_t i = 0; i < bu->n[ps.xx] && *count < 2; i++)
+			if (ug_oid_prefix_match(&bu->ids[ps.xx][i], prefix, len))
+				ug_oid_prefix_merge(found, count, &bu->ids[ps.xx][i]);
 	}
 	return 0;
 }

@@ -11,54 +11,71 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain, size_t *count)
+int ug_walk_first_parent_each(struct ug_repo *repo, const ug_oid *tip, ug_walk_visit visit, void *arg)
 {
 	char hex[UG_OID_MAXHEX + 1];
 	ug_oidset seen = { 0 };
-	ug_oid *list = NULL, cur = *tip;
-	size_t n = 0, alloc = 0;
-	int err;
+	ug_oid cur = *tip;
+	bool more = true;
+	int err = 0;
 
-	*chain = NULL;
-	*count = 0;
-	for (;;) {
+	while (!err && more) {
 		ug_commit *c;
+		int added = ug_oidset_add(&seen, &cur);
 
-		if ((err = ug_oidset_add(&seen, &cur)) <= 0) {
-			if (!err)
-				err = ug_error(UG_ECORRUPT, "commit %s: the first-parent chain loops back to it",
+		if (added <= 0) {
+			err = added ? added
+				    : ug_error(UG_ECORRUPT, "commit %s: the first-parent chain loops back to it",
 					       ug_oid_tohex(hex, &cur, ug_repo_algo(repo)));
 			break;
 		}
-		if (n == alloc) {
-			size_t na = alloc ? alloc * 2 : 64;
-			ug_oid *p = realloc(list, na * sizeof(*p));
-
-			if (!p) {
-				err = ug_error(UG_ENOMEM, "out of memory");
-				break;
-			}
-			list = p;
-			alloc = na;
-		}
-		list[n++] = cur;
 		if ((err = ug_commit_lookup(&c, repo, &cur)))
 			break;
-		if (c->nparents == 0) {
-			ug_commit_free(c);
-			break;
-		}
-		cur = c->parents[0];
+		err = visit(arg, c);
+		more = c->nparents > 0;
+		if (more)
+			cur = c->parents[0];
 		ug_commit_free(c);
 	}
 	ug_oidset_release(&seen);
-	if (err) {
-		free(list);
-		return err;
+	return err;
+}
+
+struct chain {
+	ug_oid *list;
+	size_t n, alloc;
+};
+
+static int add_to_chain(void *arg, const ug_commit *c)
+{
+	struct chain *ch = arg;
+
+	if (ch->n == ch->alloc) {
+		size_t na = ch->alloc ? ch->alloc * 2 : 64;
+		ug_oid *p = realloc(ch->list, na * sizeof(*p));
+
+		if (!p)
+			return ug_error(UG_ENOMEM, "out of memory");
+		ch->list = p;
+		ch->alloc = na;
 	}
-	*chain = list;
-	*count = n;
+	ch->list[ch->n++] = c->oid;
 	return 0;
+}
+
+int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain, size_t *count)
+{
+	struct chain ch = { 0 };
+	int err = ug_walk_first_parent_each(repo, tip, add_to_chain, &ch);
+
+	if (err) {
+		free(ch.list);
+		ch.list = NULL;
+		ch.n = 0;
+	}
+	*chain = ch.list;
+	*count = ch.n;
+	return err;
 }
 
 struct ug_walk {

@@ -2,6 +2,7 @@
 #ifndef UG_WALK_H
 #define UG_WALK_H
 
+#include "commit.h"
 #include "commitgraph.h"
 #include "oid.h"
 
@@ -9,9 +10,14 @@
 
 struct ug_repo;
 
-/* The first-parent chain from tip back to its root: (*chain)[0] is tip. A
- * chain that revisits a commit (impossible in git, possible in hostile bytes)
- * is UG_ECORRUPT. *chain is malloc'ed. */
+/* Each commit of the first-parent chain from tip back to its root, tip first,
+ * read once: visit gets it (borrowed, for the call) and ends the walk by
+ * returning non-zero, which is then returned. A chain that revisits a commit
+ * (impossible in git, possible in hostile bytes) is UG_ECORRUPT. */
+typedef int (*ug_walk_visit)(void *arg, const ug_commit *c);
+int ug_walk_first_parent_each(struct ug_repo *repo, const ug_oid *tip, ug_walk_visit visit, void *arg);
+
+/* The same chain as ids: (*chain)[0] is tip. *chain is malloc'ed. */
 int ug_walk_first_parent(struct ug_repo *repo, const ug_oid *tip, ug_oid **chain, size_t *count);
 
 /*

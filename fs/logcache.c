@@ -115,50 +115,90 @@ static void format_date(int64_t t, char *out, size_t size)
 		strftime(out, size, "%Y-%m-%dT%H-%M-%SZ", &tm);
 }
 
+/* The log being built: newest first, its names' parts after the number. */
+struct building {
+	struct fs *fs;
+	ug_oid *oids;
+	int64_t *times;
+	char **tails;           /* "DATE_SHORTID_SUBJECT" */
+	size_t n, cap;
+};
+
+static int grow(struct building *b)
+{
+	size_t cap = b->cap ? 2 * b->cap : 256;
+	ug_oid *o = realloc(b->oids, cap * sizeof(*o));
+	int64_t *t = o ? realloc(b->times, cap * sizeof(*t)) : NULL;
+	char **n = t ? realloc(b->tails, cap * sizeof(*n)) : NULL;
+
+	if (o)
+		b->oids = o;
+	if (t)
+		b->times = t;
+	if (!n)
+		return UG_ENOMEM;
+	b->tails = n;
+	b->cap = cap;
+	return 0;
+}
+
+/* One commit of the first-parent walk: its id, time and name's tail. */
+static int add_commit(void *arg, const ug_commit *c)
+{
+	struct building *b = arg;
+	char date[32], sid[UG_OID_MAXHEX + 1], subject[64], tail[192];
+	size_t slen;
+	const char *s = ug_commit_subject(c, &slen);
+
+	if (b->n == b->cap && grow(b))
+		return UG_ENOMEM;
+	clean_subject(s, slen, subject);
+	format_date(c->time, date, sizeof(date));
+	short_id(b->fs, &c->oid, sid);
+	snprintf(tail, sizeof(tail), "%s_%s_%s", date, sid, subject);
+	if (!(b->tails[b->n] = strdup(tail)))
+		return UG_ENOMEM;
+	b->oids[b->n] = c->oid;
+	b->times[b->n++] = c->time;
+	return 0;
+}
+
+/* The log of tip, oldest first, each commit read once; the short ids of one
+ * log are found in one burst of lookups (each loose folder listed once). */
 static int build(struct fs *fs, const ug_oid *tip, struct loglist *l, size_t *bytes)
 {
-	ug_oid *chain = NULL;
-	size_t n = 0;
-	int err = ug_walk_first_parent(fs->repo, tip, &chain, &n);
+	struct building b = { .fs = fs };
+	size_t n;
+	int err;
 
-	if (err)
-		return err;
-	l->names = calloc(n ? n : 1, sizeof(*l->names));
-	l->oids = malloc((n ? n : 1) * sizeof(*l->oids));
-	l->times = malloc((n ? n : 1) * sizeof(*l->times));
-	if (!l->names || !l->oids || !l->times) {
-		free(chain);
-		list_release(l);
-		return UG_ENOMEM;
-	}
+	ug_odb_prefix_burst_begin(ug_repo_odb(fs->repo));
+	err = ug_walk_first_parent_each(fs->repo, tip, add_commit, &b);
+	ug_odb_prefix_burst_end(ug_repo_odb(fs->repo));
+	n = b.n;
+	l->names = err ? NULL : calloc(n ? n : 1, sizeof(*l->names));
+	l->oids = err ? NULL : malloc((n ? n : 1) * sizeof(*l->oids));
+	l->times = err ? NULL : malloc((n ? n : 1) * sizeof(*l->times));
+	if (!err && (!l->names || !l->oids || !l->times))
+		err = UG_ENOMEM;
 	*bytes = n * (sizeof(char *) + sizeof(ug_oid) + sizeof(int64_t));
-	for (size_t i = 0; i < n; i++) {
-		/* chain[0] is the tip; entry i is oldest first */
-		const ug_oid *id = &chain[n - 1 - i];
-		char date[32], sid[UG_OID_MAXHEX + 1], subject[64], name[256];
-		ug_commit *c;
-		size_t slen;
-		const char *s;
+	for (size_t i = 0; !err && i < n; i++) {
+		size_t k = n - 1 - i; /* b is newest first; entry i is oldest first */
 
-		err = ug_commit_lookup(&c, fs->repo, id);
-		if (err)
-			break;
-		s = ug_commit_subject(c, &slen);
-		clean_subject(s, slen, subject);
-		format_date(c->time, date, sizeof(date));
-		l->times[i] = c->time;
-		ug_commit_free(c);
-		short_id(fs, id, sid);
-		snprintf(name, sizeof(name), "%06zu_%s_%s_%s", i + 1, date, sid, subject);
-		l->oids[i] = *id;
-		if (!(l->names[i] = strdup(name))) {
+		if (asprintf(&l->names[i], "%06zu_%s", i + 1, b.tails[k]) < 0) {
+			l->names[i] = NULL;
 			err = UG_ENOMEM;
 			break;
 		}
+		l->oids[i] = b.oids[k];
+		l->times[i] = b.times[k];
 		l->count = i + 1;
-		*bytes += strlen(name) + 1;
+		*bytes += strlen(l->names[i]) + 1;
 	}
-	free(chain);
+	for (size_t k = 0; k < n; k++)
+		free(b.tails[k]);
+	free(b.tails);
+	free(b.oids);
+	free(b.times);
 	if (err)
 		list_release(l);
 	return err;
