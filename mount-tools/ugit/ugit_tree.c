@@ -1,6 +1,7 @@
 /* ugit: trees as flat path maps, writing trees from the index, and the files of the working tree. */
 #include "ugit_internal.h"
 
+#include "fileio.h"
 #include "log.h"
 #include "tree.h"
 
@@ -449,22 +450,6 @@ int ugit_file_read(const char *path, unsigned char **buf, size_t *len)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static mode_t file_mode(void)
 {
 	static int known;
@@ -514,7 +499,7 @@ int ugit_work_write(const char *path, const void *data, size_t len)
 		free(tmp);
 		return rc;
 	}
-	if (fchmod(fd, file_mode()) < 0 || write_all(fd, data, len) < 0) {
+	if (fchmod(fd, file_mode()) < 0 || ug_fileio_write_all(fd, data, len) < 0) {
 		rc = ug_error_os(UG_ERROR, "cannot write %s", path);
 		close(fd);
 		unlink(tmp);
@@ -556,7 +541,7 @@ int ugit_repo_file_write(const char *path, const void *data, size_t len)
 		free(lock);
 		return rc == UG_ENOTFOUND ? UG_ERROR : rc;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (ug_fileio_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = ug_error_os(UG_ERROR, "cannot write %s", lock);
 		close(fd);
 		unlink(lock);
