@@ -560,11 +560,8 @@ int ugit_repo_file_write(const char *path, const void *data, size_t len)
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	/* the file is in place: a folder that cannot be synced fails nothing */
+	(void)ug_fileio_fsync_dir(slash ? dir : ".");
 	free(dir);
 	return 0;
 }
