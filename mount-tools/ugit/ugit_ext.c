@@ -1,6 +1,8 @@
 /* ugit: the external tools the Python tool runs: GNU diff, diff3 -m, and Graphviz's dot. */
 #include "ugit_internal.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,21 +32,13 @@ static int temp_with(const void *data, size_t len, char **path)
 		*path = NULL;
 		return rc == UG_ENOTFOUND ? UG_ERROR : rc;
 	}
-	const unsigned char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int rc = ug_error_os(UG_ERROR, "cannot write %s", *path);
-			close(fd);
-			unlink(*path);
-			free(*path);
-			*path = NULL;
-			return rc;
-		}
-		p += w;
-		len -= (size_t)w;
+	if (ug_fileio_write_all(fd, data, len) < 0) {
+		int rc = ug_error_os(UG_ERROR, "cannot write %s", *path);
+		close(fd);
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+		return rc;
 	}
 	close(fd);
 	return 0;

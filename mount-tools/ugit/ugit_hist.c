@@ -9,81 +9,29 @@
 
 /* ---- object id sets ---- */
 
-void ugit_oidset_init(ugit_oidset *s)
-{
-	memset(s, 0, sizeof(*s));
-}
-
-void ugit_oidset_release(ugit_oidset *s)
-{
-	free(s->keys);
-	memset(s, 0, sizeof(*s));
-}
-
-static size_t oid_hash(const ug_oid *oid)
-{
-	size_t h;
-	memcpy(&h, oid->id, sizeof(h)); /* ids are hashes: their bytes are spread already */
-	return h;
-}
-
-static bool slot_empty(const ug_oid *k)
-{
-	return ug_oid_iszero(k);
-}
-
-bool ugit_oidset_has(const ugit_oidset *s, const ug_oid *oid)
-{
-	if (!s->cap || ug_oid_iszero(oid))
-		return false;
-	for (size_t i = oid_hash(oid) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		if (slot_empty(&s->keys[i]))
-			return false;
-		if (ug_oid_equal(&s->keys[i], oid))
-			return true;
-	}
-}
-
-bool ugit_oidset_add(ugit_oidset *s, const ug_oid *oid)
+bool ugit_seen_add(ug_oidset *s, const ug_oid *oid)
 {
 	if (ug_oid_iszero(oid))
-		return false; /* the zero id is no object; it marks empty slots */
-	if ((s->count + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		ug_oid *old = s->keys;
-		size_t ocap = s->cap;
-		s->keys = ugit_xmalloc(ncap * sizeof(ug_oid));
-		memset(s->keys, 0, ncap * sizeof(ug_oid));
-		s->cap = ncap;
-		s->count = 0;
-		for (size_t i = 0; i < ocap; i++)
-			if (!slot_empty(&old[i]))
-				ugit_oidset_add(s, &old[i]);
-		free(old);
+		return false; /* the zero id is no object: a walk skips it */
+	int rc = ug_oidset_add(s, oid);
+	if (rc < 0) {
+		fputs("ugit: out of memory\n", stderr);
+		exit(UGIT_FAIL);
 	}
-	for (size_t i = oid_hash(oid) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		if (slot_empty(&s->keys[i])) {
-			s->keys[i] = *oid;
-			s->count++;
-			return true;
-		}
-		if (ug_oid_equal(&s->keys[i], oid))
-			return false;
-	}
+	return rc == 1;
 }
 
 /* ---- the walk of the Python tool ---- */
 
 void ugit_walk_init(ugit_walk *w)
 {
-	memset(w, 0, sizeof(*w));
-	ugit_oidset_init(&w->seen);
+	memset(w, 0, sizeof(*w)); /* seen starts zeroed, an empty ug_oidset */
 }
 
 void ugit_walk_release(ugit_walk *w)
 {
 	free(w->q);
-	ugit_oidset_release(&w->seen);
+	ug_oidset_release(&w->seen);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -122,7 +70,7 @@ bool ugit_walk_next(ugit_walk *w, ug_oid *out)
 		ug_oid oid = w->q[w->head];
 		w->head = (w->head + 1) % w->cap;
 		w->len--;
-		if (ugit_oidset_add(&w->seen, &oid)) {
+		if (ugit_seen_add(&w->seen, &oid)) {
 			*out = oid;
 			return true;
 		}
@@ -278,11 +226,9 @@ int ugit_is_ancestor(ugit_ctx *c, const ug_oid *anc, const ug_oid *tip, bool *re
 int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out)
 {
 	ugit_walk w;
-	ugit_oidset anc_a, parents_of_c;
+	ug_oidset anc_a = {0}, parents_of_c = {0};
 	ug_oid *common = NULL;
 	size_t ncommon = 0, capcommon = 0;
-	ugit_oidset_init(&anc_a);
-	ugit_oidset_init(&parents_of_c);
 	int rc = 0;
 	ug_oid oid;
 
@@ -293,7 +239,7 @@ int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out)
 		rc = ug_commit_lookup(&cm, c->repo, &oid);
 		if (rc < 0)
 			break;
-		ugit_oidset_add(&anc_a, &oid);
+		ugit_seen_add(&anc_a, &oid);
 		ugit_walk_parents(&w, cm->parents, cm->nparents);
 		ug_commit_free(cm);
 	}
@@ -306,14 +252,14 @@ int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out)
 		rc = ug_commit_lookup(&cm, c->repo, &oid);
 		if (rc < 0)
 			break;
-		if (ugit_oidset_has(&anc_a, &oid)) {
+		if (ug_oidset_contains(&anc_a, &oid)) {
 			if (ncommon == capcommon) {
 				capcommon = capcommon ? capcommon * 2 : 16;
 				common = ugit_xrealloc(common, capcommon * sizeof(ug_oid));
 			}
 			common[ncommon++] = oid;
 			for (size_t i = 0; i < cm->nparents; i++)
-				ugit_oidset_add(&parents_of_c, &cm->parents[i]);
+				ugit_seen_add(&parents_of_c, &cm->parents[i]);
 		}
 		ugit_walk_parents(&w, cm->parents, cm->nparents);
 		ug_commit_free(cm);
@@ -323,7 +269,7 @@ int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out)
 	if (rc == 0) {
 		bool found = false;
 		for (size_t i = 0; i < ncommon; i++) {
-			if (ugit_oidset_has(&parents_of_c, &common[i]))
+			if (ug_oidset_contains(&parents_of_c, &common[i]))
 				continue;
 			if (!found || ug_oid_cmp(&common[i], out) < 0)
 				*out = common[i];
@@ -333,8 +279,8 @@ int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out)
 			rc = UG_ENOTFOUND;
 	}
 	free(common);
-	ugit_oidset_release(&anc_a);
-	ugit_oidset_release(&parents_of_c);
+	ug_oidset_release(&anc_a);
+	ug_oidset_release(&parents_of_c);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "odb.h"
 #include "oid.h"
+#include "oidset.h"
 #include "refs.h"
 #include "repo.h"
 
@@ -150,16 +151,10 @@ int ugit_merge_base(ugit_ctx *c, const ug_oid *a, const ug_oid *b, ug_oid *out);
 
 /* ---- object id sets and the Python walk (ugit_hist.c) ---- */
 
-typedef struct {
-	ug_oid *keys;
-	size_t cap, count; /* cap is a power of two (or 0) */
-} ugit_oidset;
-
-void ugit_oidset_init(ugit_oidset *s);
-void ugit_oidset_release(ugit_oidset *s);
-/* Returns true if oid was newly added. */
-bool ugit_oidset_add(ugit_oidset *s, const ug_oid *oid);
-bool ugit_oidset_has(const ugit_oidset *s, const ug_oid *oid);
+/* Add oid to the set (core's ug_oidset; ug_oidset_contains asks): true if
+ * newly added. The zero id names no object and is never added; out of memory
+ * exits as ugit_xmalloc does. */
+bool ugit_seen_add(ug_oidset *s, const ug_oid *oid);
 
 /*
  * The Python tool's iter_commits_and_parents: a deque from which the next
@@ -170,7 +165,7 @@ bool ugit_oidset_has(const ugit_oidset *s, const ug_oid *oid);
 typedef struct {
 	ug_oid *q;
 	size_t head, len, cap; /* ring buffer */
-	ugit_oidset seen;
+	ug_oidset seen;
 } ugit_walk;
 
 void ugit_walk_init(ugit_walk *w);

@@ -32,11 +32,10 @@ static int copy_reachable(ugit_ctx *c, ug_repo *src, ug_repo *dst, const ug_oid 
 {
 	ug_odb *so = ug_repo_odb(src), *dodb = ug_repo_odb(dst);
 	ugit_walk w;
-	ugit_oidset seen;
+	ug_oidset seen = {0};
 	ug_oid *stack = NULL;
 	size_t nstack = 0, cap = 0;
 	ugit_walk_init(&w);
-	ugit_oidset_init(&seen);
 	for (size_t i = 0; i < ntips; i++)
 		ugit_walk_push(&w, &tips[i]);
 	int rc = 0;
@@ -49,7 +48,7 @@ static int copy_reachable(ugit_ctx *c, ug_repo *src, ug_repo *dst, const ug_oid 
 		if (rc < 0)
 			break;
 		ugit_walk_parents(&w, cm->parents, cm->nparents);
-		if (ugit_oidset_add(&seen, &cm->tree)) {
+		if (ugit_seen_add(&seen, &cm->tree)) {
 			if (nstack == cap) {
 				cap = cap ? cap * 2 : 64;
 				stack = ugit_xrealloc(stack, cap * sizeof(ug_oid));
@@ -67,7 +66,7 @@ static int copy_reachable(ugit_ctx *c, ug_repo *src, ug_repo *dst, const ug_oid 
 				break;
 			for (size_t i = 0; i < tree->count && rc == 0; i++) {
 				const ug_tree_entry *e = &tree->entries[i];
-				if (e->mode == UG_MODE_GITLINK || !ugit_oidset_add(&seen, &e->oid))
+				if (e->mode == UG_MODE_GITLINK || !ugit_seen_add(&seen, &e->oid))
 					continue;
 				if (e->mode != UG_MODE_TREE) {
 					rc = copy_object(c, so, dodb, &e->oid);
@@ -83,7 +82,7 @@ static int copy_reachable(ugit_ctx *c, ug_repo *src, ug_repo *dst, const ug_oid 
 		}
 	}
 	free(stack);
-	ugit_oidset_release(&seen);
+	ug_oidset_release(&seen);
 	ugit_walk_release(&w);
 	return rc;
 }

@@ -1,10 +1,10 @@
 /* ugit: trees as flat path maps, writing trees from the index, and the files of the working tree. */
 #include "ugit_internal.h"
 
+#include "fileio.h"
 #include "log.h"
 #include "tree.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -346,6 +346,35 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* The files and folders of one folder of the working tree, as a walk gathers them. */
+typedef struct {
+	const char *dir; /* "" for the top */
+	char **files, **dirs;
+	size_t nf, cf, nd, cd;
+} scan_dir;
+
+static int scan_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	scan_dir *s = arg;
+	(void)dirfd;
+	(void)type;
+	if (is_ugit_name(name, strlen(name)))
+		return 0;
+	char *path = *s->dir ? ugit_fmt("%s/%s", s->dir, name) : ugit_xstrdup(name);
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		free(path);
+		return 0; /* gone meanwhile */
+	}
+	if (S_ISDIR(st.st_mode))
+		strv_push(&s->dirs, &s->nd, &s->cd, path);
+	else if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISREG(st.st_mode)))
+		strv_push(&s->files, &s->nf, &s->cf, path); /* like Python's isfile() */
+	else
+		free(path);
+	return 0;
+}
+
 int ugit_worktree_scan(ugit_ctx *c, const char *dir, bool store, ugit_pmap *out)
 {
 	/* The folders still to visit, as a stack (last pushed first). */
@@ -355,34 +384,15 @@ int ugit_worktree_scan(ugit_ctx *c, const char *dir, bool store, ugit_pmap *out)
 	strv_push(&todo, &ntodo, &captodo, ugit_xstrdup(dir));
 	while (ntodo && rc == 0) {
 		char *d = todo[--ntodo];
-		DIR *dh = opendir(*d ? d : ".");
-		if (!dh) {
+		scan_dir sd = {.dir = d};
+		/* scan_entry never fails: an error is the folder's, errno as opendir left it */
+		if (ug_fileio_dir_each(*d ? d : ".", scan_entry, &sd) < 0) {
 			rc = ug_error_os(UG_ERROR, "cannot read the folder %s", *d ? d : ".");
 			free(d);
 			break;
 		}
-		char **files = NULL, **dirs = NULL;
-		size_t nf = 0, cf = 0, nd = 0, cd = 0;
-		struct dirent *de;
-		while ((de = readdir(dh))) {
-			const char *name = de->d_name;
-			if (!strcmp(name, ".") || !strcmp(name, "..") || is_ugit_name(name, strlen(name)))
-				continue;
-			char *path = *d ? ugit_fmt("%s/%s", d, name) : ugit_xstrdup(name);
-			struct stat st;
-			if (lstat(path, &st) < 0) {
-				free(path);
-				continue; /* gone meanwhile */
-			}
-			if (S_ISDIR(st.st_mode))
-				strv_push(&dirs, &nd, &cd, path);
-			else if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
-							  S_ISREG(st.st_mode)))
-				strv_push(&files, &nf, &cf, path); /* like Python's isfile() */
-			else
-				free(path);
-		}
-		closedir(dh);
+		char **files = sd.files, **dirs = sd.dirs;
+		size_t nf = sd.nf, nd = sd.nd;
 		free(d);
 		if (nf)
 			qsort(files, nf, sizeof(char *), cmp_names);
@@ -449,22 +459,6 @@ int ugit_file_read(const char *path, unsigned char **buf, size_t *len)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static mode_t file_mode(void)
 {
 	static int known;
@@ -514,7 +508,7 @@ int ugit_work_write(const char *path, const void *data, size_t len)
 		free(tmp);
 		return rc;
 	}
-	if (fchmod(fd, file_mode()) < 0 || write_all(fd, data, len) < 0) {
+	if (fchmod(fd, file_mode()) < 0 || ug_fileio_write_all(fd, data, len) < 0) {
 		rc = ug_error_os(UG_ERROR, "cannot write %s", path);
 		close(fd);
 		unlink(tmp);
@@ -556,7 +550,7 @@ int ugit_repo_file_write(const char *path, const void *data, size_t len)
 		free(lock);
 		return rc == UG_ENOTFOUND ? UG_ERROR : rc;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (ug_fileio_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = ug_error_os(UG_ERROR, "cannot write %s", lock);
 		close(fd);
 		unlink(lock);
@@ -575,11 +569,8 @@ int ugit_repo_file_write(const char *path, const void *data, size_t len)
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	/* the file is in place: a folder that cannot be synced fails nothing */
+	(void)ug_fileio_fsync_dir(slash ? dir : ".");
 	free(dir);
 	return 0;
 }

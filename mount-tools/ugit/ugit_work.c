@@ -1,10 +1,10 @@
 /* ugit: the commands on the index and the working tree (init, add, commit, status, diff, checkout, merge). */
 #include "ugit_internal.h"
 
+#include "fileio.h"
 #include "tag.h"
 #include "tree.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -415,46 +415,56 @@ int ugit_cmd_add(ugit_ctx *c, ugit_args *a)
 
 /* ---- moving the working tree from one tree to another, never losing work ---- */
 
+/* A walk for first_blocker: the folders still to look into, and what it found. */
+typedef struct {
+	const ugit_pmap *removals;
+	const char *dir; /* the folder being read */
+	char **todo;
+	size_t n, cap;
+	char *found;
+} blocker_walk;
+
+static int blocker_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	blocker_walk *b = arg;
+	(void)dirfd;
+	(void)type;
+	char *p = ugit_fmt("%s/%s", b->dir, name);
+	struct stat st;
+	if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (b->n == b->cap) {
+			b->cap *= 2;
+			b->todo = ugit_xrealloc(b->todo, b->cap * sizeof(char *));
+		}
+		b->todo[b->n++] = p;
+	} else if (!ugit_pmap_get(b->removals, p)) {
+		b->found = p;
+		return 1;
+	} else {
+		free(p);
+	}
+	return 0;
+}
+
 /* The first file under dir (a real folder) that is not about to be removed. */
 static char *first_blocker(const char *dir, const ugit_pmap *removals)
 {
-	char **todo = ugit_xmalloc(sizeof(char *));
-	size_t n = 1, cap = 1;
-	todo[0] = ugit_xstrdup(dir);
-	char *found = NULL;
-	while (n && !found) {
-		char *d = todo[--n];
-		DIR *dh = opendir(d);
-		if (!dh) {
-			found = d;
+	blocker_walk b = {.removals = removals, .todo = ugit_xmalloc(sizeof(char *)), .n = 1, .cap = 1};
+	b.todo[0] = ugit_xstrdup(dir);
+	while (b.n && !b.found) {
+		char *d = b.todo[--b.n];
+		b.dir = d;
+		/* a folder that cannot be read blocks as a whole */
+		if (ug_fileio_dir_each(d, blocker_entry, &b) < 0) {
+			b.found = d;
 			break;
 		}
-		struct dirent *de;
-		while (!found && (de = readdir(dh))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char *p = ugit_fmt("%s/%s", d, de->d_name);
-			struct stat st;
-			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-				if (n == cap) {
-					cap *= 2;
-					todo = ugit_xrealloc(todo, cap * sizeof(char *));
-				}
-				todo[n++] = p;
-			} else if (!ugit_pmap_get(removals, p)) {
-				found = p;
-			} else {
-				free(p);
-			}
-		}
-		closedir(dh);
-		if (found != d)
-			free(d);
+		free(d);
 	}
-	while (n)
-		free(todo[--n]);
-	free(todo);
-	return found;
+	while (b.n)
+		free(b.todo[--b.n]);
+	free(b.todo);
+	return b.found;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
