@@ -423,6 +423,28 @@ static void prefix_unique(void)
 	is_int(ug_odb_resolve_prefix(odb, pa_hex, 5, &oid2), 0, "unique while one is stored");
 }
 
+/* A burst of lookups lists each loose folder once: an object written after its
+ * folder was listed is missed until the burst ends. */
+static void prefix_burst(void)
+{
+	static const char text[] = "written during a burst\n";
+	char hex[UG_OID_MAXHEX + 1];
+	ug_oid id, got;
+
+	require(odb, "the odb is open");
+	ug_hash_object(&id, UG_HASH_SHA1, UG_OBJ_BLOB, text, strlen(text));
+	ug_oid_tohex(hex, &id, UG_HASH_SHA1);
+	ug_odb_prefix_burst_begin(odb);
+	is_int(ug_odb_resolve_prefix(odb, "ce013625", 8, &got), 0, "in a burst, a loose object resolves");
+	ok(ug_oid_equal(&got, &hello), "to itself");
+	is_int(ug_odb_resolve_prefix(odb, hex, 8, &got), UG_ENOTFOUND, "in a burst, a missing one is not found");
+	ok(ug_odb_write(odb, &got, UG_OBJ_BLOB, text, strlen(text)) == 0, "then it is written");
+	is_int(ug_odb_resolve_prefix(odb, hex, 8, &got), UG_ENOTFOUND, "its folder was listed: the burst misses it");
+	ug_odb_prefix_burst_end(odb);
+	is_int(ug_odb_resolve_prefix(odb, hex, 8, &got), 0, "after the burst it resolves");
+	ok(ug_oid_equal(&got, &id), "to the object written");
+}
+
 /* the second one in a pack: ambiguity across backends */
 static void prefix_ambiguous(void)
 {
@@ -899,6 +921,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("prefix: lengths, hex, full ids, no match", prefixes),
 	TAP_CASE("prefix: unique while one of two similar blobs is stored", prefix_unique),
 	TAP_CASE("prefix: a pack added later is found, loose and packed are ambiguous", prefix_ambiguous),
+	TAP_CASE("prefix: a burst of lookups lists each loose folder once", prefix_burst),
 	TAP_CASE("pack: a deleted pack reads through its map until refresh drops it", pack_vanishing),
 	TAP_CASE("pack: a REF_DELTA on a loose base reads, header too", thin_pack),
 	TAP_CASE("pack: a REF_DELTA loop across two packs is corrupt", loop_across_packs),
