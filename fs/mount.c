@@ -4,6 +4,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -49,9 +50,18 @@ static void syslog_sink(ug_log_level level, const char *line)
 	syslog((int)level, "%s", line);
 }
 
+/* Any entry at all: the folder is not empty. */
+static int any_entry(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	(void)arg;
+	(void)dirfd;
+	(void)name;
+	(void)type;
+	return 1;
+}
+
 static int check_mountpoint(const char *path)
 {
-	struct dirent *de;
 	DIR *d = opendir(path);
 
 	if (!d) {
@@ -59,14 +69,10 @@ static int check_mountpoint(const char *path)
 			errno == ENOTDIR ? "mount point is not a directory" : strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			closedir(d);
-			fprintf(stderr, "ugitfs: %s: mount point is not an empty directory\n", path);
-			return -1;
-		}
+	if (ug_fileio_dir_read(d, any_entry, NULL)) {
+		fprintf(stderr, "ugitfs: %s: mount point is not an empty directory\n", path);
+		return -1;
 	}
-	closedir(d);
 	return 0;
 }
 

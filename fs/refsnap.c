@@ -3,6 +3,7 @@
 #include "work.h"
 
 #include "error.h"
+#include "fileio.h"
 #include "log.h"
 #include "tag.h"
 
@@ -272,45 +273,56 @@ static void add_watch(struct watcher *w, const char *dir)
 	w->count++;
 }
 
+/* Folders still to watch: a stack of paths. */
+struct to_watch {
+	const char *dir;        /* the folder being read */
+	char **stack;
+	size_t n, cap;
+};
+
+/* Push a subfolder of the folder being read (hidden ones are no refs). */
+static int push_subfolder(void *arg, int dirfd, const char *name, unsigned char type)
+{
+	struct to_watch *t = arg;
+	char path[PATH_MAX];
+
+	(void)dirfd;
+	if (type != DT_DIR || name[0] == '.')
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", t->dir, name) >= (int)sizeof(path))
+		return 0;
+	if (t->n == t->cap) {
+		char **s = realloc(t->stack, 2 * t->cap * sizeof(*s));
+
+		if (!s)
+			return 1; /* out of memory: watch what is known */
+		t->stack = s;
+		t->cap *= 2;
+	}
+	if ((t->stack[t->n] = strdup(path)))
+		t->n++;
+	return 0;
+}
+
 /* Watch dir and every folder below it, iteratively (a ref tree's depth is not ours to trust). */
 static void add_tree(struct watcher *w, const char *root)
 {
-	size_t n = 0, cap = 16;
-	char **stack = malloc(cap * sizeof(*stack));
+	struct to_watch t = { .cap = 16 };
 
-	if (!stack || !(stack[n++] = strdup(root))) {
-		free(stack);
+	t.stack = malloc(t.cap * sizeof(*t.stack));
+	if (!t.stack || !(t.stack[t.n++] = strdup(root))) {
+		free(t.stack);
 		return;
 	}
-	while (n > 0) {
-		char *dir = stack[--n];
-		DIR *d = opendir(dir);
-		struct dirent *de;
+	while (t.n > 0) {
+		char *dir = t.stack[--t.n];
 
 		add_watch(w, dir);
-		while (d && (de = readdir(d))) {
-			char path[PATH_MAX];
-
-			if (de->d_type != DT_DIR || de->d_name[0] == '.')
-				continue;
-			if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
-				continue;
-			if (n == cap) {
-				char **s = realloc(stack, 2 * cap * sizeof(*stack));
-
-				if (!s)
-					break;
-				stack = s;
-				cap *= 2;
-			}
-			if ((stack[n] = strdup(path)))
-				n++;
-		}
-		if (d)
-			closedir(d);
+		t.dir = dir;
+		ug_fileio_dir_each(dir, push_subfolder, &t); /* a folder gone meanwhile has none */
 		free(dir);
 	}
-	free(stack);
+	free(t.stack);
 }
 
 static void add_roots(struct fs *fs, struct watcher *w)
