@@ -3,6 +3,7 @@
 
 #include "error.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,20 +26,23 @@ struct push {
 	struct push_job queue[QUEUE_MAX];
 	size_t qhead, qlen;
 	fuse_ino_t recent[RECENT]; /* by ino modulo RECENT */
-	bool stop, running;
+	_Atomic bool stop;    /* also read by the thread without the lock */
+	bool running;
 	pthread_t thread;
 };
 
-/* One file into the page cache of node ino: the kernel drops it unless it
- * knows ino (ENOENT), which is no error here. Its bytes count against *left. */
-static void push_file(struct fs *fs, fuse_ino_t ino, const ug_oid *oid, size_t *left)
+/* One file into the page cache of node ino, whose size the kernel was told:
+ * the kernel drops it unless it knows ino (ENOENT), which is no error here,
+ * and a blob whose bytes are not that size (forged headers) is left to the
+ * read that says so. Its bytes count against *left. */
+static void push_file(struct fs *fs, fuse_ino_t ino, uint64_t size, const ug_oid *oid, size_t *left)
 {
 	ug_object *obj;
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(0);
 
 	if (blobs_get(fs, oid, &obj))
 		return;
-	if (obj->size <= FILE_MAX && obj->size <= *left && obj->size > 0) {
+	if (obj->size == size && obj->size <= *left && obj->size > 0) {
 		buf.buf[0].mem = (void *)obj->data; /* only read from */
 		buf.buf[0].size = obj->size;
 		if (!fuse_lowlevel_notify_store(fs->se, ino, 0, &buf, 0))
@@ -67,7 +71,7 @@ static void push_folder_now(struct fs *fs, const struct push_job *job)
 		name[e->namelen] = '\0';
 		ino = node_find_sized(fs, job->dir, name, &size);
 		if (ino && size <= FILE_MAX && size <= left)
-			push_file(fs, ino, &e->oid, &left);
+			push_file(fs, ino, size, &e->oid, &left);
 	}
 	treecache_put(fs, t);
 }
