@@ -275,13 +275,19 @@ void prefetch_work(struct fs *fs, fuse_ino_t dir);
 /* Before a base folder dir/name of work/ is copied up (a rename): all of it, now. */
 void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
 
-/* push.c: a folder's small files put into the kernel's page cache once one of
- * them is read (fuse_lowlevel_notify_store), from one thread, within a byte
- * budget per folder; nothing for a partial clone. Core error codes. */
+/* push.c: answers before the questions, from two threads: a folder's small
+ * files put into the kernel's page cache once one of them is read
+ * (fuse_lowlevel_notify_store, within a byte budget per folder), and a
+ * folder's subfolders' last-change times once two of them are listed.
+ * Nothing for a partial clone. Core error codes. */
 int push_start(struct fs *fs);
 void push_stop(struct fs *fs);
 /* A file of the folder dir (node), whose tree is tree, was read. */
 void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
+/* A subfolder of the folder dir (node) of snapshot commit, at path with tree,
+ * was listed: at the second, the times of all its subfolders are found in
+ * the background (last first), within the last-change cache. */
+void push_times(struct fs *fs, fuse_ino_t dir, const ug_oid *commit, const char *path, const ug_oid *tree);
 
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);

@@ -1,34 +1,46 @@
-/* Answers before the questions: once a snapshot file is read, its folder's other small files are put into the kernel's page cache, so that reading them costs no request. */
+/* Answers before the questions: a read snapshot file's folder goes into the kernel's page cache, and a walked folder's subfolders get their last-change times, from two background threads. */
 #include "fs_internal.h"
+#include "lastchange.h"
 
 #include "error.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Folders waiting to be pushed; a full queue drops the newest (its reads then go the usual way). */
+/* Jobs waiting per lane; a full queue drops the newest (the foreground then does the work). */
 #define QUEUE_MAX 64
-/* Folders pushed lately: a folder is pushed once however many of its files are read. */
+/* Folders seen lately, by node modulo RECENT: a folder's job is queued once. */
 #define RECENT 1024
 /* What is pushed: files up to this size, and at most this much per folder. */
 #define FILE_MAX (128 * 1024)
 #define FOLDER_MAX (4 * 1024 * 1024)
 
-struct push_job {
+/* Push the small files of folder dir (tree), or find the times of the
+ * subfolders of folder path (tree) of snapshot commit. */
+struct job {
 	fuse_ino_t dir;
-	ug_oid tree;
+	ug_oid tree, commit;
+	char *path;             /* times only; owned */
+};
+
+struct lane {
+	struct fs *fs;
+	pthread_mutex_t lock; /* the queue and recent */
+	pthread_cond_t cond;
+	struct job queue[QUEUE_MAX];
+	size_t qhead, qlen;
+	fuse_ino_t recent[RECENT];
+	unsigned char opened[RECENT]; /* times: subfolders of recent[i] listed so far */
+	void (*run)(struct fs *fs, const struct job *job);
+	pthread_t thread;
+	bool running;
 };
 
 struct push {
-	pthread_mutex_t lock; /* everything below */
-	pthread_cond_t cond;
-	struct push_job queue[QUEUE_MAX];
-	size_t qhead, qlen;
-	fuse_ino_t recent[RECENT]; /* by ino modulo RECENT */
-	_Atomic bool stop;    /* also read by the thread without the lock */
-	bool running;
-	pthread_t thread;
+	_Atomic bool stop;    /* also read by the threads without a lock */
+	struct lane files, times;
 };
 
 /* One file into the page cache of node ino, whose size the kernel was told:
@@ -52,7 +64,7 @@ static void push_file(struct fs *fs, fuse_ino_t ino, uint64_t size, const ug_oid
 }
 
 /* The small files of a folder whose nodes the kernel holds, in tree order, within the budget. */
-static void push_folder_now(struct fs *fs, const struct push_job *job)
+static void push_files(struct fs *fs, const struct job *job)
 {
 	const ug_tree *t;
 	size_t left = FOLDER_MAX;
@@ -76,28 +88,75 @@ static void push_folder_now(struct fs *fs, const struct push_job *job)
 	treecache_put(fs, t);
 }
 
-static void *push_main(void *arg)
+/* The times of each subfolder of a folder, last first: a program walking the
+ * folder goes first to last, and takes what is kept by the time it arrives. */
+static void find_times(struct fs *fs, const struct job *job)
 {
-	struct fs *fs = arg;
+	const ug_tree *t;
+	char *sub;
+
+	if (treecache_get(fs, &job->tree, &t))
+		return;
+	for (size_t i = t->count; i-- > 0 && !fs->push->stop;) {
+		const ug_tree_entry *e = &t->entries[i];
+		const struct lc_times *times;
+
+		if (e->mode != UG_MODE_TREE ||
+		    asprintf(&sub, "%s%s%.*s", job->path, *job->path ? "/" : "", (int)e->namelen, e->name) < 0)
+			continue;
+		if (!lastchange_folder(fs, &job->commit, sub, &e->oid, &times))
+			lastchange_put(fs, times);
+		free(sub);
+	}
+	treecache_put(fs, t);
+}
+
+static void *lane_main(void *arg)
+{
+	struct lane *l = arg;
+	struct fs *fs = l->fs;
 	struct push *p = fs->push;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&l->lock);
 	while (!p->stop) {
-		struct push_job job;
+		struct job job;
 
-		if (!p->qlen) {
-			pthread_cond_wait(&p->cond, &p->lock);
+		if (!l->qlen) {
+			pthread_cond_wait(&l->cond, &l->lock);
 			continue;
 		}
-		job = p->queue[p->qhead];
-		p->qhead = (p->qhead + 1) % QUEUE_MAX;
-		p->qlen--;
-		pthread_mutex_unlock(&p->lock);
-		push_folder_now(fs, &job);
-		pthread_mutex_lock(&p->lock);
+		job = l->queue[l->qhead];
+		l->qhead = (l->qhead + 1) % QUEUE_MAX;
+		l->qlen--;
+		pthread_mutex_unlock(&l->lock);
+		l->run(fs, &job);
+		free(job.path);
+		pthread_mutex_lock(&l->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
+}
+
+static void lane_init(struct lane *l, struct fs *fs, void (*run)(struct fs *, const struct job *))
+{
+	l->fs = fs;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->run = run;
+}
+
+/* Stop the lane's thread (the stop flag is set) and free what is queued. */
+static void lane_stop(struct lane *l)
+{
+	pthread_mutex_lock(&l->lock);
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	if (l->running)
+		pthread_join(l->thread, NULL);
+	for (size_t i = 0; i < l->qlen; i++)
+		free(l->queue[(l->qhead + i) % QUEUE_MAX].path);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
 }
 
 int push_start(struct fs *fs)
@@ -109,14 +168,15 @@ int push_start(struct fs *fs)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ug_error(UG_ENOMEM, "cannot start pushing files to the kernel");
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	lane_init(&p->files, fs, push_files);
+	lane_init(&p->times, fs, find_times);
 	fs->push = p;
-	if (pthread_create(&p->thread, NULL, push_main, fs)) {
+	p->files.running = !pthread_create(&p->files.thread, NULL, lane_main, &p->files);
+	p->times.running = !pthread_create(&p->times.thread, NULL, lane_main, &p->times);
+	if (!p->files.running || !p->times.running) {
 		push_stop(fs);
-		return ug_error(UG_ERROR, "cannot start the thread that pushes files to the kernel");
+		return ug_error(UG_ERROR, "cannot start the threads that answer ahead");
 	}
-	p->running = true;
 	return 0;
 }
 
@@ -126,31 +186,62 @@ void push_stop(struct fs *fs)
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
 	p->stop = true;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	if (p->running)
-		pthread_join(p->thread, NULL);
-	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->lock);
+	lane_stop(&p->files);
+	lane_stop(&p->times);
 	free(p);
 	fs->push = NULL;
+}
+
+/* Queue a job on a lane; job.path is taken over. */
+static void queue(struct lane *l, struct job *job)
+{
+	if (l->qlen < QUEUE_MAX) {
+		l->queue[(l->qhead + l->qlen++) % QUEUE_MAX] = *job;
+		pthread_cond_signal(&l->cond);
+	} else {
+		free(job->path);
+	}
 }
 
 void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree)
 {
 	struct push *p = fs->push;
-	bool seen;
+	struct lane *l;
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	seen = p->recent[dir % RECENT] == dir;
-	if (!seen && p->qlen < QUEUE_MAX) {
-		p->recent[dir % RECENT] = dir;
-		p->queue[(p->qhead + p->qlen++) % QUEUE_MAX] = (struct push_job){ dir, *tree };
-		pthread_cond_signal(&p->cond);
+	l = &p->files;
+	pthread_mutex_lock(&l->lock);
+	if (l->recent[dir % RECENT] != dir && l->qlen < QUEUE_MAX) {
+		struct job job = { .dir = dir, .tree = *tree };
+
+		l->recent[dir % RECENT] = dir;
+		queue(l, &job);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void push_times(struct fs *fs, fuse_ino_t dir, const ug_oid *commit, const char *path, const ug_oid *tree)
+{
+	struct push *p = fs->push;
+	struct lane *l;
+	size_t slot = dir % RECENT;
+
+	if (!p)
+		return;
+	l = &p->times;
+	pthread_mutex_lock(&l->lock);
+	if (l->recent[slot] != dir) {
+		l->recent[slot] = dir;
+		l->opened[slot] = 0;
+	}
+	/* the second subfolder listed: a program walks them all */
+	if (l->opened[slot] < 2 && ++l->opened[slot] == 2) {
+		struct job job = { .dir = dir, .tree = *tree, .commit = *commit, .path = strdup(path) };
+
+		if (job.path)
+			queue(l, &job);
+	}
+	pthread_mutex_unlock(&l->lock);
 }

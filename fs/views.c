@@ -254,6 +254,17 @@ static void folder_times(struct fs *fs, const struct node *dir, const ug_tree *t
 		*out = NULL;
 }
 
+/* A subfolder of a snapshot folder was listed: its siblings' times may be
+ * found in the background (push_times decides). */
+static void times_ahead(struct fs *fs, const struct node *dir)
+{
+	const struct node *parent = node_get(fs, dir->parent);
+
+	if (fs->opts.mtime_commit || !parent || !parent->path || (parent->kind != K_TREE && parent->kind != K_COMMIT))
+		return;
+	push_times(fs, parent->ino, &dir->snap, parent->path, parent->kind == K_COMMIT ? &parent->tree : &parent->oid);
+}
+
 static int64_t entry_time(const struct lc_times *t, const ug_tree *tree, const ug_tree_entry *e, int64_t dflt)
 {
 	size_t i = (size_t)(e - tree->entries);
@@ -745,6 +756,8 @@ int view_list(struct fs *fs, struct node *dir, struct listing **out)
 		l->time = dir->time;
 		if (!err)
 			folder_times(fs, dir, l->tree, &l->times);
+		if (!err && dir->kind == K_TREE)
+			times_ahead(fs, dir);
 		break;
 	case K_GITLINK:
 	case K_WORK:
