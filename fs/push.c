@@ -4,10 +4,12 @@
 
 #include "error.h"
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Jobs waiting per lane; a full queue drops the newest (the foreground then does the work). */
 #define QUEUE_MAX 64
@@ -36,10 +38,12 @@ struct lane {
 	void (*run)(struct fs *fs, const struct job *job);
 	pthread_t thread;
 	bool running;
+	_Atomic bool done;    /* the thread has left its loop */
 };
 
 struct push {
 	_Atomic bool stop;    /* also read by the threads without a lock */
+	const char *hold;     /* tests: UGITFS_TEST_PUSH_HOLD */
 	struct lane files, times;
 };
 
@@ -55,6 +59,9 @@ static void push_file(struct fs *fs, fuse_ino_t ino, uint64_t size, const ug_oid
 	if (blobs_get(fs, oid, &obj))
 		return;
 	if (obj->size == size && obj->size <= *left && obj->size > 0) {
+		/* tests hold a store here for as long as the file they name exists */
+		while (fs->push->hold && access(fs->push->hold, F_OK) == 0)
+			usleep(10000);
 		buf.buf[0].mem = (void *)obj->data; /* only read from */
 		buf.buf[0].size = obj->size;
 		if (!fuse_lowlevel_notify_store(fs->se, ino, 0, &buf, 0))
@@ -134,6 +141,7 @@ static void *lane_main(void *arg)
 		pthread_mutex_lock(&l->lock);
 	}
 	pthread_mutex_unlock(&l->lock);
+	l->done = true;
 	return NULL;
 }
 
@@ -145,12 +153,17 @@ static void lane_init(struct lane *l, struct fs *fs, void (*run)(struct fs *, co
 	l->run = run;
 }
 
-/* Stop the lane's thread (the stop flag is set) and free what is queued. */
-static void lane_stop(struct lane *l)
+/* Wake the lane's thread to see the stop flag. */
+static void lane_wake(struct lane *l)
 {
 	pthread_mutex_lock(&l->lock);
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
+}
+
+/* Join the lane's thread (it left its loop) and free what is queued. */
+static void lane_stop(struct lane *l)
+{
 	if (l->running)
 		pthread_join(l->thread, NULL);
 	for (size_t i = 0; i < l->qlen; i++)
@@ -168,6 +181,7 @@ int push_start(struct fs *fs)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ug_error(UG_ENOMEM, "cannot start pushing files to the kernel");
+	p->hold = getenv("UGITFS_TEST_PUSH_HOLD");
 	lane_init(&p->files, fs, push_files);
 	lane_init(&p->times, fs, find_times);
 	fs->push = p;
@@ -180,6 +194,27 @@ int push_start(struct fs *fs)
 	return 0;
 }
 
+/*
+ * A lane storing a page the kernel is reading waits (uninterruptibly) for
+ * that READ to be answered, and once the loop has ended nobody reads the
+ * kernel's requests: answer them here, one at a time, until both lanes have
+ * left their loops. Once the connection is gone, the kernel drops the store.
+ */
+static void drain(struct fs *fs, struct push *p)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(fs->se), .events = POLLIN };
+
+	while (!(p->files.done || !p->files.running) || !(p->times.done || !p->times.running)) {
+		struct fuse_buf buf = { 0 };
+
+		if (poll(&pfd, 1, 50) == 1 && (pfd.revents & POLLIN) && fuse_session_receive_buf(fs->se, &buf) > 0)
+			fuse_session_process_buf(fs->se, &buf);
+		else if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+			usleep(10000);
+		free(buf.mem);
+	}
+}
+
 void push_stop(struct fs *fs)
 {
 	struct push *p = fs->push;
@@ -187,6 +222,10 @@ void push_stop(struct fs *fs)
 	if (!p)
 		return;
 	p->stop = true;
+	lane_wake(&p->files);
+	lane_wake(&p->times);
+	if (fs->se)
+		drain(fs, p);
 	lane_stop(&p->files);
 	lane_stop(&p->times);
 	free(p);

@@ -2,6 +2,7 @@
 cache (fuse_lowlevel_notify_store): reading them then costs no request, and gives git's bytes."""
 
 import os
+import signal
 import subprocess
 
 import fixtures
@@ -72,3 +73,25 @@ def test_no_read_no_push(tmp_path):
             f.read()
         wait_for(lambda: resident(os.path.join(folder, 'sub', 'other.txt')), 20, 'sub/ pushed')
         assert all(resident(os.path.join(folder, 'f%02d.txt' % i)) == 0 for i in range(SMALL))
+
+
+def test_stop_while_a_store_waits_for_a_read(tmp_path):
+    """SIGTERM while the push thread is about to store a file the kernel is reading: once the
+    loop has ended nobody else answers that READ, and the store waits for it, so the daemon
+    answers it itself while stopping: the reader gets git's bytes and the daemon exits 0."""
+    r, head = build(tmp_path / 'repo')
+    hold = tmp_path / 'hold'
+    hold.write_text('')
+    env = dict(os.environ, UGITFS_TEST_PUSH_HOLD=str(hold))
+    with Mount(r.path, ['ro'], env=env) as mnt:
+        folder = mnt.path('commits', head, 'dir')
+        os.listdir(folder)
+        with open(os.path.join(folder, 'f05.txt'), 'rb') as f:  # the push starts at f00.txt, held
+            f.read()
+        mnt.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: 'unmounting' in mnt.output(), 20, 'the loop to end')
+        reader = subprocess.Popen(['cat', os.path.join(folder, 'f00.txt')], stdout=subprocess.PIPE)
+        hold.unlink()  # the store of f00.txt goes ahead, onto the page the reader waits on
+        out, _ = reader.communicate(timeout=30)
+        assert out == r.git('cat-file', 'blob', '%s:dir/f00.txt' % head)
+        assert mnt.proc.wait(timeout=30) == 0, mnt.output()
