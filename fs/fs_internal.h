@@ -289,6 +289,16 @@ void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
  * the background (last first), within the last-change cache. */
 void push_times(struct fs *fs, fuse_ino_t dir, const ug_oid *commit, const char *path, const ug_oid *tree);
 
+/* stop.c: SIGTERM, SIGINT and SIGHUP (those not ignored at start, as nohup
+ * does) stop the background lanes while the loop still answers the kernel
+ * (a lane's store may wait on a READ), then end the loop. stop_install
+ * before mounting; stop_start from the loop's thread after daemonizing;
+ * stop_end after the loop: the signal that ended it, or 0. -1: cannot. */
+int stop_install(void);
+void stop_remove(void);
+int stop_start(struct fs *fs);
+int stop_end(void);
+
 /* views.c: what each kind of node shows. */
 void view_stat(struct fs *fs, const struct node *n, struct stat *st);
 /* Find child name of dir n; 0, or a negative errno. */

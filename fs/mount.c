@@ -185,7 +185,7 @@ static void fs_free(struct fs *fs)
 static int serve(struct fs *fs)
 {
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
-	int ret;
+	int ret, sig;
 
 	if (watcher_start(fs))
 		ug_log(UG_LOG_WARNING, "%s", ug_error_last());
@@ -202,11 +202,16 @@ static int serve(struct fs *fs)
 		       ug_commitgraph_has_filters(fs->graph) ? ", with changed-path filters" : "");
 	if (loop)
 		fuse_loop_cfg_set_max_threads(loop, 16);
-	/* libfuse's handlers end the loop with the signal's number; errors are negative */
-	ret = fuse_session_loop_mt(fs->se, loop);
+	if (stop_start(fs)) { /* then libfuse's handlers end the loop at once */
+		ug_log(UG_LOG_WARNING, "%s: cannot start the thread that stops on signals", fs->mount_real);
+		stop_remove();
+		fuse_set_signal_handlers(fs->se);
+	}
+	ret = fuse_session_loop_mt(fs->se, loop); /* errors are negative */
 	fuse_loop_cfg_destroy(loop);
-	if (ret > 0)
-		ug_log(UG_LOG_INFO, "%s: %s: unmounting", fs->mount_real, strsignal(ret));
+	sig = ret > 0 ? ret : stop_end(); /* libfuse's handlers give the signal's number */
+	if (sig)
+		ug_log(UG_LOG_INFO, "%s: %s: unmounting", fs->mount_real, strsignal(sig));
 	watcher_stop(fs);
 	push_stop(fs);
 	prefetch_stop(fs);
@@ -291,13 +296,13 @@ static int mount_and_serve(struct fs *fs, const char *no_work)
 	const struct ugfs_options *opts = &fs->opts;
 	int status = 1;
 
-	if (fuse_set_signal_handlers(fs->se)) {
+	if (stop_install()) {
 		fprintf(stderr, "ugitfs: %s: cannot set signal handlers\n", opts->mountpoint);
 		return 1;
 	}
 	if (fuse_session_mount(fs->se, fs->mount_real)) {
 		fprintf(stderr, "ugitfs: %s: cannot mount\n", opts->mountpoint);
-		fuse_remove_signal_handlers(fs->se);
+		stop_remove();
 		return 1;
 	}
 	if (no_work)
@@ -311,7 +316,7 @@ static int mount_and_serve(struct fs *fs, const char *no_work)
 	else
 		status = serve(fs);
 	fuse_session_unmount(fs->se);
-	fuse_remove_signal_handlers(fs->se);
+	stop_remove();
 	return status;
 }
 

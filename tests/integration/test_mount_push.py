@@ -76,9 +76,9 @@ def test_no_read_no_push(tmp_path):
 
 
 def test_stop_while_a_store_waits_for_a_read(tmp_path):
-    """SIGTERM while the push thread is about to store a file the kernel is reading: once the
-    loop has ended nobody else answers that READ, and the store waits for it, so the daemon
-    answers it itself while stopping: the reader gets git's bytes and the daemon exits 0."""
+    """SIGTERM while the push thread is about to store a file: the loop goes on answering the
+    kernel until the store is done (a store into a page being read waits for that READ), so a
+    read started after the signal gets git's bytes, and the daemon then exits 0."""
     r, head = build(tmp_path / 'repo')
     hold = tmp_path / 'hold'
     hold.write_text('')
@@ -89,9 +89,10 @@ def test_stop_while_a_store_waits_for_a_read(tmp_path):
         with open(os.path.join(folder, 'f05.txt'), 'rb') as f:  # the push starts at f00.txt, held
             f.read()
         mnt.proc.send_signal(signal.SIGTERM)
-        wait_for(lambda: 'unmounting' in mnt.output(), 20, 'the loop to end')
         reader = subprocess.Popen(['cat', os.path.join(folder, 'f00.txt')], stdout=subprocess.PIPE)
-        hold.unlink()  # the store of f00.txt goes ahead, onto the page the reader waits on
-        out, _ = reader.communicate(timeout=30)
+        out, _ = reader.communicate(timeout=30)  # answered while the store is held
         assert out == r.git('cat-file', 'blob', '%s:dir/f00.txt' % head)
+        assert mnt.proc.poll() is None, 'the daemon waits for the store'
+        hold.unlink()
         assert mnt.proc.wait(timeout=30) == 0, mnt.output()
+        assert 'Terminated: unmounting' in mnt.output()
