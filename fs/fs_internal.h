@@ -281,7 +281,9 @@ void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
  * folder's subfolders' last-change times once two of them are listed.
  * Nothing for a partial clone. Core error codes. */
 int push_start(struct fs *fs);
-void push_stop(struct fs *fs);
+/* Stop the threads; loop_ended: nobody else answers the kernel now, so
+ * requests a store waits on are answered here meanwhile. */
+void push_stop(struct fs *fs, bool loop_ended);
 /* A file of the folder dir (node), whose tree is tree, was read. */
 void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
 /* A subfolder of the folder dir (node) of snapshot commit, at path with tree,

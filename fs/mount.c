@@ -213,7 +213,7 @@ static int serve(struct fs *fs)
 	if (sig)
 		ug_log(UG_LOG_INFO, "%s: %s: unmounting", fs->mount_real, strsignal(sig));
 	watcher_stop(fs);
-	push_stop(fs);
+	push_stop(fs, true); /* after a signal, stopped already (stop.c) */
 	prefetch_stop(fs);
 	work_stop(fs);
 	/* unmounted before the last sync, so that nothing waits on a mount no longer served */

@@ -188,7 +188,7 @@ int push_start(struct fs *fs)
 	p->files.running = !pthread_create(&p->files.thread, NULL, lane_main, &p->files);
 	p->times.running = !pthread_create(&p->times.thread, NULL, lane_main, &p->times);
 	if (!p->files.running || !p->times.running) {
-		push_stop(fs);
+		push_stop(fs, false);
 		return ug_error(UG_ERROR, "cannot start the threads that answer ahead");
 	}
 	return 0;
@@ -199,6 +199,8 @@ int push_start(struct fs *fs)
  * that READ to be answered, and once the loop has ended nobody reads the
  * kernel's requests: answer them here, one at a time, until both lanes have
  * left their loops. Once the connection is gone, the kernel drops the store.
+ * Only with the loop ended: a worker of a running loop may take the request
+ * between poll and read, and the read would then wait.
  */
 static void drain(struct fs *fs, struct push *p)
 {
@@ -215,7 +217,7 @@ static void drain(struct fs *fs, struct push *p)
 	}
 }
 
-void push_stop(struct fs *fs)
+void push_stop(struct fs *fs, bool loop_ended)
 {
 	struct push *p = fs->push;
 
@@ -224,7 +226,7 @@ void push_stop(struct fs *fs)
 	p->stop = true;
 	lane_wake(&p->files);
 	lane_wake(&p->times);
-	if (fs->se)
+	if (loop_ended && fs->se)
 		drain(fs, p);
 	lane_stop(&p->files);
 	lane_stop(&p->times);

@@ -65,7 +65,7 @@ static void *stopper_main(void *arg)
 		;
 	if (!caught)
 		return NULL; /* the loop ended without a signal */
-	push_stop(fs);
+	push_stop(fs, false); /* the loop's workers answer what a store waits on */
 	fuse_session_exit(fs->se);
 	while (!loop_ended) {
 		pthread_kill(loop_thread, caught); /* interrupts the loop's wait */
