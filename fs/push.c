@@ -4,6 +4,8 @@
 
 #include "error.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,6 +49,19 @@ struct push {
 	struct lane files, times;
 };
 
+/* Tests hold a store for as long as the file they name exists, and learn
+ * that it is held from that name with ".held" added. */
+static void test_hold(const char *hold)
+{
+	char held[PATH_MAX];
+
+	if (!hold || access(hold, F_OK) || snprintf(held, sizeof(held), "%s.held", hold) >= (int)sizeof(held))
+		return;
+	close(open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	while (access(hold, F_OK) == 0)
+		usleep(10000);
+}
+
 /* One file into the page cache of node ino, whose size the kernel was told:
  * the kernel drops it unless it knows ino (ENOENT), which is no error here,
  * and a blob whose bytes are not that size (forged headers) is left to the
@@ -59,9 +74,7 @@ static void push_file(struct fs *fs, fuse_ino_t ino, uint64_t size, const ug_oid
 	if (blobs_get(fs, oid, &obj))
 		return;
 	if (obj->size == size && obj->size <= *left && obj->size > 0) {
-		/* tests hold a store here for as long as the file they name exists */
-		while (fs->push->hold && access(fs->push->hold, F_OK) == 0)
-			usleep(10000);
+		test_hold(fs->push->hold);
 		buf.buf[0].mem = (void *)obj->data; /* only read from */
 		buf.buf[0].size = obj->size;
 		if (!fuse_lowlevel_notify_store(fs->se, ino, 0, &buf, 0))

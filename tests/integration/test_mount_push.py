@@ -88,6 +88,7 @@ def test_stop_while_a_store_waits_for_a_read(tmp_path):
         os.listdir(folder)
         with open(os.path.join(folder, 'f05.txt'), 'rb') as f:  # the push starts at f00.txt, held
             f.read()
+        wait_for(lambda: os.path.exists(str(hold) + '.held'), 20, 'the store to be held')
         mnt.proc.send_signal(signal.SIGTERM)
         reader = subprocess.Popen(['cat', os.path.join(folder, 'f00.txt')], stdout=subprocess.PIPE)
         out, _ = reader.communicate(timeout=30)  # answered while the store is held
