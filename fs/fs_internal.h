@@ -278,7 +278,7 @@ void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
 /* push.c: answers before the questions, from two threads: a folder's small
  * files put into the kernel's page cache once one of them is read
  * (fuse_lowlevel_notify_store, within a byte budget per folder), and a
- * folder's subfolders' last-change times once two of them are listed.
+ * folder's subfolders' last-change times once eight of them are listed.
  * Nothing for a partial clone. Core error codes. */
 int push_start(struct fs *fs);
 /* Stop the threads; loop_ended: nobody else answers the kernel now, so
@@ -287,7 +287,7 @@ void push_stop(struct fs *fs, bool loop_ended);
 /* A file of the folder dir (node), whose tree is tree, was read. */
 void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
 /* A subfolder of the folder dir (node) of snapshot commit, at path with tree,
- * was listed: at the second, the times of all its subfolders are found in
+ * was listed: at the eighth, the times of all its subfolders are found in
  * the background (last first), within the last-change cache. */
 void push_times(struct fs *fs, fuse_ino_t dir, const ug_oid *commit, const char *path, const ug_oid *tree);
 

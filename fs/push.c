@@ -17,6 +17,10 @@
 #define QUEUE_MAX 64
 /* Folders seen lately, by node modulo RECENT: a folder's job is queued once. */
 #define RECENT 1024
+/* Subfolders of one folder listed before their siblings' times are found ahead:
+ * a walk of the whole tree (find, tar) gets there soon, a diff -r of neighbour
+ * snapshots (a few folders that differ) does not. */
+#define AHEAD_AFTER 8
 /* What is pushed: files up to this size, and at most this much per folder. */
 #define FILE_MAX (128 * 1024)
 #define FOLDER_MAX (4 * 1024 * 1024)
@@ -290,8 +294,8 @@ void push_times(struct fs *fs, fuse_ino_t dir, const ug_oid *commit, const char 
 		l->recent[slot] = dir;
 		l->opened[slot] = 0;
 	}
-	/* the second subfolder listed: a program walks them all */
-	if (l->opened[slot] < 2 && ++l->opened[slot] == 2) {
+	/* enough subfolders listed: a program walks them all */
+	if (l->opened[slot] < AHEAD_AFTER && ++l->opened[slot] == AHEAD_AFTER) {
 		struct job job = { .dir = dir, .tree = *tree, .commit = *commit, .path = strdup(path) };
 
 		if (job.path)
