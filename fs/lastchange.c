@@ -1072,13 +1072,30 @@ struct held {
 	bool folder;            /* ids are valid: the folder exists */
 };
 
+/* The entry name (len bytes) of the parsed tree folder, into h. */
+static int held_parsed(struct fs *fs, const ug_oid *folder, const char *name, size_t len, struct held *h)
+{
+	const ug_tree *t;
+	const ug_tree_entry *e;
+	int err = treecache_get(fs, folder, &t);
+
+	if (err)
+		return err;
+	e = ug_tree_find(t, name, len);
+	h->present = e != NULL;
+	if (e) {
+		h->mode = e->mode;
+		h->oid = e->oid;
+	}
+	treecache_put(fs, t);
+	return 0;
+}
+
 /* The entry at wp/name in commit; prev (the neighbour's) lets equal trees skip lookups. */
 static int held_at(struct fs *fs, const struct walkpath *wp, const char *name, const ug_oid *commit,
 		   struct held *h, const struct held *prev)
 {
 	struct fact f;
-	const ug_tree *t;
-	const ug_tree_entry *e;
 	int err = fact_get(fs, commit, &f);
 
 	h->present = h->folder = false;
@@ -1095,17 +1112,7 @@ static int held_at(struct fs *fs, const struct walkpath *wp, const char *name, c
 		h->oid = prev->oid;
 		return 0;
 	}
-	err = treecache_get(fs, &h->ids[wp->d], &t);
-	if (err)
-		return err;
-	e = ug_tree_find(t, name, strlen(name));
-	if (e) {
-		h->present = true;
-		h->mode = e->mode;
-		h->oid = e->oid;
-	}
-	treecache_put(fs, t);
-	return 0;
+	return held_parsed(fs, &h->ids[wp->d], name, strlen(name), h);
 }
 
 /* The same as the commit before (the filter said so): ids included. */
@@ -1228,9 +1235,7 @@ static int entry_in(struct fs *fs, const ug_oid *folder, const char *name, struc
 	size_t size = 0, pos = 0, len = strlen(name);
 	ug_otype type = UG_OBJ_BAD;
 	ug_tree_entry raw;
-	const ug_tree *t;
-	const ug_tree_entry *e;
-	int r = -1, err;
+	int r = -1;
 
 	h->present = false;
 	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify &&
@@ -1245,19 +1250,7 @@ static int entry_in(struct fs *fs, const ug_oid *folder, const char *name, struc
 		}
 	}
 	free(data);
-	if (r >= 0)
-		return 0; /* found, or scanned to a clean end */
-	err = treecache_get(fs, folder, &t);
-	if (err)
-		return err;
-	e = ug_tree_find(t, name, len);
-	if (e) {
-		h->present = true;
-		h->mode = e->mode;
-		h->oid = e->oid;
-	}
-	treecache_put(fs, t);
-	return 0;
+	return r >= 0 ? 0 /* found, or scanned to a clean end */ : held_parsed(fs, folder, name, len, h);
 }
 
 /* Find commit in l below *j (searching down, as versions come newest first). */

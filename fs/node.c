@@ -331,14 +331,9 @@ fuse_ino_t node_find_sized(struct fs *fs, fuse_ino_t parent, const char *name, u
 
 fuse_ino_t node_find(struct fs *fs, fuse_ino_t parent, const char *name)
 {
-	struct node *n;
-	fuse_ino_t ino;
+	uint64_t size;
 
-	pthread_mutex_lock(&fs->table_lock);
-	n = find_name(fs, parent, name);
-	ino = n ? n->ino : 0;
-	pthread_mutex_unlock(&fs->table_lock);
-	return ino;
+	return node_find_sized(fs, parent, name, &size);
 }
 
 void node_detach(struct fs *fs, fuse_ino_t parent, const char *name, bool orphan)
