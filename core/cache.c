@@ -94,7 +94,13 @@ struct ug_cache {
 	size_t count, bytes, limit, max_entry;
 	uint64_t hits, misses;
 	struct node lru; /* sentinel */
+	uint64_t *ghosts; /* fingerprints of keys offered once (ug_cache_put_again), or NULL */
+	size_t nghosts;   /* a power of two */
 };
+
+/* Ghost slots: one per KiB of the limit, within these bounds. */
+#define GHOSTS_MIN 256
+#define GHOSTS_MAX 16384
 
 static size_t hash_key(const ug_oid *key)
 {
@@ -178,6 +184,7 @@ void ug_cache_free(ug_cache *c)
 	free_nodes(evict(c));
 	pthread_mutex_destroy(&c->lock);
 	free(c->buckets);
+	free(c->ghosts);
 	free(c);
 }
 
@@ -300,6 +307,39 @@ void ug_cache_put(ug_cache *c, const ug_oid *key, ug_object *obj)
 	gone = evict(c);
 	pthread_mutex_unlock(&c->lock);
 	free_nodes(gone);
+}
+
+/* Was key offered before (and remembered)? Else remember it now. Locked. */
+static bool offered_before(ug_cache *c, const ug_oid *key)
+{
+	uint64_t h = hash_key(key), fp = h | 1; /* 0 marks an empty slot */
+	uint64_t *g;
+
+	if (!c->ghosts) {
+		size_t n = GHOSTS_MIN;
+
+		while (n < GHOSTS_MAX && n < c->limit / 1024)
+			n *= 2;
+		if (!(c->ghosts = calloc(n, sizeof(*c->ghosts))))
+			return true; /* no table: keep as ug_cache_put would */
+		c->nghosts = n;
+	}
+	g = &c->ghosts[h & (c->nghosts - 1)];
+	if (*g == fp)
+		return true;
+	*g = fp;
+	return false;
+}
+
+void ug_cache_put_again(ug_cache *c, const ug_oid *key, ug_object *obj)
+{
+	bool again;
+
+	pthread_mutex_lock(&c->lock);
+	again = offered_before(c, key);
+	pthread_mutex_unlock(&c->lock);
+	if (again)
+		ug_cache_put(c, key, obj);
 }
 
 void ug_cache_get_stats(ug_cache *c, ug_cache_stats *out)

@@ -43,6 +43,14 @@ ug_object *ug_cache_peek(ug_cache *cache, const ug_oid *key);
 /* Keep obj under key if it fits (the cache takes its own reference; the
  * caller keeps its one). A key already present keeps its object. */
 void ug_cache_put(ug_cache *cache, const ug_oid *key, ug_object *obj);
+/*
+ * As ug_cache_put, but obj is kept only when key was offered before and is
+ * still among the recent first offers (a small table, one per cache): what
+ * is made once and never again (a scan of many blobs, the deltas of a chain
+ * read once) then neither evicts what is reused nor fills memory, whose
+ * first touch costs a page fault, and a second offer still keeps it.
+ */
+void ug_cache_put_again(ug_cache *cache, const ug_oid *key, ug_object *obj);
 
 typedef struct {
 	size_t bytes, limit, count;

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,6 @@
 #define MAX_NESTING 16
 #define MAX_ALTERNATE_DEPTH 5
 #define MAX_ALTERNATES_FILE (1 << 20)
-/* Blob ids seen once recently (see admit()); a power of two. */
-#define GHOSTS 16384
 
 struct ug_odb {
 	ug_hash_algo algo;
@@ -36,7 +33,6 @@ struct ug_odb {
 	char **dirs; /* real paths of the git object directories added, against alternate cycles */
 	char *write_dir; /* where ug_odb_write puts objects (the first directory added) */
 	size_t ndirs;
-	_Atomic uint64_t ghosts[GHOSTS]; /* fingerprints of blobs read once, not cached */
 	ug_odb_missing_fn missing;       /* a partial clone's fetch, or NULL */
 	void *missing_ctx;
 };
@@ -232,31 +228,6 @@ static int verify(ug_odb *odb, ug_odb_backend *b, const ug_oid *oid, ug_otype ty
 			ug_oid_tohex(want, oid, odb->algo), ug_oid_tohex(got, &actual, odb->algo));
 }
 
-/*
- * Whether a freshly read object goes into the cache. Trees, commits and tags
- * always do. A blob does on its second read while its id is still in a small
- * table of blobs read once: a scan reading many blobs once (a copy, a grep,
- * cat-file --batch) then does not flush the trees and the blobs that are
- * actually reused, nor pay for filling memory it will never read again. The
- * table races benignly: a lost update only changes one admission.
- */
-static bool admit(ug_odb *odb, const ug_oid *oid, ug_otype type)
-{
-	uint64_t fp, slot;
-	_Atomic uint64_t *g;
-
-	if (type != UG_OBJ_BLOB)
-		return true;
-	memcpy(&fp, oid->id, 8);
-	memcpy(&slot, oid->id + 8, 8);
-	fp |= 1; /* 0 marks an empty slot */
-	g = &odb->ghosts[slot & (GHOSTS - 1)];
-	if (atomic_load_explicit(g, memory_order_relaxed) == fp)
-		return true;
-	atomic_store_explicit(g, fp, memory_order_relaxed);
-	return false;
-}
-
 int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid)
 {
 	ug_odb_backend *from = NULL;
@@ -277,7 +248,12 @@ int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid)
 	obj = ug_object_new(oid, type, data, size);
 	if (!obj)
 		return ug_error(UG_ENOMEM, "cannot allocate an object");
-	if (admit(odb, oid, type))
+	/* Trees, commits and tags are kept at once. A blob is kept when read a
+	 * second time: a scan reading many blobs once (a copy, a grep, cat-file
+	 * --batch) then flushes neither the trees nor the blobs that are reused. */
+	if (type == UG_OBJ_BLOB)
+		ug_cache_put_again(odb->objects, oid, obj);
+	else
 		ug_cache_put(odb->objects, oid, obj);
 	*out = obj;
 	return 0;

@@ -564,7 +564,8 @@ static int apply_frame(const ug_pack *p, const struct frame *f, const ug_object 
 }
 
 /* Apply the stacked deltas from the base up, keeping each base in the cache
- * for its siblings; w->base ends as the object read. */
+ * for its siblings when it is made a second time (a chain read once leaves
+ * no trace); w->base ends as the object read. */
 static int apply_chain(const ug_pack *p, ug_cache *bases, struct walk *w)
 {
 	ug_oid key;
@@ -576,7 +577,7 @@ static int apply_chain(const ug_pack *p, ug_cache *bases, struct walk *w)
 
 		if (bases && !w->cached && w->base_off != UINT64_MAX) {
 			base_key(&key, p, w->base_off);
-			ug_cache_put(bases, &key, w->base);
+			ug_cache_put_again(bases, &key, w->base);
 		}
 		err = apply_frame(p, f, w->base, &next);
 		ug_object_free(w->base);
