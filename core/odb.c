@@ -309,6 +309,17 @@ int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned 
 	return err;
 }
 
+int ug_odb_read_scan(ug_odb *odb, ug_cache *bases, const ug_oid *oid, ug_otype *type,
+		     unsigned char **data, size_t *size)
+{
+	int err;
+
+	ug_odb_pack_scan(bases);
+	err = ug_odb_read_nested(odb, oid, type, data, size);
+	ug_odb_pack_scan(NULL);
+	return err;
+}
+
 static int read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	char hex[UG_OID_MAXHEX + 1];

@@ -145,4 +145,16 @@ struct ug_odb_backend {
 int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type,
 		       unsigned char **data, size_t *size);
 
+typedef struct ug_cache ug_cache;
+/*
+ * The same for a scan that reads each object once and in order (a history
+ * walk reading every version of a folder): packs resolve deltas with bases
+ * (ug_cache_new, the caller's) instead of the odb's delta-base cache. A
+ * small cache of the scan's own recent bases serves it as well, and a long
+ * scan then neither evicts the bases other readers reuse nor fills memory
+ * with bases nobody asks for again (each new page costs a fault).
+ */
+int ug_odb_read_scan(ug_odb *odb, ug_cache *bases, const ug_oid *oid, ug_otype *type,
+		     unsigned char **data, size_t *size);
+
 #endif

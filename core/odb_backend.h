@@ -26,5 +26,8 @@ void ug_odb_loose_batch(int fd);
  * ug_odb_prefix_burst. Either way, what an earlier burst kept is freed. */
 void ug_odb_loose_burst(bool on);
 int ug_odb_loose_batch_fd(void);
+/* This thread's delta-base cache for pack reads during ug_odb_read_scan
+ * (NULL again after it): it stands in for the resolver's. */
+void ug_odb_pack_scan(ug_cache *bases);
 
 #endif

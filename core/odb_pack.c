@@ -228,17 +228,28 @@ static ug_pack *locate(struct pack_backend *pb, struct plist *l, const ug_oid *o
 	return NULL;
 }
 
+/* The delta-base cache of this thread's scan (ug_odb_read_scan), or NULL. */
+static _Thread_local ug_cache *scan_bases;
+
+void ug_odb_pack_scan(ug_cache *bases)
+{
+	scan_bases = bases;
+}
+
 static int pack_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsigned char **data,
 		     size_t *size)
 {
 	struct pack_backend *pb = (struct pack_backend *)b;
 	struct plist *l = plist_get(pb);
+	ug_pack_resolver res = pb->res;
 	uint64_t off;
 	int err;
 	ug_pack *p = locate(pb, l, oid, &off, &err);
 
+	if (scan_bases)
+		res.bases = scan_bases;
 	if (p)
-		err = ug_pack_read(p, &pb->res, off, oid, type, data, size);
+		err = ug_pack_read(p, &res, off, oid, type, data, size);
 	plist_put(l);
 	return err;
 }

@@ -1,4 +1,5 @@
 /* Unit tests of the object database: loose and ugit objects, packs appearing and vanishing, prefixes, cache, verify. */
+#include "cache.h"
 #include "error.h"
 #include "log.h"
 #include "odb.h"
@@ -521,6 +522,54 @@ static void thin_pack(void)
 	ok(type == UG_OBJ_BLOB && size == 9, "blob, 9");
 }
 
+/* a scan reads a chain with its own delta-base cache, not the odb's */
+static void scan_own_bases(void)
+{
+	static unsigned char d1[32], d2[32];
+	char path[400], idx[512];
+	struct pg_entry pe[3];
+	struct pg_pack pk;
+	ug_cache *bases = NULL;
+	ug_cache_stats st;
+	ug_odb_stats before, after;
+	unsigned char *data;
+	ug_otype type;
+	size_t size;
+	bool same = true;
+
+	require(odb && !ug_cache_new(&bases, 1 << 20, 1 << 19), "the odb is open, a scan cache made");
+	pe[0] = pg_plain(UG_OBJ_BLOB, "scan\n", 5, UG_HASH_SHA1);
+	pe[1] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d1, .base = 0,
+				   .len = pg_delta(d1, 5, 8, "\x90\x05\x03" "abc", 6) };
+	ug_hash_object(&pe[1].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "scan\nabc", 8);
+	pe[2] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d2, .base = 1,
+				   .len = pg_delta(d2, 8, 11, "\x90\x08\x03" "def", 6) };
+	ug_hash_object(&pe[2].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "scan\nabcdef", 11);
+	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
+	pg_write(&pk, path, "pack-scan", idx, sizeof(idx));
+	pg_free(&pk);
+	ug_odb_refresh(odb);
+	ug_odb_get_stats(odb, &before);
+	for (int i = 0; i < 3; i++) {
+		same &= ug_odb_read_scan(odb, bases, &pe[2].oid, &type, &data, &size) == 0 &&
+			type == UG_OBJ_BLOB && size == 11 && !memcmp(data, "scan\nabcdef", 12);
+		free(data);
+	}
+	ok(same, "three scan reads give the object's bytes");
+	ug_cache_get_stats(bases, &st);
+	ok(st.count == 2 && st.hits == 1, "the chain's two bases, made twice, are in the scan's cache, "
+	   "then found (count %zu, hits %llu)", st.count, (unsigned long long)st.hits);
+	ug_odb_get_stats(odb, &after);
+	ok(after.cache_bytes == before.cache_bytes && after.cache_objects == before.cache_objects,
+	   "the odb's own caches are untouched (%zu bytes before, %zu after)", before.cache_bytes,
+	   after.cache_bytes);
+	is_int(read_str(odb, &pe[2].oid, "scan\nabcdef", 11), 0, "a plain read after the scan");
+	ug_odb_get_stats(odb, &after);
+	ok(after.cache_bytes == before.cache_bytes, "made once by the odb, no base is kept there yet");
+	ug_cache_free(bases);
+}
+
 /* a REF_DELTA loop across two packs */
 static void loop_across_packs(void)
 {
@@ -924,6 +973,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("prefix: a burst of lookups lists each loose folder once", prefix_burst),
 	TAP_CASE("pack: a deleted pack reads through its map until refresh drops it", pack_vanishing),
 	TAP_CASE("pack: a REF_DELTA on a loose base reads, header too", thin_pack),
+	TAP_CASE("scan: a chain read with the scan's own delta-base cache, not the odb's", scan_own_bases),
 	TAP_CASE("pack: a REF_DELTA loop across two packs is corrupt", loop_across_packs),
 	TAP_CASE("alternates: relative, commented, cyclic, missing; writes of theirs are no-ops", alternates),
 	TAP_CASE("cache: capped, counting hits, evicting the oldest", cache_capped),
