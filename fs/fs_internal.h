@@ -276,7 +276,7 @@ void prefetch_work(struct fs *fs, fuse_ino_t dir);
 void prefetch_work_subtree(struct fs *fs, fuse_ino_t dir, const char *name);
 
 /* push.c: answers before the questions, from two threads: a folder's small
- * files put into the kernel's page cache once one of them is read
+ * files put into the kernel's page cache once two of them are read
  * (fuse_lowlevel_notify_store, within a byte budget per folder), and a
  * folder's subfolders' last-change times once eight of them are listed.
  * Nothing for a partial clone. Core error codes. */
@@ -284,8 +284,10 @@ int push_start(struct fs *fs);
 /* Stop the threads; loop_ended: nobody else answers the kernel now, so
  * requests a store waits on are answered here meanwhile. */
 void push_stop(struct fs *fs, bool loop_ended);
-/* A file of the folder dir (node), whose tree is tree, was read. */
-void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree);
+/* The file (node) of the folder dir (node), whose tree is tree, was read
+ * from its start. The second file read pushes: a diff -r of neighbour
+ * snapshots reads the one file of a folder that differs, a copy reads them all. */
+void push_folder(struct fs *fs, fuse_ino_t dir, fuse_ino_t file, const ug_oid *tree);
 /* A subfolder of the folder dir (node) of snapshot commit, at path with tree,
  * was listed: at the eighth, the times of all its subfolders are found in
  * the background (last first), within the last-change cache. */

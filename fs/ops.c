@@ -317,13 +317,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* The first read of a file sends its folder's other small files ahead. */
+/* The first read of a second file of a folder sends its other small files ahead. */
 static void push_parent(struct fs *fs, const struct node *n)
 {
 	const struct node *dir = node_get(fs, n->parent);
 
 	if (dir && (dir->kind == K_TREE || dir->kind == K_COMMIT))
-		push_folder(fs, dir->ino, dir->kind == K_COMMIT ? &dir->tree : &dir->oid);
+		push_folder(fs, dir->ino, n->ino, dir->kind == K_COMMIT ? &dir->tree : &dir->oid);
 }
 
 /* Reads are by node: the blob is inflated once and held while it is read,

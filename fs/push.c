@@ -40,7 +40,8 @@ struct lane {
 	struct job queue[QUEUE_MAX];
 	size_t qhead, qlen;
 	fuse_ino_t recent[RECENT];
-	unsigned char opened[RECENT]; /* times: subfolders of recent[i] listed so far */
+	unsigned char opened[RECENT]; /* times: subfolders of recent[i] listed so far; files: pushed */
+	fuse_ino_t first[RECENT];     /* files: the first file of recent[i] read */
 	void (*run)(struct fs *fs, const struct job *job);
 	pthread_t thread;
 	bool running;
@@ -262,19 +263,24 @@ static void queue(struct lane *l, struct job *job)
 	}
 }
 
-void push_folder(struct fs *fs, fuse_ino_t dir, const ug_oid *tree)
+void push_folder(struct fs *fs, fuse_ino_t dir, fuse_ino_t file, const ug_oid *tree)
 {
 	struct push *p = fs->push;
 	struct lane *l;
+	size_t slot = dir % RECENT;
 
 	if (!p)
 		return;
 	l = &p->files;
 	pthread_mutex_lock(&l->lock);
-	if (l->recent[dir % RECENT] != dir && l->qlen < QUEUE_MAX) {
+	if (l->recent[slot] != dir) {
+		l->recent[slot] = dir;
+		l->first[slot] = file;
+		l->opened[slot] = 0;
+	} else if (l->first[slot] != file && !l->opened[slot] && l->qlen < QUEUE_MAX) {
 		struct job job = { .dir = dir, .tree = *tree };
 
-		l->recent[dir % RECENT] = dir;
+		l->opened[slot] = 1;
 		queue(l, &job);
 	}
 	pthread_mutex_unlock(&l->lock);
