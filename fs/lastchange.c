@@ -24,18 +24,20 @@ struct fact {
  * no folder of that name when !present: it was created there, or commit is
  * the root commit). */
 struct event {
-	size_t entry;           /* index in the folder's tree */
-	size_t seq;             /* order of recording: newest first */
 	ug_oid commit, old;
 	int64_t time;
+	uint32_t next;          /* the same entry's next older event, or NONE */
 	bool present;
 };
+
+#define NONE UINT32_MAX
 
 /* A folder's answer, with its key and its place in the least-recently-used list. */
 struct answer {
 	struct lc_times pub;    /* first: lc_times pointers are answer pointers */
 	ug_oid *at;             /* per entry: the commit that last changed it */
-	struct event *ev;       /* every change of every subfolder entry, by entry, newest first */
+	struct event *ev;       /* every change of every subfolder entry, in order of recording */
+	uint32_t *first;        /* per entry: its newest event (then ev[].next), or NONE */
 	size_t nev;
 	int refs;               /* the cache's own reference counts too */
 	bool cached;
@@ -89,6 +91,7 @@ static void answer_free(struct answer *a)
 	free(a->pub.times);
 	free(a->at);
 	free(a->ev);
+	free(a->first);
 	free(a->path);
 	free(a);
 }
@@ -341,7 +344,7 @@ static void answer_keep(struct lastchange *lc, struct answer *a)
 
 	a->hash = key_hash(&a->commit, a->path);
 	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * (sizeof(int64_t) + sizeof(ug_oid)) +
-		   a->nev * sizeof(struct event);
+		   a->nev * sizeof(struct event) + (a->first ? a->pub.count * sizeof(uint32_t) : 0);
 	pthread_mutex_lock(&lc->lock);
 	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
 		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
@@ -457,6 +460,7 @@ struct pending {
 	ug_oid *liveid;         /* per entry index: its id at the step reached */
 	size_t nlive, capev;
 	size_t maxev;           /* events one answer may record: its share of the cap */
+	uint32_t *last;         /* per entry: its oldest event so far, or NONE */
 	uint32_t *pmode;        /* per entry: its mode in the parent's folder (0: absent) */
 	ug_oid *pid;            /* and its id there */
 	ug_cache *bases;        /* the walk's delta bases */
@@ -493,14 +497,19 @@ static int record(struct pending *w, size_t i, const struct fact *when, const ug
 		w->capev = n;
 	}
 	ev = &a->ev[a->nev];
-	memset(ev, 0, sizeof(*ev));
-	ev->entry = i;
-	ev->seq = a->nev++;
 	ev->commit = when->oid;
 	ev->time = when->time;
+	ev->next = NONE;
 	ev->present = old != NULL;
 	if (old)
 		ev->old = old->oid;
+	else
+		memset(&ev->old, 0, sizeof(ev->old));
+	if (w->last[i] == NONE)
+		a->first[i] = (uint32_t)a->nev;
+	else
+		a->ev[w->last[i]].next = (uint32_t)a->nev;
+	w->last[i] = (uint32_t)a->nev++;
 	return 0;
 }
 
@@ -638,37 +647,34 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree,
 	return settle_against(w, when);
 }
 
-/* The events of parent's entry i: *n of them, newest first. */
-static const struct event *events_of(const struct answer *parent, size_t i, size_t *n)
+/* The events of the full answer a's entry i, newest first: *n of them in
+ * *out (malloc'ed; NULL when none). */
+static int events_copy(const struct answer *a, size_t i, struct event **out, size_t *n)
 {
-	size_t lo = 0, hi = parent->nev, end;
+	size_t k = 0;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (parent->ev[mid].entry < i)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (end = lo; end < parent->nev && parent->ev[end].entry == i; end++)
-		;
-	*n = end - lo;
-	return parent->ev + lo;
+	*out = NULL;
+	*n = 0;
+	for (uint32_t e = a->first[i]; e != NONE; e = a->ev[e].next)
+		k++;
+	if (k && !(*out = malloc(k * sizeof(**out))))
+		return UG_ENOMEM;
+	for (uint32_t e = a->first[i]; e != NONE; e = a->ev[e].next)
+		(*out)[(*n)++] = a->ev[e];
+	return 0;
 }
 
 /* Copy the events of the older answer o's entry j, as events of w's entry x. */
 static int take_events(struct pending *w, size_t x, const struct answer *o, size_t j)
 {
-	size_t n;
-	const struct event *ev = events_of(o, j, &n);
 	int err = 0;
 
-	for (size_t k = 0; !err && k < n; k++) {
-		struct fact when = { .oid = ev[k].commit, .time = ev[k].time };
-		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = ev[k].old };
+	for (uint32_t e = o->first[j]; !err && e != NONE; e = o->ev[e].next) {
+		const struct event *ev = &o->ev[e];
+		struct fact when = { .oid = ev->commit, .time = ev->time };
+		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = ev->old };
 
-		err = record(w, x, &when, ev[k].present ? &old : NULL);
+		err = record(w, x, &when, ev->present ? &old : NULL);
 	}
 	return err;
 }
@@ -839,15 +845,6 @@ static int replay(struct fs *fs, const struct walkpath *wp, const struct event *
 	return err || pending_done(w) ? err : ug_error(UG_ECORRUPT, "a folder's recorded history is cut short");
 }
 
-static int event_cmp(const void *a, const void *b)
-{
-	const struct event *x = a, *y = b;
-
-	if (x->entry != y->entry)
-		return x->entry < y->entry ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree, bool events)
 {
 	size_t n = tree->count ? tree->count : 1;
@@ -865,6 +862,14 @@ static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree
 	w->pid = malloc(n * sizeof(*w->pid));
 	if (!a->pub.times || !a->at || !w->todo || !w->live || !w->liveid || !w->pmode || !w->pid)
 		return UG_ENOMEM;
+	if (events) {
+		a->first = malloc(n * sizeof(*a->first));
+		w->last = malloc(n * sizeof(*w->last));
+		if (!a->first || !w->last)
+			return UG_ENOMEM;
+		memset(a->first, 0xff, n * sizeof(*a->first)); /* NONE */
+		memset(w->last, 0xff, n * sizeof(*w->last));
+	}
 	for (size_t i = 0; i < tree->count; i++) {
 		w->todo[w->ntodo++] = i;
 		if (events && tree->entries[i].mode == UG_MODE_TREE) {
@@ -903,13 +908,13 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 		w.maxev = fs->changes->limit / sizeof(struct event);
 		if (w.maxev < 4096)
 			w.maxev = 4096;
+		if (w.maxev >= NONE)
+			w.maxev = NONE - 1;
 	}
 	if (!err && pev)
 		err = replay(fs, wp, pev, npev, &w);
 	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
-	if (!err && a->nev)
-		qsort(a->ev, a->nev, sizeof(*a->ev), event_cmp);
 	if (t)
 		treecache_put(fs, t);
 	free(w.todo);
@@ -917,6 +922,7 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	free(w.liveid);
 	free(w.pmode);
 	free(w.pid);
+	free(w.last);
 	ug_cache_free(w.bases);
 	free(ids);
 	if (err && a)
@@ -973,7 +979,7 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 	struct walkpath sub = *wp;
 	size_t len = d ? (size_t)(wp->name[d - 1] + wp->len[d - 1] - wp->path) : 0;
 	char *prefix = strndup(wp->path, len);
-	const struct event *ev = NULL;
+	struct event *ev = NULL;
 	size_t nev = 0;
 	int err = 0;
 
@@ -986,14 +992,15 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 		lastchange_put(fs, &(*out)->pub);
 		*out = NULL;
 	}
-	if (!*out) {
-		if (parent)
-			ev = events_of(parent, i, &nev);
-		prime_older(fs, &sub, d < wp->d, start, nev ? ev : NULL, nev);
-		err = compute(fs, &sub, start, tree, d < wp->d, nev ? ev : NULL, nev, out);
+	if (!*out && parent)
+		err = events_copy(parent, i, &ev, &nev);
+	if (!*out && !err) {
+		prime_older(fs, &sub, d < wp->d, start, ev, nev);
+		err = compute(fs, &sub, start, tree, d < wp->d, ev, nev, out);
 		if (!err)
 			answer_keep(fs->changes, *out);
 	}
+	free(ev);
 	free(prefix);
 	return err;
 }
@@ -1222,7 +1229,7 @@ static int folder_versions(struct fs *fs, const struct walkpath *wp, const ug_oi
 	struct answer *parent = NULL;
 	const ug_tree *t = NULL;
 	const ug_tree_entry *e = NULL;
-	const struct event *ev;
+	struct event *ev = NULL;
 	size_t nev = 0, cap = 0;
 	int err = ids ? answer_chain(fs, wp, wp->d - 1, tip, ids, &parent) : UG_ENOMEM;
 
@@ -1231,12 +1238,13 @@ static int folder_versions(struct fs *fs, const struct walkpath *wp, const ug_oi
 	if (!err && (!e || !parent->full))
 		err = UG_ENOTFOUND;
 	if (!err) {
-		ev = events_of(parent, (size_t)(e - t->entries), &nev);
-		if (!nev || ev[nev - 1].present)
+		err = events_copy(parent, (size_t)(e - t->entries), &ev, &nev);
+		if (!err && (!nev || ev[nev - 1].present))
 			err = UG_ENOTFOUND;
 	}
 	for (size_t k = 0; !err && k < nev; k++)
 		err = fversion_add(v, n, &cap, &ev[k].commit, k ? &ev[k - 1].old : &ids[wp->d]);
+	free(ev);
 	treecache_put(fs, t);
 	lastchange_put(fs, parent ? &parent->pub : NULL);
 	free(ids);
