@@ -39,6 +39,9 @@ struct answer {
 	struct event *ev;       /* every change of every subfolder entry, in order of recording */
 	uint32_t *first;        /* per entry: its newest event (then ev[].next), or NONE */
 	size_t nev;
+	struct answer *base;    /* whose events continue the entries' own (a reference), or NULL */
+	uint32_t *bmap;         /* with base: per entry, its entry there, or NONE */
+	size_t depth;           /* bases below this one */
 	int refs;               /* the cache's own reference counts too */
 	bool cached;
 	bool full;              /* ev lists every subfolder change (else none) */
@@ -50,6 +53,8 @@ struct answer {
 };
 
 #define ABUCKETS 4096
+/* Bases an answer's events may continue in (a deeper one is copied). */
+#define MAX_DEPTH 4
 
 /* A walk's own delta-base cache (ug_odb_read_scan): big enough for a chain
  * of a large folder's versions, small enough to stay in pages already
@@ -92,6 +97,7 @@ static void answer_free(struct answer *a)
 	free(a->at);
 	free(a->ev);
 	free(a->first);
+	free(a->bmap);
 	free(a->path);
 	free(a);
 }
@@ -109,15 +115,15 @@ static void facts_clear(struct lastchange *lc)
 	lc->nfacts = 0;
 }
 
+static void drop(struct lastchange *lc, struct answer *a);
+
 void lastchange_free(struct lastchange *lc)
 {
 	if (!lc)
 		return;
 	facts_clear(lc);
-	for (struct answer *a = lc->newest, *next; a; a = next) {
-		next = a->older;
-		answer_free(a);
-	}
+	while (lc->newest)
+		drop(lc, lc->newest);
 	free(lc->facts);
 	pthread_mutex_destroy(&lc->lock);
 	free(lc);
@@ -285,6 +291,18 @@ static void push_lru(struct lastchange *lc, struct answer *a)
 		lc->oldest = a;
 }
 
+/* Drop a reference, lc->lock held: the last one frees the answer and drops
+ * its base's. */
+static void answer_unref(struct answer *a)
+{
+	while (a && --a->refs == 0) {
+		struct answer *base = a->base;
+
+		answer_free(a);
+		a = base;
+	}
+}
+
 static void drop(struct lastchange *lc, struct answer *a)
 {
 	struct answer **p = &lc->answers[a->hash & (ABUCKETS - 1)];
@@ -295,8 +313,7 @@ static void drop(struct lastchange *lc, struct answer *a)
 	unlink_lru(lc, a);
 	lc->bytes -= a->bytes;
 	a->cached = false;
-	if (--a->refs == 0)
-		answer_free(a);
+	answer_unref(a);
 }
 
 /* Within the budget: answers go least recently used first; if facts alone
@@ -344,7 +361,8 @@ static void answer_keep(struct lastchange *lc, struct answer *a)
 
 	a->hash = key_hash(&a->commit, a->path);
 	a->bytes = sizeof(*a) + strlen(a->path) + 1 + a->pub.count * (sizeof(int64_t) + sizeof(ug_oid)) +
-		   a->nev * sizeof(struct event) + (a->first ? a->pub.count * sizeof(uint32_t) : 0);
+		   a->nev * sizeof(struct event) + (a->first ? a->pub.count * sizeof(uint32_t) : 0) +
+		   (a->base ? a->pub.count * sizeof(uint32_t) + a->base->bytes : 0);
 	pthread_mutex_lock(&lc->lock);
 	for (twin = lc->answers[a->hash & (ABUCKETS - 1)]; twin; twin = twin->hnext)
 		if (twin->hash == a->hash && ug_oid_equal(&twin->commit, &a->commit) && !strcmp(twin->path, a->path))
@@ -369,15 +387,12 @@ void lastchange_put(struct fs *fs, const struct lc_times *t)
 {
 	struct lastchange *lc = fs->changes;
 	struct answer *a = (struct answer *)t;
-	bool last;
 
 	if (!a)
 		return;
 	pthread_mutex_lock(&lc->lock);
-	last = --a->refs == 0;
+	answer_unref(a);
 	pthread_mutex_unlock(&lc->lock);
-	if (last)
-		answer_free(a);
 }
 
 /* --- the walk -------------------------------------------------------------- */
@@ -647,34 +662,99 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree,
 	return settle_against(w, when);
 }
 
+/* One entry's events, newest first, through an answer and its bases. */
+struct history {
+	const struct answer *a;
+	size_t i;
+	uint32_t e;
+};
+
+static void history_start(struct history *h, const struct answer *a, size_t i)
+{
+	h->a = a;
+	h->i = i;
+	h->e = a->first[i];
+}
+
+static const struct event *history_next(struct history *h)
+{
+	const struct event *ev;
+
+	while (h->e == NONE) {
+		if (!h->a->base || h->a->bmap[h->i] == NONE)
+			return NULL;
+		h->i = h->a->bmap[h->i];
+		h->a = h->a->base;
+		h->e = h->a->first[h->i];
+	}
+	ev = &h->a->ev[h->e];
+	h->e = ev->next;
+	return ev;
+}
+
 /* The events of the full answer a's entry i, newest first: *n of them in
  * *out (malloc'ed; NULL when none). */
 static int events_copy(const struct answer *a, size_t i, struct event **out, size_t *n)
 {
+	struct history h;
+	const struct event *ev;
 	size_t k = 0;
 
 	*out = NULL;
 	*n = 0;
-	for (uint32_t e = a->first[i]; e != NONE; e = a->ev[e].next)
+	for (history_start(&h, a, i); history_next(&h);)
 		k++;
 	if (k && !(*out = malloc(k * sizeof(**out))))
 		return UG_ENOMEM;
-	for (uint32_t e = a->first[i]; e != NONE; e = a->ev[e].next)
-		(*out)[(*n)++] = a->ev[e];
+	for (history_start(&h, a, i); (ev = history_next(&h));)
+		(*out)[(*n)++] = *ev;
 	return 0;
 }
 
-/* Copy the events of the older answer o's entry j, as events of w's entry x. */
-static int take_events(struct pending *w, size_t x, const struct answer *o, size_t j)
+/* Record the events of o's entry j (through its bases) as w's entry x's. */
+static int copy_events(struct pending *w, size_t x, const struct answer *o, size_t j)
 {
+	struct history h;
+	const struct event *ev;
 	int err = 0;
 
-	for (uint32_t e = o->first[j]; !err && e != NONE; e = o->ev[e].next) {
-		const struct event *ev = &o->ev[e];
+	for (history_start(&h, o, j); !err && (ev = history_next(&h));) {
 		struct fact when = { .oid = ev->commit, .time = ev->time };
 		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = ev->old };
 
 		err = record(w, x, &when, ev->present ? &old : NULL);
+	}
+	return err;
+}
+
+/*
+ * The live subfolder entries' older events are those of o (whose tree is
+ * ot) for the same names: o becomes w's base, or when o's own bases are deep
+ * already, its events are copied.
+ */
+static int take_events(struct lastchange *lc, struct pending *w, struct answer *o, const ug_tree *ot)
+{
+	struct answer *a = w->a;
+	int err = 0;
+
+	if (o->depth < MAX_DEPTH) {
+		if (!(a->bmap = malloc((a->pub.count ? a->pub.count : 1) * sizeof(*a->bmap))))
+			return UG_ENOMEM;
+		memset(a->bmap, 0xff, a->pub.count * sizeof(*a->bmap)); /* NONE */
+		pthread_mutex_lock(&lc->lock);
+		o->refs++;
+		pthread_mutex_unlock(&lc->lock);
+		a->base = o;
+		a->depth = o->depth + 1;
+	}
+	for (size_t i = 0; !err && i < w->nlive; i++) {
+		const ug_tree_entry *e = &w->tree->entries[w->live[i]];
+		const ug_tree_entry *oe = ug_tree_find(ot, e->name, e->namelen);
+
+		if (oe && a->base)
+			a->bmap[w->live[i]] = (uint32_t)(oe - ot->entries);
+		else if (oe)
+			err = copy_events(w, w->live[i], o, (size_t)(oe - ot->entries));
 	}
 	return err;
 }
@@ -712,13 +792,8 @@ static int take_older(struct fs *fs, const struct walkpath *wp, struct pending *
 		w->a->pub.times[w->todo[i]] = o->pub.times[j];
 		w->a->at[w->todo[i]] = o->at[j];
 	}
-	for (size_t i = 0; !err && i < w->nlive; i++) {
-		const ug_tree_entry *e = &w->tree->entries[w->live[i]];
-		const ug_tree_entry *oe = ug_tree_find(ot, e->name, e->namelen);
-
-		if (oe)
-			err = take_events(w, w->live[i], o, (size_t)(oe - ot->entries));
-	}
+	if (w->nlive)
+		err = take_events(fs->changes, w, o, ot);
 	if (!w->folder_known)
 		w->a->pub.folder = o->pub.folder;
 	w->ntodo = w->nlive = 0;
@@ -896,11 +971,11 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	struct fact cur;
 	int err = a && ids ? scan_new(&w.bases) : UG_ENOMEM;
 
+	if (a)
+		a->refs = 1;
 	if (!err)
 		err = treecache_get(fs, tree, &t);
-
 	if (!err) {
-		a->refs = 1;
 		a->commit = *start;
 		a->path = strdup(wp->path);
 		a->full = events;
@@ -925,8 +1000,8 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	free(w.last);
 	ug_cache_free(w.bases);
 	free(ids);
-	if (err && a)
-		answer_free(a);
+	if (err)
+		lastchange_put(fs, a ? &a->pub : NULL); /* and its base */
 	else
 		*out = a;
 	return err;
