@@ -150,6 +150,24 @@ struct refsnap {
 	int64_t loaded;         /* time of loading, for folder mtimes */
 };
 
+/* testpoint.c: named points where tests act on the daemon, set once at start
+ * from the environment and read-only after (any thread): UGITFS_TEST_KILL_AT=
+ * <point> kills it there (SIGKILL); UGITFS_TEST_HOLD_AT=<point>:<file> holds
+ * it there while <file> exists, having made "<file>.held". Points: the steps
+ * of a sync and of a rename in work/ (work_test_point), "push-store" (push.c). */
+struct testpoint {
+	char *kill_at;          /* NULL unless set */
+	char *hold_at;          /* NULL unless set; hold_file follows its NUL */
+	const char *hold_file;
+	char *held;             /* hold_file with ".held" added */
+};
+/* Read the environment (a malformed or unaffordable hook is logged and left unset). */
+void testpoint_init(struct testpoint *tp);
+/* Free what testpoint_init made. */
+void testpoint_release(struct testpoint *tp);
+/* The daemon is at point: kill or hold as set; nothing, and no allocation, unset. */
+void testpoint_pass(const struct testpoint *tp, const char *point);
+
 struct treecache;
 struct logcache;
 struct blobs;
@@ -187,6 +205,7 @@ struct fs {
 	ug_commitgraph *graph;      /* immutable, NULL without a usable commit-graph */
 	struct prefetch *prefetch;  /* internally locked; NULL unless a partial clone */
 	struct push *push;          /* internally locked; NULL for a partial clone */
+	struct testpoint tests;     /* read-only after start */
 
 	pthread_t watcher;
 	bool watcher_running;

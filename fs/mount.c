@@ -176,6 +176,7 @@ static void fs_free(struct fs *fs)
 		node_table_free(fs);
 	ug_repo_free(fs->repo);
 	pthread_mutex_destroy(&fs->snap_lock);
+	testpoint_release(&fs->tests);
 	free(fs);
 }
 
@@ -334,6 +335,7 @@ int ugfs_main(const struct ugfs_options *opts)
 	}
 	pthread_mutex_init(&fs->snap_lock, NULL);
 	fs->opts = *opts;
+	testpoint_init(&fs->tests);
 	current_mountpoint = opts->mountpoint;
 	if (opts->debug)
 		ug_log_set_level(UG_LOG_DEBUG);

@@ -4,8 +4,6 @@
 
 #include "error.h"
 
-#include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,22 +48,8 @@ struct lane {
 
 struct push {
 	_Atomic bool stop;    /* also read by the threads without a lock */
-	const char *hold;     /* tests: UGITFS_TEST_PUSH_HOLD */
 	struct lane files, times;
 };
-
-/* Tests hold a store for as long as the file they name exists, and learn
- * that it is held from that name with ".held" added. */
-static void test_hold(const char *hold)
-{
-	char held[PATH_MAX];
-
-	if (!hold || access(hold, F_OK) || snprintf(held, sizeof(held), "%s.held", hold) >= (int)sizeof(held))
-		return;
-	close(open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-	while (access(hold, F_OK) == 0)
-		usleep(10000);
-}
 
 /* One file into the page cache of node ino, whose size the kernel was told:
  * the kernel drops it unless it knows ino (ENOENT), which is no error here,
@@ -79,7 +63,7 @@ static void push_file(struct fs *fs, fuse_ino_t ino, uint64_t size, const ug_oid
 	if (blobs_get(fs, oid, &obj))
 		return;
 	if (obj->size == size && obj->size <= *left && obj->size > 0) {
-		test_hold(fs->push->hold);
+		testpoint_pass(&fs->tests, "push-store");
 		buf.buf[0].mem = (void *)obj->data; /* only read from */
 		buf.buf[0].size = obj->size;
 		if (!fuse_lowlevel_notify_store(fs->se, ino, 0, &buf, 0))
@@ -199,7 +183,6 @@ int push_start(struct fs *fs)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ug_error(UG_ENOMEM, "cannot start pushing files to the kernel");
-	p->hold = getenv("UGITFS_TEST_PUSH_HOLD");
 	lane_init(&p->files, fs, push_files);
 	lane_init(&p->times, fs, find_times);
 	fs->push = p;

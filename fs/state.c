@@ -6,7 +6,6 @@
 #include "log.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,10 +113,7 @@ int work_tip(struct work *w, const char *ref, ug_oid *tip)
 
 void work_test_point(struct work *w, const char *step)
 {
-	if (w->kill_at && !strcmp(w->kill_at, step))
-		raise(SIGKILL);
-	if (w->pause_at && !strcmp(w->pause_at, step))
-		usleep(1000000);
+	testpoint_pass(&w->fs->tests, step);
 }
 
 void work_touch(struct work *w)

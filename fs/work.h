@@ -54,11 +54,6 @@ struct work {
 	pthread_t control;
 	bool control_running;
 
-	/* Test-only hooks, read once at start (NULL unless set): the name of a step
-	 * of a sync (see work_test_point's callers) at which the daemon kills
-	 * itself (UGITFS_TEST_KILL_AT) or pauses a second (UGITFS_TEST_PAUSE_AT). */
-	char *kill_at, *pause_at;
-
 	pthread_mutex_t inval_lock; /* a pending request to drop the kernel's view of work/ */
 	pthread_cond_t inval_cond;
 	bool inval_pending, inval_stop;
@@ -165,7 +160,8 @@ int work_state_save_oid(struct work *w, const char *name, const ug_oid *oid);
 int work_state_load_oid(struct work *w, const char *name, ug_oid *oid);
 /* Make commit (zero: an unborn branch) the base; holds w->lock exclusive. */
 int work_set_base(struct work *w, const ug_oid *commit);
-/* A named step of a sync: the test hooks act here (nothing without them). */
+/* A named step of a sync or of a rename: the test points (testpoint.c,
+ * UGITFS_TEST_KILL_AT and UGITFS_TEST_HOLD_AT) act here, nothing without them. */
 void work_test_point(struct work *w, const char *step);
 /* The tip of ref, zero if it does not exist. */
 int work_tip(struct work *w, const char *ref, ug_oid *tip);

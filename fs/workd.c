@@ -107,8 +107,6 @@ static struct work *work_new(struct fs *fs, char *branch)
 	pthread_mutex_init(&w->inval_lock, NULL);
 	pthread_cond_init(&w->inval_cond, NULL);
 	fs->work = w;
-	w->kill_at = getenv("UGITFS_TEST_KILL_AT") ? strdup(getenv("UGITFS_TEST_KILL_AT")) : NULL;
-	w->pause_at = getenv("UGITFS_TEST_PAUSE_AT") ? strdup(getenv("UGITFS_TEST_PAUSE_AT")) : NULL;
 	return w;
 }
 
@@ -363,8 +361,6 @@ void work_free(struct fs *fs)
 	free(w->target_ref);
 	free(w->state_dir);
 	free(w->ident);
-	free(w->kill_at);
-	free(w->pause_at);
 	pthread_rwlock_destroy(&w->lock);
 	pthread_mutex_destroy(&w->copy_lock);
 	pthread_mutex_destroy(&w->mark_lock);

@@ -87,7 +87,7 @@ def test_stop_while_a_store_waits_for_a_read(tmp_path):
     r, head = build(tmp_path / 'repo')
     hold = tmp_path / 'hold'
     hold.write_text('')
-    env = dict(os.environ, UGITFS_TEST_PUSH_HOLD=str(hold))
+    env = dict(os.environ, UGITFS_TEST_HOLD_AT='push-store:%s' % hold)
     with Mount(r.path, ['ro'], env=env) as mnt:
         folder = mnt.path('commits', head, 'dir')
         os.listdir(folder)

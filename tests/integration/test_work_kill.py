@@ -127,17 +127,25 @@ def test_kill_while_following_a_moved_branch(tmp_path, step):
 
 
 def test_autosync_commits_a_write_made_while_a_sync_finishes(tmp_path):
-    """A write landing as an autosync finishes (held there a second by UGITFS_TEST_PAUSE_AT)
-    is committed by a later autosync, with no further activity."""
+    """A write landing as an autosync finishes (its lock released, the sync not yet returned:
+    held there by UGITFS_TEST_HOLD_AT until the write is done) is committed by a later
+    autosync, with no further activity."""
     repo = make_repo(tmp_path, BASE)
     before = git(repo, 'rev-parse', 'main').strip()
-    env = {**os.environ, 'UGITFS_TEST_PAUSE_AT': 'unlocked'}
+    hold = tmp_path / 'hold'
+    hold.write_text('')
+    env = {**os.environ, 'UGITFS_TEST_HOLD_AT': 'unlocked:%s' % hold}
     with Mount(repo, ['autosync=2'], env=env) as mnt:
-        with open(mnt.path('work', 'first'), 'w') as f:
-            f.write('1\n')
-        wait_for(lambda: git(repo, 'rev-parse', 'main').strip() != before, 20, 'the first autosync')
-        with open(mnt.path('work', 'second'), 'w') as f:  # the sync is still finishing
-            f.write('2\n')
+        try:
+            with open(mnt.path('work', 'first'), 'w') as f:
+                f.write('1\n')
+            wait_for(lambda: os.path.exists(str(hold) + '.held'), 20, 'the first autosync held as it finishes')
+            assert git(repo, 'rev-parse', 'main').strip() != before
+            with open(mnt.path('work', 'second'), 'w') as f:  # the sync is still finishing
+                f.write('2\n')
+            assert 'second' not in branch_files(repo)  # the autosync thread is held: no sync since
+        finally:
+            hold.unlink()  # go on (after a failure too: the unmount waits for the held thread)
         wait_for(lambda: branch_files(repo).get('second') == '2\n', 20, 'the second write committed')
         assert status(mnt) == []
     fsck(repo)
