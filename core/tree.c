@@ -75,6 +75,76 @@ int ug_tree_next_raw(const unsigned char *data, size_t len, size_t *pos, ug_hash
 	return 0;
 }
 
+/* The length of the stored entry at data + pos (mode, name, id): 0 when it is cut short. */
+static size_t raw_span(const unsigned char *data, size_t len, size_t pos, size_t rawsz)
+{
+	const unsigned char *nul = memchr(data + pos, '\0', len - pos);
+
+	if (!nul || (size_t)(data + len - (nul + 1)) < rawsz)
+		return 0;
+	return (size_t)(nul + 1 - (data + pos)) + rawsz;
+}
+
+/* Step older (at *po) past what sorts before now; 0 (*old set, *po past it)
+ * when it holds now's name, 1 when it does not, or UG_ECORRUPT. */
+static int raw_match(const unsigned char *older, size_t olen, size_t *po, ug_hash_algo algo,
+		     const ug_tree_entry *now, ug_tree_entry *old)
+{
+	const ug_tree_entry *prev = NULL;
+	ug_tree_entry seen;
+
+	while (*po < olen) {
+		size_t q = *po;
+		int c;
+
+		if (ug_tree_next_raw(older, olen, &q, algo, old) || (prev && ug_tree_entry_cmp(prev, old) >= 0))
+			return UG_ECORRUPT;
+		c = ug_tree_entry_cmp(now, old);
+		if (c < 0)
+			return 1;
+		*po = q;
+		if (c == 0)
+			return 0;
+		seen = *old;
+		prev = &seen;
+	}
+	return 1;
+}
+
+int ug_tree_raw_changes(const unsigned char *newer, size_t nlen, const unsigned char *older, size_t olen,
+			ug_hash_algo algo, int (*fn)(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old),
+			void *ctx)
+{
+	size_t rawsz = ug_hash_rawsz(algo), pn = 0, po = 0;
+	ug_tree_entry now, old, last;
+	bool parsed = false;
+	int r;
+
+	while (pn < nlen) {
+		size_t span = raw_span(newer, nlen, pn, rawsz);
+
+		if (!span)
+			return UG_ECORRUPT;
+		if (span <= olen - po && !memcmp(newer + pn, older + po, span)) {
+			pn += span;
+			po += span;
+			continue;
+		}
+		if (ug_tree_next_raw(newer, nlen, &pn, algo, &now) || (parsed && ug_tree_entry_cmp(&last, &now) >= 0))
+			return UG_ECORRUPT;
+		last = now;
+		parsed = true;
+		r = raw_match(older, olen, &po, algo, &now, &old);
+		if (r < 0)
+			return r;
+		if (r == 1 || now.mode != old.mode || !ug_oid_equal(&now.oid, &old.oid))
+			r = fn(ctx, &now, r == 1 ? NULL : &old);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 void ug_tree_free(ug_tree *tree)
 {
 	if (!tree)
@@ -387,11 +457,8 @@ const ug_tree_entry *ug_tree_find(const ug_tree *tree, const char *name, size_t 
 	return NULL;
 }
 
-/* git's tree order: a tree's name compares as if followed by '/'. */
-static int cmp_git_order(const void *pa, const void *pb)
+int ug_tree_entry_cmp(const ug_tree_entry *a, const ug_tree_entry *b)
 {
-	const ug_tree_entry *a = *(const ug_tree_entry *const *)pa;
-	const ug_tree_entry *b = *(const ug_tree_entry *const *)pb;
 	size_t n = a->namelen < b->namelen ? a->namelen : b->namelen;
 	int c = memcmp(a->name, b->name, n);
 	unsigned char ca, cb;
@@ -401,6 +468,11 @@ static int cmp_git_order(const void *pa, const void *pb)
 	ca = n < a->namelen ? (unsigned char)a->name[n] : (a->mode == UG_MODE_TREE ? '/' : 0);
 	cb = n < b->namelen ? (unsigned char)b->name[n] : (b->mode == UG_MODE_TREE ? '/' : 0);
 	return (int)ca - (int)cb;
+}
+
+static int cmp_git_order(const void *pa, const void *pb)
+{
+	return ug_tree_entry_cmp(*(const ug_tree_entry *const *)pa, *(const ug_tree_entry *const *)pb);
 }
 
 static int cmp_plain_order(const void *pa, const void *pb)

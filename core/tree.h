@@ -57,6 +57,23 @@ void ug_tree_free(ug_tree *tree);
  */
 int ug_tree_next_raw(const unsigned char *data, size_t len, size_t *pos, ug_hash_algo algo, ug_tree_entry *e);
 
+/* git's order of a tree's entries: by name, a folder's as if it ended in '/'. */
+int ug_tree_entry_cmp(const ug_tree_entry *a, const ug_tree_entry *b);
+
+/*
+ * Step through two stored versions of a folder side by side (for walks over
+ * a folder's history): fn is called, in order, for each entry of newer that
+ * older lacks (old NULL) or holds with another mode or id; what only older
+ * holds is not told. Entries stored alike, byte for byte, are stepped over
+ * without being parsed, so two versions that differ in a few entries cost
+ * about a comparison of their bytes. 0; fn's own nonzero result; or
+ * UG_ECORRUPT when either is malformed, or out of git's order where they
+ * differ (fn may have been called before that point).
+ */
+int ug_tree_raw_changes(const unsigned char *newer, size_t nlen, const unsigned char *older, size_t olen,
+			ug_hash_algo algo, int (*fn)(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old),
+			void *ctx);
+
 /* Find an entry by exact name; NULL when absent. O(log n). */
 const ug_tree_entry *ug_tree_find(const ug_tree *tree, const char *name, size_t namelen);
 

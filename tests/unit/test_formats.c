@@ -347,6 +347,159 @@ static void tree_raw_steps(void)
 	ok(ug_tree_next_raw(b.buf, b.len, &pos, UG_HASH_SHA1, &e) == UG_ECORRUPT, "raw step: a name without NUL");
 }
 
+/* --- two versions of a folder side by side --- */
+
+/* One entry of a model version: name index into NAMES, a folder or a file, its id's fill byte. */
+struct ventry {
+	int name;
+	bool tree;
+	unsigned char fill;
+};
+
+static const char *const NAMES[] = { "a", "a-b", "a.c", "a0", "ab", "b", "d", "d.x", "dd", "e", "zz" };
+#define NNAMES (sizeof(NAMES) / sizeof(NAMES[0]))
+
+static int ventry_cmp(const void *pa, const void *pb)
+{
+	const struct ventry *a = pa, *b = pb;
+	ug_tree_entry x = { .name = NAMES[a->name], .namelen = strlen(NAMES[a->name]),
+			    .mode = a->tree ? UG_MODE_TREE : UG_MODE_BLOB };
+	ug_tree_entry y = { .name = NAMES[b->name], .namelen = strlen(NAMES[b->name]),
+			    .mode = b->tree ? UG_MODE_TREE : UG_MODE_BLOB };
+
+	return ug_tree_entry_cmp(&x, &y);
+}
+
+/* A random version: each name present or not, a folder or a file, with a fill of 1..3. */
+static size_t random_version(struct ventry *v, unsigned *seed)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < (int)NNAMES; i++)
+		if (rand_r(seed) % 3)
+			v[n++] = (struct ventry){ i, rand_r(seed) % 2, (unsigned char)(1 + rand_r(seed) % 3) };
+	qsort(v, n, sizeof(*v), ventry_cmp);
+	return n;
+}
+
+/* The next version back: each entry kept as it is mostly, else changed, dropped, or turned. */
+static size_t older_version(const struct ventry *now, size_t n, struct ventry *v, unsigned *seed)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int roll = rand_r(seed) % 8;
+
+		if (roll == 0)
+			continue;
+		v[m] = now[i];
+		if (roll == 1)
+			v[m].fill = (unsigned char)(4 + rand_r(seed) % 3);
+		if (roll == 2)
+			v[m].tree = !v[m].tree;
+		m++;
+	}
+	if (rand_r(seed) % 2)
+		v[m++] = (struct ventry){ rand_r(seed) % (int)NNAMES, false, 9 };
+	qsort(v, m, sizeof(*v), ventry_cmp);
+	for (size_t i = 1; i < m; i++) /* an added name equal to a kept one: drop it */
+		if (!ventry_cmp(&v[i - 1], &v[i]))
+			memmove(&v[i], &v[i + 1], (m-- - i - 1) * sizeof(*v)), i--;
+	return m;
+}
+
+static void serialize(bytes *b, const struct ventry *v, size_t n)
+{
+	b->len = 0;
+	for (size_t i = 0; i < n; i++)
+		ENTRY(b, v[i].tree ? "40000" : "100644", NAMES[v[i].name], v[i].fill);
+}
+
+/* What the walk was told: "name:fill-or-absent," per entry. */
+static int tell(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old)
+{
+	char *out = ctx;
+
+	sprintf(out + strlen(out), "%.*s%s:%d,", (int)now->namelen, now->name, now->mode == UG_MODE_TREE ? "/" : "",
+		old ? old->oid.id[0] : 0);
+	return 0;
+}
+
+/* The same by the model: each entry of now that older lacks (by name and kind) or holds otherwise. */
+static void expected(char *out, const struct ventry *now, size_t n, const struct ventry *old, size_t m)
+{
+	*out = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct ventry *o = NULL;
+
+		for (size_t j = 0; j < m && !o; j++)
+			if (!ventry_cmp(&now[i], &old[j]))
+				o = &old[j];
+		if (!o || o->fill != now[i].fill)
+			sprintf(out + strlen(out), "%s%s:%d,", NAMES[now[i].name], now[i].tree ? "/" : "",
+				o ? o->fill : 0);
+	}
+}
+
+/* Side by side, 2000 random pairs of versions tell exactly the entries the model says differ. */
+static void raw_changes_model(void)
+{
+	static bytes a, b;
+	struct ventry now[NNAMES], old[NNAMES + 1];
+	char got[512], want[512];
+	unsigned seed = 7;
+	int bad = 0;
+
+	for (int round = 0; round < 2000; round++) {
+		size_t n = random_version(now, &seed), m = older_version(now, n, old, &seed);
+		int r;
+
+		serialize(&a, now, n);
+		serialize(&b, old, m);
+		got[0] = '\0';
+		expected(want, now, n, old, m);
+		r = ug_tree_raw_changes(a.buf, a.len, b.buf, b.len, UG_HASH_SHA1, tell, got);
+		if ((r || strcmp(got, want)) && bad++ < 3)
+			tap_diag("round %d: %d, told %s, the model says %s", round, r, got, want);
+	}
+	is_int(bad, 0, "rounds where the walk and the model disagree");
+}
+
+static int stop_at_first(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old)
+{
+	(void)ctx, (void)now, (void)old;
+	return 42;
+}
+
+/* Cut or unsorted versions are corrupt; the caller's own result ends the walk. */
+static void raw_changes_refused(void)
+{
+	static bytes a, b;
+	char got[256] = "";
+
+	ENTRY(&a, "100644", "a", 1);
+	ENTRY(&a, "100644", "b", 1);
+	ENTRY(&b, "100644", "a", 1);
+	ENTRY(&b, "100644", "b", 2);
+	is_int(ug_tree_raw_changes(a.buf, a.len, b.buf, b.len, UG_HASH_SHA1, stop_at_first, NULL), 42,
+	       "the callback's result is the walk's");
+	is_int(ug_tree_raw_changes(a.buf, a.len - 1, b.buf, b.len, UG_HASH_SHA1, tell, got), UG_ECORRUPT,
+	       "a newer version cut short");
+	is_int(ug_tree_raw_changes(a.buf, a.len, b.buf, b.len - 1, UG_HASH_SHA1, tell, got), UG_ECORRUPT,
+	       "an older version cut short");
+	a.len = 0;
+	ENTRY(&a, "100644", "c", 1);
+	ENTRY(&a, "100644", "b", 3);
+	is_int(ug_tree_raw_changes(a.buf, a.len, b.buf, b.len, UG_HASH_SHA1, tell, got), UG_ECORRUPT,
+	       "names out of order where the versions differ");
+	a.len = 0;
+	ENTRY(&a, "100664", "a", 1);
+	ENTRY(&a, "100644", "b", 2);
+	got[0] = '\0';
+	is_int(ug_tree_raw_changes(a.buf, a.len, b.buf, b.len, UG_HASH_SHA1, tell, got), 0, "a legacy mode");
+	is_int(strlen(got), 0, "is the same entry as its canonical mode: %s", got);
+}
+
 static void signed_merge_commit(void)
 {
 	static const char c2[] =
@@ -812,6 +965,8 @@ static const struct tap_case cases[] = {
 	TAP_CASE("tree: a truncated id, itself inside, no NUL, no name, one byte are corrupt", malformed_trees),
 	TAP_CASE("tree: 2000 entries found by name", large_tree),
 	TAP_CASE("tree: the raw step gives what the parser gives, refuses what it refuses", tree_raw_steps),
+	TAP_CASE("tree: two versions side by side tell what the model says differs", raw_changes_model),
+	TAP_CASE("tree: side by side, cut or unsorted versions are corrupt", raw_changes_refused),
 	TAP_CASE("commit: a signed merge, its people, time and message", signed_merge_commit),
 	TAP_CASE("commit: a root commit, a message without a newline", root_commit),
 	TAP_CASE("commit: no blank line, an empty message", commit_without_message),
