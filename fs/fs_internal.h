@@ -238,6 +238,8 @@ int treecache_new(struct treecache **out, size_t limit);
 void treecache_free(struct treecache *tc);
 /* A parsed tree; release with treecache_put. Core error codes. */
 int treecache_get(struct fs *fs, const ug_oid *oid, const ug_tree **out);
+/* The same when it is parsed already, else NULL (nothing read). */
+const ug_tree *treecache_peek(struct fs *fs, const ug_oid *oid);
 void treecache_put(struct fs *fs, const ug_tree *tree);
 
 /* blobs.c: the blobs being read, held inflated within a byte budget. */

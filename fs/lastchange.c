@@ -475,15 +475,30 @@ struct pending {
 	ug_oid *liveid;         /* per entry index: its id at the step reached */
 	size_t nlive, capev;
 	size_t maxev;           /* events one answer may record: its share of the cap */
+	bool want;              /* the live entries' histories are wanted whole (else kept if had) */
+	bool lost;              /* not wanted, and part of them was not recorded */
 	uint32_t *last;         /* per entry: its oldest event so far, or NONE */
 	uint32_t *pmode;        /* per entry: its mode in the parent's folder (0: absent) */
 	ug_oid *pid;            /* and its id there */
 	ug_cache *bases;        /* the walk's delta bases */
+	unsigned char *raw;     /* the stored bytes of the version reached (rawid), or NULL */
+	size_t rawlen;
+	ug_oid rawid;
+	struct change *changes; /* what a step's side-by-side comparison told */
+	size_t nchanges, capchanges;
+};
+
+/* An entry of the folder whose version differs in a parent commit: its mode
+ * there (0: absent) and id. */
+struct change {
+	size_t x;
+	uint32_t mode;
+	ug_oid oid;
 };
 
 static bool pending_done(const struct pending *w)
 {
-	return !w->ntodo && w->folder_known && !w->nlive;
+	return !w->ntodo && w->folder_known && (!w->want || !w->nlive);
 }
 
 static void settle(struct pending *w, size_t i, const struct fact *when)
@@ -497,11 +512,17 @@ static int record(struct pending *w, size_t i, const struct fact *when, const ug
 	struct answer *a = w->a;
 	struct event *ev;
 
-	if (a->nev >= w->maxev)
+	if (w->lost)
+		return 0;
+	if (a->nev >= w->maxev && !w->want)
+		w->lost = true;
+	else if (a->nev >= w->maxev)
 		/* many subfolders changed in many commits (or one subtree named many
 		 * times over): the folder's entries show its own time instead */
 		return ug_error(UG_ENOMEM, "folder %s: history over its budget of %zu subfolder changes",
 				*a->path ? a->path : "/", w->maxev);
+	if (w->lost)
+		return 0;
 	if (a->nev == w->capev) {
 		size_t n = w->capev ? 2 * w->capev : 16;
 		struct event *m = realloc(a->ev, n * sizeof(*m));
@@ -617,16 +638,130 @@ static bool scan_raw(const struct pending *w, const unsigned char *data, size_t 
 	return r == 1;
 }
 
-/* The folder differs between a commit (when) and its first parent, whose
- * folder is ptree: read ptree's entries (stored bytes, or the parsed tree),
- * then settle against them. */
-static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree, const struct fact *when)
+/* ug_tree_raw_changes' callback: note an entry of the folder that differs. */
+static int note_change(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old)
+{
+	struct pending *w = ctx;
+	const ug_tree_entry *e = ug_tree_find(w->tree, now->name, now->namelen);
+
+	if (!e) /* a name the parser hides, or a version's own */
+		return 0;
+	if (w->nchanges == w->capchanges) {
+		size_t n = w->capchanges ? 2 * w->capchanges : 16;
+		struct change *c = realloc(w->changes, n * sizeof(*c));
+
+		if (!c)
+			return UG_ENOMEM;
+		w->changes = c;
+		w->capchanges = n;
+	}
+	w->changes[w->nchanges++] = (struct change){ (size_t)(e - w->tree->entries), old ? old->mode : 0,
+						     old ? old->oid : (ug_oid){ { 0 } } };
+	return 0;
+}
+
+/* Where x is in the list l of n entries, or NULL. */
+static size_t *listed(size_t *l, size_t n, size_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i] == x)
+			return &l[i];
+	return NULL;
+}
+
+/* Remove x from the list l of *n entries, if there. */
+static bool unlist(size_t *l, size_t *n, size_t x)
+{
+	size_t *at = listed(l, *n, x);
+
+	if (at)
+		*at = l[--*n];
+	return at != NULL;
+}
+
+/* As settle_against, from the entries told to differ (w->changes): every
+ * other entry is the same in the parent, as it is in the version reached. */
+static int settle_listed(struct pending *w, const struct fact *when)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < w->nchanges; i++) {
+		const struct change *c = &w->changes[i];
+		ug_tree_entry old = { .mode = UG_MODE_TREE, .oid = c->oid };
+		bool present = c->mode == UG_MODE_TREE;
+
+		if (unlist(w->todo, &w->ntodo, c->x))
+			settle(w, c->x, when);
+		if (present ? !listed(w->live, w->nlive, c->x) || ug_oid_equal(&c->oid, &w->liveid[c->x])
+			    : !unlist(w->live, &w->nlive, c->x))
+			continue; /* not live, or the same folder */
+		if (present)
+			w->liveid[c->x] = c->oid;
+		err = record(w, c->x, when, present ? &old : NULL);
+	}
+	if (!w->folder_known)
+		w->a->pub.folder = when->time;
+	w->folder_known = true;
+	return err;
+}
+
+/* The stored bytes of the folder's version now, as the walk last read them
+ * or read again; false when they cannot be had. */
+static bool raw_now(ug_odb *odb, struct pending *w, const ug_oid *now)
+{
+	ug_otype type;
+
+	if (w->raw && ug_oid_equal(&w->rawid, now))
+		return true;
+	free(w->raw);
+	w->raw = NULL;
+	if (ug_odb_read_scan(odb, w->bases, now, &type, &w->raw, &w->rawlen) || type != UG_OBJ_TREE) {
+		free(w->raw);
+		w->raw = NULL;
+		return false;
+	}
+	w->rawid = *now;
+	return true;
+}
+
+/*
+ * The folder differs between a commit (when), where it is now, and its first
+ * parent, where it is ptree: compare the two versions' stored bytes side by
+ * side (1), else read ptree's entries into w->pmode and w->pid from its
+ * stored bytes (0), else -1 (the parser has to say what is odd).
+ */
+static int compare_raw(struct fs *fs, struct pending *w, const ug_oid *now, const ug_oid *ptree)
 {
 	ug_odb *odb = ug_repo_odb(fs->repo);
-	ug_object *obj = NULL;
 	unsigned char *data = NULL;
 	size_t size = 0;
 	ug_otype type = UG_OBJ_BAD;
+	int how = -1;
+
+	if (ug_odb_read_scan(odb, w->bases, ptree, &type, &data, &size) || type != UG_OBJ_TREE) {
+		free(data);
+		return -1;
+	}
+	w->nchanges = 0;
+	if (raw_now(odb, w, now) &&
+	    !ug_tree_raw_changes(w->raw, w->rawlen, data, size, ug_odb_algo(odb), note_change, w))
+		how = 1;
+	else if (scan_raw(w, data, size, ug_odb_algo(odb)))
+		how = 0;
+	free(w->raw);
+	w->raw = data;
+	w->rawlen = size;
+	w->rawid = *ptree;
+	return how;
+}
+
+/* The folder differs between a commit (when), where its version is now, and
+ * its first parent, where it is ptree: settle against ptree's entries. */
+static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *now, const ug_oid *ptree,
+			  const struct fact *when)
+{
+	ug_odb *odb = ug_repo_odb(fs->repo);
+	ug_object *obj = NULL;
 	const ug_tree *pt;
 	bool done = false;
 	int err;
@@ -635,9 +770,11 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *ptree,
 	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify) {
 		/* read past the object cache: a walk reads each old version once, and
 		 * keeping them would crowd out what the views read again */
-		if (!ug_odb_read_scan(odb, w->bases, ptree, &type, &data, &size) && type == UG_OBJ_TREE)
-			done = scan_raw(w, data, size, ug_odb_algo(odb));
-		free(data);
+		int how = compare_raw(fs, w, now, ptree);
+
+		if (how == 1)
+			return settle_listed(w, when);
+		done = how == 0;
 	} else if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
 		   obj->type == UG_OBJ_TREE) {
 		done = scan_raw(w, obj->data, obj->size, ug_odb_algo(odb));
@@ -759,6 +896,29 @@ static int take_events(struct lastchange *lc, struct pending *w, struct answer *
 	return err;
 }
 
+/* The folder's tree parsed: the shared one when a view parsed it already (a
+ * snapshot's), else read past the caches (an older version, walked once);
+ * *own is then the caller's to free. */
+static int folder_tree(struct fs *fs, ug_cache *bases, const ug_oid *oid, const ug_tree **t, ug_tree **own)
+{
+	unsigned char *data = NULL;
+	size_t size = 0;
+	ug_otype type = UG_OBJ_BAD;
+
+	*own = NULL;
+	if ((*t = treecache_peek(fs, oid)))
+		return 0;
+	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify &&
+	    !ug_odb_read_scan(ug_repo_odb(fs->repo), bases, oid, &type, &data, &size) && type == UG_OBJ_TREE &&
+	    !ug_tree_parse(own, fs->repo, oid, data, size)) {
+		free(data);
+		*t = *own;
+		return 0;
+	}
+	free(data);
+	return treecache_get(fs, oid, t); /* which says what is wrong */
+}
+
 /*
  * The folder's version v was made at commit k: when that version's answer is
  * cached (with subfolder events, if w records them), every entry still
@@ -770,10 +930,12 @@ static int take_older(struct fs *fs, const struct walkpath *wp, struct pending *
 {
 	struct answer *o = answer_find(fs->changes, k, wp->path);
 	const ug_tree *ot = NULL;
+	ug_tree *own = NULL;
 	int err = 0;
 
 	*done = false;
-	if (!o || !ug_oid_equal(&o->pub.tree, v) || (w->nlive && !o->full) || treecache_get(fs, v, &ot)) {
+	if (!o || !ug_oid_equal(&o->pub.tree, v) || (w->want && w->nlive && !o->full) ||
+	    folder_tree(fs, w->bases, v, &ot, &own)) {
 		lastchange_put(fs, o ? &o->pub : NULL);
 		return 0;
 	}
@@ -792,14 +954,19 @@ static int take_older(struct fs *fs, const struct walkpath *wp, struct pending *
 		w->a->pub.times[w->todo[i]] = o->pub.times[j];
 		w->a->at[w->todo[i]] = o->at[j];
 	}
-	if (w->nlive)
+	if (w->nlive && !w->lost && o->full)
 		err = take_events(fs->changes, w, o, ot);
+	else if (w->nlive)
+		w->lost = true;
 	if (!w->folder_known)
 		w->a->pub.folder = o->pub.folder;
 	w->ntodo = w->nlive = 0;
 	w->folder_known = *done = true;
 out:
-	treecache_put(fs, ot);
+	if (own)
+		ug_tree_free(own);
+	else
+		treecache_put(fs, ot);
 	lastchange_put(fs, &o->pub);
 	return err;
 }
@@ -814,14 +981,15 @@ static bool untouched(struct fs *fs, const struct fact *f, const char *path)
 /*
  * Does the commit-graph's changed-path filter rule out a change of each of
  * the few entries still unsettled (and no subfolder history is wanted)?
- * key: a buffer for paths.
+ * Then the subfolders' histories kept on the way are given up. key: a
+ * buffer for paths.
  */
 static bool entries_untouched(struct fs *fs, const struct fact *f, const struct walkpath *wp,
-			      const struct pending *w, char **key, size_t *cap)
+			      struct pending *w, char **key, size_t *cap)
 {
 	size_t plen = strlen(wp->path);
 
-	if (!f->graphed || w->nlive || !w->folder_known || w->ntodo > 8)
+	if (!f->graphed || (w->want && w->nlive) || !w->folder_known || w->ntodo > 8)
 		return false;
 	for (size_t i = 0; i < w->ntodo; i++) {
 		const ug_tree_entry *e = &w->tree->entries[w->todo[i]];
@@ -842,6 +1010,7 @@ static bool entries_untouched(struct fs *fs, const struct fact *f, const struct 
 		if (ug_commitgraph_maybe_changed(fs->graph, f->pos, *key, n))
 			return false;
 	}
+	w->lost |= w->nlive > 0;
 	return true;
 }
 
@@ -882,7 +1051,7 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 
 				err = take_older(fs, wp, w, &cur.oid, &ids[wp->d], &done);
 				if (!err && !done)
-					err = settle_changed(fs, w, &pids[wp->d], &cur);
+					err = settle_changed(fs, w, &ids[wp->d], &pids[wp->d], &cur);
 			}
 			swap = ids;
 			ids = pids;
@@ -914,7 +1083,7 @@ static int replay(struct fs *fs, const struct walkpath *wp, const struct event *
 			break;
 		if (!ev[i].present)
 			return settle_all(w, &when);
-		err = settle_changed(fs, w, &ev[i].old, &when);
+		err = settle_changed(fs, w, i ? &ev[i - 1].old : &w->tree->oid, &ev[i].old, &when);
 	}
 	/* every recorded history ends with a creation or the root commit */
 	return err || pending_done(w) ? err : ug_error(UG_ECORRUPT, "a folder's recorded history is cut short");
@@ -937,22 +1106,37 @@ static int pending_init(struct pending *w, struct answer *a, const ug_tree *tree
 	w->pid = malloc(n * sizeof(*w->pid));
 	if (!a->pub.times || !a->at || !w->todo || !w->live || !w->liveid || !w->pmode || !w->pid)
 		return UG_ENOMEM;
-	if (events) {
-		a->first = malloc(n * sizeof(*a->first));
-		w->last = malloc(n * sizeof(*w->last));
-		if (!a->first || !w->last)
-			return UG_ENOMEM;
-		memset(a->first, 0xff, n * sizeof(*a->first)); /* NONE */
-		memset(w->last, 0xff, n * sizeof(*w->last));
-	}
+	/* subfolders' histories are kept also when not wanted: a walk that goes
+	 * back to the folder's creation anyway (the root's) has them for free */
+	w->want = events;
+	a->first = malloc(n * sizeof(*a->first));
+	w->last = malloc(n * sizeof(*w->last));
+	if (!a->first || !w->last)
+		return UG_ENOMEM;
+	memset(a->first, 0xff, n * sizeof(*a->first)); /* NONE */
+	memset(w->last, 0xff, n * sizeof(*w->last));
 	for (size_t i = 0; i < tree->count; i++) {
 		w->todo[w->ntodo++] = i;
-		if (events && tree->entries[i].mode == UG_MODE_TREE) {
+		if (tree->entries[i].mode == UG_MODE_TREE) {
 			w->live[w->nlive++] = i;
 			w->liveid[i] = tree->entries[i].oid;
 		}
 	}
 	return 0;
+}
+
+/* At the end of a walk: the subfolders' histories are whole (the answer is
+ * full), or they are dropped. */
+static void answer_close(struct answer *a, const struct pending *w)
+{
+	a->full = !w->nlive && !w->lost;
+	if (!a->full) {
+		free(a->ev);
+		free(a->first);
+		a->ev = NULL;
+		a->first = NULL;
+		a->nev = 0;
+	}
 }
 
 /*
@@ -968,17 +1152,17 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	struct answer *a = calloc(1, sizeof(*a));
 	ug_oid *ids = malloc(2 * (wp->d + 1) * sizeof(*ids));
 	const ug_tree *t = NULL;
+	ug_tree *own = NULL;
 	struct fact cur;
 	int err = a && ids ? scan_new(&w.bases) : UG_ENOMEM;
 
 	if (a)
 		a->refs = 1;
 	if (!err)
-		err = treecache_get(fs, tree, &t);
+		err = folder_tree(fs, w.bases, tree, &t, &own);
 	if (!err) {
 		a->commit = *start;
 		a->path = strdup(wp->path);
-		a->full = events;
 		err = a->path ? pending_init(&w, a, t, events) : UG_ENOMEM;
 		w.maxev = fs->changes->limit / sizeof(struct event);
 		if (w.maxev < 4096)
@@ -990,7 +1174,11 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 		err = replay(fs, wp, pev, npev, &w);
 	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
-	if (t)
+	if (!err)
+		answer_close(a, &w);
+	if (own)
+		ug_tree_free(own);
+	else
 		treecache_put(fs, t);
 	free(w.todo);
 	free(w.live);
@@ -998,6 +1186,8 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	free(w.pmode);
 	free(w.pid);
 	free(w.last);
+	free(w.raw);
+	free(w.changes);
 	ug_cache_free(w.bases);
 	free(ids);
 	if (err)

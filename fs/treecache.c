@@ -130,12 +130,10 @@ static size_t tree_bytes(const ug_tree *t)
 	return sizeof(*t) + t->count * (sizeof(ug_tree_entry) + sizeof(uint32_t)) + names + 64;
 }
 
-int treecache_get(struct fs *fs, const ug_oid *oid, const ug_tree **out)
+const ug_tree *treecache_peek(struct fs *fs, const ug_oid *oid)
 {
 	struct treecache *tc = fs->trees;
-	struct tentry *e, *e2;
-	ug_tree *tree;
-	int err;
+	struct tentry *e;
 
 	pthread_mutex_lock(&tc->lock);
 	e = find(tc, oid);
@@ -143,11 +141,20 @@ int treecache_get(struct fs *fs, const ug_oid *oid, const ug_tree **out)
 		e->refs++;
 		lru_unlink(tc, e);
 		lru_front(tc, e);
-		*out = e->tree;
-		pthread_mutex_unlock(&tc->lock);
-		return 0;
 	}
 	pthread_mutex_unlock(&tc->lock);
+	return e ? e->tree : NULL;
+}
+
+int treecache_get(struct fs *fs, const ug_oid *oid, const ug_tree **out)
+{
+	struct treecache *tc = fs->trees;
+	struct tentry *e, *e2;
+	ug_tree *tree;
+	int err;
+
+	if ((*out = treecache_peek(fs, oid)))
+		return 0;
 
 	/* Parse without the lock: other threads keep going meanwhile. */
 	err = ug_tree_lookup(&tree, fs->repo, oid);
