@@ -1,4 +1,4 @@
-/* Fuzz target: tree parsing in git's binary format (SHA-1 and SHA-256) and ugit's text lines, and the raw step through git trees. */
+/* Fuzz target: tree parsing in git's binary format (SHA-1 and SHA-256) and ugit's text lines, the raw step through git trees, and two versions side by side. */
 #include "fuzz_util.h"
 
 #include "error.h"
@@ -16,6 +16,34 @@ static void raw_steps(const uint8_t *data, size_t size, ug_hash_algo algo)
 		last = pos;
 	} while (ug_tree_next_raw(data, size, &pos, algo, &e) == 0 && pos > last && pos <= size);
 	FUZZ_CHECK(pos <= size);
+}
+
+/* What the side-by-side walk tells lies in the newer version, named up to its NUL. */
+struct told {
+	const uint8_t *newer;
+	size_t len;
+};
+
+static int check_told(void *ctx, const ug_tree_entry *now, const ug_tree_entry *old)
+{
+	const struct told *t = ctx;
+
+	FUZZ_CHECK((const uint8_t *)now->name >= t->newer && (const uint8_t *)now->name + now->namelen < t->newer + t->len);
+	FUZZ_CHECK(now->name[now->namelen] == '\0');
+	FUZZ_CHECK(!old || ug_tree_entry_cmp(now, old) == 0);
+	return 0;
+}
+
+/* The input's two halves side by side, and one half with itself (nothing differs). */
+static void side_by_side(const uint8_t *data, size_t size, ug_hash_algo algo)
+{
+	size_t half = size / 2;
+	struct told t = { data, half };
+	int err = ug_tree_raw_changes(data, half, data + half, size - half, algo, check_told, &t);
+
+	FUZZ_CHECK(err == 0 || err == UG_ECORRUPT);
+	err = ug_tree_raw_changes(data, half, data, half, algo, check_told, &t);
+	FUZZ_CHECK(err == 0 || err == UG_ECORRUPT);
 }
 
 /*
@@ -37,8 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	repos[1] = fuzz_sha256_repo();
 	repos[2] = fuzz_ugit_repo();
 	memset(&oid, 0x5a, sizeof(oid));
-	if (data[0] % 3 != 2)
+	if (data[0] % 3 != 2) {
 		raw_steps(data + 1, size - 1, data[0] % 3 ? UG_HASH_SHA256 : UG_HASH_SHA1);
+		side_by_side(data + 1, size - 1, data[0] % 3 ? UG_HASH_SHA256 : UG_HASH_SHA1);
+	}
 	err = ug_tree_parse(&tree, repos[data[0] % 3], &oid, data + 1, size - 1);
 	if (err) {
 		FUZZ_CHECK(err == UG_ECORRUPT || err == UG_ENOMEM);

@@ -111,6 +111,10 @@ def format_seeds(s, objs, sel, ugit_objs=()):
     for _, kind, raw in objs:
         if kind in target:
             s.add(target[kind], bytes([sel]) + raw)
+    # two versions of one tree, one id changed: its halves are compared side by side
+    for _, kind, raw in objs:
+        if kind == "tree" and len(raw) > 2:
+            s.add("fuzz_tree", bytes([sel]) + raw + raw[:-1] + bytes([raw[-1] ^ 1]))
 
 
 def ugit_seeds(s, objs):
