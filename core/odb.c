@@ -581,7 +581,7 @@ static int read_alternates(struct dirq *q, const char *dir, int depth)
 
 static int add_dir(ug_odb *odb, const char *real)
 {
-	ug_pack_resolver res = { .read = read_base, .ctx = odb, .bases = odb->bases };
+	ug_pack_resolver res = { .read = read_base, .ctx = odb, .bases = odb->bases, .bases_again = true };
 	ug_odb_backend *b;
 	char **n;
 	int err;

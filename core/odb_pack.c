@@ -246,8 +246,10 @@ static int pack_read(ug_odb_backend *b, const ug_oid *oid, ug_otype *type, unsig
 	int err;
 	ug_pack *p = locate(pb, l, oid, &off, &err);
 
-	if (scan_bases)
+	if (scan_bases) { /* the scan's own: what it makes it reads next */
 		res.bases = scan_bases;
+		res.bases_again = false;
+	}
 	if (p)
 		err = ug_pack_read(p, &res, off, oid, type, data, size);
 	plist_put(l);

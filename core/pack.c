@@ -564,10 +564,10 @@ static int apply_frame(const ug_pack *p, const struct frame *f, const ug_object 
 }
 
 /* Apply the stacked deltas from the base up, keeping each base in the cache
- * for its siblings when it is made a second time (a chain read once leaves
- * no trace); w->base ends as the object read. */
-static int apply_chain(const ug_pack *p, ug_cache *bases, struct walk *w)
+ * for its siblings (as res says); w->base ends as the object read. */
+static int apply_chain(const ug_pack *p, const ug_pack_resolver *res, struct walk *w)
 {
+	ug_cache *bases = res ? res->bases : NULL;
 	ug_oid key;
 	int err;
 
@@ -577,7 +577,10 @@ static int apply_chain(const ug_pack *p, ug_cache *bases, struct walk *w)
 
 		if (bases && !w->cached && w->base_off != UINT64_MAX) {
 			base_key(&key, p, w->base_off);
-			ug_cache_put_again(bases, &key, w->base);
+			if (res->bases_again)
+				ug_cache_put_again(bases, &key, w->base);
+			else
+				ug_cache_put(bases, &key, w->base);
 		}
 		err = apply_frame(p, f, w->base, &next);
 		ug_object_free(w->base);
@@ -605,7 +608,7 @@ int ug_pack_read(ug_pack *p, const ug_pack_resolver *res, uint64_t offset, const
 	*data = NULL;
 	*size = 0;
 	if (!(err = find_base(p, res, offset, &w)) &&
-	    !(err = apply_chain(p, res ? res->bases : NULL, &w))) {
+	    !(err = apply_chain(p, res, &w))) {
 		*type = w.base->type;
 		*size = w.base->size;
 		*data = ug_object_take_data(w.base);

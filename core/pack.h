@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "oid.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -53,6 +54,9 @@ typedef struct ug_pack_resolver {
 		    size_t *size);
 	void *ctx;
 	ug_cache *bases; /* the delta-base cache, keyed by pack and offset; may be shared */
+	/* keep a base when it is made a second time (ug_cache_put_again), not
+	 * the first: a chain read once then leaves no trace in a shared cache */
+	bool bases_again;
 } ug_pack_resolver;
 
 /*

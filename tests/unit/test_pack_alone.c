@@ -175,7 +175,7 @@ static void test_base_cache_is_filled_and_used(void)
 	ug_pack *p = the_pack;
 	struct pg_entry *e = entries;
 	struct store s = { .oid = &outside_oid, .data = OUTSIDE };
-	ug_pack_resolver res = { .read = store_read, .ctx = &s };
+	ug_pack_resolver res = { .read = store_read, .ctx = &s, .bases_again = true };
 	ug_cache_stats st;
 	unsigned char *data;
 	ug_otype type;
@@ -203,6 +203,14 @@ static void test_base_cache_is_filled_and_used(void)
 	is_int(ug_pack_read_header(p, &res, e[1].offset, &e[1].oid, &type, &size), 0,
 	       "a header with a cache");
 	ok(type == UG_OBJ_BLOB && size == strlen(R1), "header: type and size");
+	ug_cache_free(res.bases);
+	if (!ok(ug_cache_new(&res.bases, 1 << 20, 1 << 19) == 0, "another delta-base cache"))
+		return;
+	res.bases_again = false;
+	is_int(ug_pack_read(p, &res, e[1].offset, &e[1].oid, &type, &data, &size), 0, "OFS_DELTA, bases kept at once");
+	free(data);
+	ug_cache_get_stats(res.bases, &st);
+	is_int((long long)st.count, 1, "without bases_again a base made once is kept");
 	ug_cache_free(res.bases);
 }
 
@@ -265,7 +273,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("pack alone: a base the resolver lacks makes the object corrupt", test_ref_delta_base_not_found),
 	TAP_CASE("pack alone: without a resolver the base is missing", test_no_resolver_means_the_base_is_missing),
 	TAP_CASE("pack alone: the resolver's own error is passed on", test_resolver_error_is_passed_on),
-	TAP_CASE("pack alone: the base cache keeps a base made twice, then uses it", test_base_cache_is_filled_and_used),
+	TAP_CASE("pack alone: the base cache keeps a base made twice (or once, as asked), then uses it", test_base_cache_is_filled_and_used),
 	TAP_CASE("pack alone: a base two packs down: only the outermost read names its pack",
 		 test_nested_resolver_names_the_outermost_read),
 };
