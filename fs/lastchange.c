@@ -829,25 +829,6 @@ static const struct event *history_next(struct history *h)
 	return ev;
 }
 
-/* The events of the full answer a's entry i, newest first: *n of them in
- * *out (malloc'ed; NULL when none). */
-static int events_copy(const struct answer *a, size_t i, struct event **out, size_t *n)
-{
-	struct history h;
-	const struct event *ev;
-	size_t k = 0;
-
-	*out = NULL;
-	*n = 0;
-	for (history_start(&h, a, i); history_next(&h);)
-		k++;
-	if (k && !(*out = malloc(k * sizeof(**out))))
-		return UG_ENOMEM;
-	for (history_start(&h, a, i); (ev = history_next(&h));)
-		(*out)[(*n)++] = *ev;
-	return 0;
-}
-
 /* Record the events of o's entry j (through its bases) as w's entry x's. */
 static int copy_events(struct pending *w, size_t x, const struct answer *o, size_t j)
 {
@@ -1066,24 +1047,26 @@ static int walk(struct fs *fs, const struct walkpath *wp, struct fact cur, struc
 	return err;
 }
 
-/* The same from the parent folder's events for this folder (ev, n of them,
- * newest first): only the commits that changed it are visited. */
-static int replay(struct fs *fs, const struct walkpath *wp, const struct event *ev, size_t n, struct pending *w)
+/* The same from the parent folder's events for this folder (h, newest
+ * first): only the commits that changed it are visited. */
+static int replay(struct fs *fs, const struct walkpath *wp, struct history h, struct pending *w)
 {
+	const struct event *ev, *prev = NULL;
 	int err = 0;
 
-	for (size_t i = 0; !err && i < n && !pending_done(w); i++) {
-		struct fact when = { .oid = ev[i].commit, .time = ev[i].time };
+	while (!err && !pending_done(w) && (ev = history_next(&h))) {
+		struct fact when = { .oid = ev->commit, .time = ev->time };
 		bool done = false;
 
-		/* the version made at ev[i] is the one ev[i - 1] replaced */
-		if (i > 0 && (err = take_older(fs, wp, w, &ev[i].commit, &ev[i - 1].old, &done)))
+		/* the version made at ev is the one prev replaced */
+		if (prev && (err = take_older(fs, wp, w, &ev->commit, &prev->old, &done)))
 			break;
 		if (done)
 			break;
-		if (!ev[i].present)
+		if (!ev->present)
 			return settle_all(w, &when);
-		err = settle_changed(fs, w, i ? &ev[i - 1].old : &w->tree->oid, &ev[i].old, &when);
+		err = settle_changed(fs, w, prev ? &prev->old : &w->tree->oid, &ev->old, &when);
+		prev = ev;
 	}
 	/* every recorded history ends with a creation or the root commit */
 	return err || pending_done(w) ? err : ug_error(UG_ECORRUPT, "a folder's recorded history is cut short");
@@ -1142,11 +1125,11 @@ static void answer_close(struct answer *a, const struct pending *w)
 /*
  * The answer for the folder at wp whose tree is tree, walked from the commit
  * start (where it last changed, or any commit holding it), or replayed from
- * the parent folder's events for it (pev, npev; NULL: walk). *out has one
+ * the parent folder's events for it (pev; NULL: walk). *out has one
  * reference.
  */
 static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start, const ug_oid *tree,
-		   bool events, const struct event *pev, size_t npev, struct answer **out)
+		   bool events, const struct history *pev, struct answer **out)
 {
 	struct pending w = { 0 };
 	struct answer *a = calloc(1, sizeof(*a));
@@ -1171,7 +1154,7 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 			w.maxev = NONE - 1;
 	}
 	if (!err && pev)
-		err = replay(fs, wp, pev, npev, &w);
+		err = replay(fs, wp, *pev, &w);
 	else if (!err && !(err = fact_get(fs, start, &cur)))
 		err = walk(fs, wp, cur, &w, ids);
 	if (!err)
@@ -1199,23 +1182,27 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 
 /*
  * Before a folder's answer is computed, the answer of the version it replaced
- * (ev: the parent's events for it, the first at start; none for the root):
+ * (h: the parent's events for it, the first at start; none for the root):
  * a diff of neighbour snapshots asks for that one too, and the newer answer
  * then takes it over after one step instead of walking the same history a
  * second time. One level only; a failure here is the newer walk's to report.
  */
 static void prime_older(struct fs *fs, const struct walkpath *sub, bool events, const ug_oid *start,
-			const struct event *ev, size_t nev)
+			const struct history *h)
 {
+	struct history rest = h ? *h : (struct history){ 0 }, next;
+	const struct event *first = h ? history_next(&rest) : NULL, *second;
 	struct answer *o;
 	struct fact f, p;
 	ug_oid at, tree;
 
-	if (ev) {
-		if (nev < 2 || !ev[0].present)
+	if (h) {
+		next = rest;
+		second = first ? history_next(&next) : NULL;
+		if (!second || !first->present)
 			return;
-		at = ev[1].commit;
-		tree = ev[0].old;
+		at = second->commit;
+		tree = first->old;
 	} else {
 		if (sub->d || fact_get(fs, start, &f) || f.root || fact_get(fs, &f.parent, &p) ||
 		    root_change(fs, &p.oid, &f))
@@ -1229,7 +1216,7 @@ static void prime_older(struct fs *fs, const struct walkpath *sub, bool events, 
 		return;
 	}
 	lastchange_put(fs, o ? &o->pub : NULL);
-	if (!compute(fs, sub, &at, &tree, events, ev ? ev + 1 : NULL, ev ? nev - 1 : 0, &o)) {
+	if (!compute(fs, sub, &at, &tree, events, h ? &rest : NULL, &o)) {
 		answer_keep(fs->changes, o);
 		lastchange_put(fs, &o->pub);
 	}
@@ -1244,8 +1231,8 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 	struct walkpath sub = *wp;
 	size_t len = d ? (size_t)(wp->name[d - 1] + wp->len[d - 1] - wp->path) : 0;
 	char *prefix = strndup(wp->path, len);
-	struct event *ev = NULL;
-	size_t nev = 0;
+	struct history h, peek;
+	bool had = false;
 	int err = 0;
 
 	if (!prefix)
@@ -1257,15 +1244,17 @@ static int answer_get(struct fs *fs, const struct walkpath *wp, size_t d, const 
 		lastchange_put(fs, &(*out)->pub);
 		*out = NULL;
 	}
-	if (!*out && parent)
-		err = events_copy(parent, i, &ev, &nev);
-	if (!*out && !err) {
-		prime_older(fs, &sub, d < wp->d, start, ev, nev);
-		err = compute(fs, &sub, start, tree, d < wp->d, ev, nev, out);
+	if (parent && parent->first) { /* full: it has events for i, else no history is kept */
+		history_start(&h, parent, i);
+		peek = h;
+		had = history_next(&peek) != NULL;
+	}
+	if (!*out) {
+		prime_older(fs, &sub, d < wp->d, start, had ? &h : NULL);
+		err = compute(fs, &sub, start, tree, d < wp->d, had ? &h : NULL, out);
 		if (!err)
 			answer_keep(fs->changes, *out);
 	}
-	free(ev);
 	free(prefix);
 	return err;
 }
@@ -1339,7 +1328,7 @@ int lastchange_folder(struct fs *fs, const ug_oid *commit, const char *path, con
 		err = UG_ENOTFOUND;
 	}
 	if (err == UG_ENOTFOUND) {
-		err = compute(fs, &wp, commit, tree, false, NULL, 0, &a);
+		err = compute(fs, &wp, commit, tree, false, NULL, &a);
 		if (!err)
 			answer_keep(fs->changes, a);
 	}
@@ -1494,22 +1483,21 @@ static int folder_versions(struct fs *fs, const struct walkpath *wp, const ug_oi
 	struct answer *parent = NULL;
 	const ug_tree *t = NULL;
 	const ug_tree_entry *e = NULL;
-	struct event *ev = NULL;
-	size_t nev = 0, cap = 0;
+	const struct event *ev, *prev = NULL;
+	struct history h;
+	size_t cap = 0;
 	int err = ids ? answer_chain(fs, wp, wp->d - 1, tip, ids, &parent) : UG_ENOMEM;
 
 	if (!err && !(err = treecache_get(fs, &ids[wp->d - 1], &t)))
 		e = ug_tree_find(t, wp->name[wp->d - 1], wp->len[wp->d - 1]);
 	if (!err && (!e || !parent->full))
 		err = UG_ENOTFOUND;
-	if (!err) {
-		err = events_copy(parent, (size_t)(e - t->entries), &ev, &nev);
-		if (!err && (!nev || ev[nev - 1].present))
-			err = UG_ENOTFOUND;
-	}
-	for (size_t k = 0; !err && k < nev; k++)
-		err = fversion_add(v, n, &cap, &ev[k].commit, k ? &ev[k - 1].old : &ids[wp->d]);
-	free(ev);
+	if (!err)
+		history_start(&h, parent, (size_t)(e - t->entries));
+	for (; !err && (ev = history_next(&h)); prev = ev)
+		err = fversion_add(v, n, &cap, &ev->commit, prev ? &prev->old : &ids[wp->d]);
+	if (!err && (!prev || prev->present)) /* the last one must be the creation */
+		err = UG_ENOTFOUND;
 	treecache_put(fs, t);
 	lastchange_put(fs, parent ? &parent->pub : NULL);
 	free(ids);
