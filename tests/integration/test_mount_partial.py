@@ -305,3 +305,24 @@ def test_partial_unknown_names_neither_fetch_nor_hold_back_others(server, tmp_pa
         assert e.value.errno == errno.EIO
         assert read(mnt.path('commits', commits[-1], 'src', 'main.c')) == b'int main(void) { return 1; }\n'
         assert mnt.proc.poll() is None, mnt.output()
+
+
+@pytest.mark.parametrize('tunables', [None, 'glibc.malloc.tcache_count=7'], ids=['unset', 'set'])
+def test_partial_fetch_gets_the_callers_glibc_tunables(server, tmp_path, tunables):
+    """The daemon runs itself once more with its own malloc tunables (heap in huge pages): the
+    git fetches it starts, and what they start, see the caller's GLIBC_TUNABLES (or none) and
+    not the daemon's. The server's pack-objects hook logs what it sees."""
+    srv, commits, env, log = server
+    seen = tmp_path / 'tunables.log'
+    hook = tmp_path / 'hook.sh'
+    hook.write_text('#!/bin/sh\necho "[${GLIBC_TUNABLES-unset}]" >> "%s"\nexec "$@"\n' % seen)
+    repo = clone(srv, tmp_path / 'clone', 'blob:none', True)
+    env = dict(env)
+    env.pop('GLIBC_TUNABLES', None)
+    if tunables:
+        env['GLIBC_TUNABLES'] = tunables
+    with Mount(str(repo), ['ro'], env=env) as mnt:
+        with open('/proc/%d/environ' % mnt.proc.pid, 'rb') as f:
+            assert b'UGITFS_HEAP=' in f.read(), 'the daemon runs itself once more, tuned'
+        assert read(mnt.path('commits', commits[-1], 'src', 'main.c')) == b'int main(void) { return 1; }\n'
+    assert set(seen.read_text().splitlines()) == {'[%s]' % (tunables or 'unset')}
