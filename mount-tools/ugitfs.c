@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +199,8 @@ static int bad_usage(const char *why)
 static void tune_heap(char **argv)
 {
 	const char *mark = getenv("UGITFS_HEAP"), *was = getenv("GLIBC_TUNABLES");
-	char *tunables;
+	char *tunables, self[PATH_MAX];
+	ssize_t n;
 
 	if (mark) {
 		if (*mark)
@@ -220,8 +222,12 @@ static void tune_heap(char **argv)
 	} else {
 		setenv("UGITFS_HEAP", "", 1);
 	}
-	if (getenv("UGITFS_HEAP") && !setenv("GLIBC_TUNABLES", tunables, 1))
-		execv("/proc/self/exe", argv);
+	/* by its own path, not /proc/self/exe: ps and pgrep then still see "ugitfs" */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0 && getenv("UGITFS_HEAP") && !setenv("GLIBC_TUNABLES", tunables, 1)) {
+		self[n] = '\0';
+		execv(self, argv);
+	}
 	free(tunables);
 	if (was) /* still here: go on as the caller started us */
 		setenv("GLIBC_TUNABLES", was, 1);

@@ -324,5 +324,7 @@ def test_partial_fetch_gets_the_callers_glibc_tunables(server, tmp_path, tunable
     with Mount(str(repo), ['ro'], env=env) as mnt:
         with open('/proc/%d/environ' % mnt.proc.pid, 'rb') as f:
             assert b'UGITFS_HEAP=' in f.read(), 'the daemon runs itself once more, tuned'
+        with open('/proc/%d/comm' % mnt.proc.pid) as f:
+            assert f.read().strip() == 'ugitfs', 'and by its own name: ps and pgrep find it'
         assert read(mnt.path('commits', commits[-1], 'src', 'main.c')) == b'int main(void) { return 1; }\n'
     assert set(seen.read_text().splitlines()) == {'[%s]' % (tunables or 'unset')}
