@@ -3,6 +3,7 @@
 
 #include "cache.h"
 #include "error.h"
+#include "headcache.h"
 #include "log.h"
 #include "odb_backend.h"
 
@@ -19,6 +20,8 @@
 #define DEFAULT_LIMIT ((size_t)256 << 20)
 /* ug_odb_read_nested depth: REF_DELTA bases fetched across backends. */
 #define MAX_NESTING 16
+/* Types and sizes kept (ug_odb_read_header): a listing of 20,000 files, in 1.5 MiB. */
+#define HEAD_SLOTS 32768
 #define MAX_ALTERNATE_DEPTH 5
 #define MAX_ALTERNATES_FILE (1 << 20)
 
@@ -28,6 +31,7 @@ struct ug_odb {
 	size_t nbackends;
 	ug_cache *objects; /* whole objects by id */
 	ug_cache *bases;   /* delta bases by pack and offset */
+	ug_headcache *heads; /* types and sizes asked lately */
 	size_t limit;
 	bool verify;
 	char **dirs; /* real paths of the git object directories added, against alternate cycles */
@@ -65,7 +69,8 @@ int ug_odb_new(ug_odb **out, ug_hash_algo algo)
 	odb->algo = algo;
 	odb->limit = DEFAULT_LIMIT;
 	split_limit(odb->limit, &ol, &om, &bl, &bm);
-	if (ug_cache_new(&odb->objects, ol, om) || ug_cache_new(&odb->bases, bl, bm)) {
+	if (ug_cache_new(&odb->objects, ol, om) || ug_cache_new(&odb->bases, bl, bm) ||
+	    ug_headcache_new(&odb->heads, HEAD_SLOTS)) {
 		ug_odb_free(odb);
 		return UG_ENOMEM;
 	}
@@ -85,6 +90,7 @@ void ug_odb_free(ug_odb *odb)
 	free(odb->dirs);
 	ug_cache_free(odb->objects);
 	ug_cache_free(odb->bases);
+	ug_headcache_free(odb->heads);
 	free(odb->write_dir);
 	free(odb);
 }
@@ -283,6 +289,7 @@ int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *ty
 int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	ug_object *obj = ug_cache_peek(odb->objects, oid);
+	int err;
 
 	if (obj) {
 		*type = obj->type;
@@ -290,7 +297,12 @@ int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *s
 		ug_object_free(obj);
 		return 0;
 	}
-	return header_backends(odb, oid, type, size);
+	if (ug_headcache_get(odb->heads, oid, type, size))
+		return 0;
+	err = header_backends(odb, oid, type, size);
+	if (!err)
+		ug_headcache_put(odb->heads, oid, *type, *size);
+	return err;
 }
 
 int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,

@@ -498,6 +498,36 @@ static void pack_vanishing(void)
 	is_int(read_str(odb, &pe[1].oid, "gc two\n", 7), 0, "except what the cache holds");
 }
 
+/* a header read once is kept: asked again, it is answered after its pack is gone */
+static void headers_kept(void)
+{
+	char path[400], idx[512];
+	struct pg_entry pe[1];
+	struct pg_pack pk;
+	ug_object *obj;
+	ug_otype type = UG_OBJ_BAD;
+	size_t size = 0;
+
+	require(odb, "the odb is open");
+	pe[0] = pg_plain(UG_OBJ_BLOB, "sized blob\n", 11, UG_HASH_SHA1);
+	pg_build(pe, 1, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
+	pg_write(&pk, path, "pack-head", idx, sizeof(idx));
+	pg_free(&pk);
+	is_int(ug_odb_refresh(odb), 0, "refresh");
+	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "a header from the pack");
+	ok(type == UG_OBJ_BLOB && size == 11, "blob, 11 bytes");
+	unlink(idx);
+	snprintf(idx, sizeof(idx), "%s/pack/pack-head.pack", objects);
+	unlink(idx);
+	is_int(ug_odb_refresh(odb), 0, "refresh after the pack is gone");
+	is_int(ug_odb_read(&obj, odb, &pe[0].oid), UG_ENOTFOUND, "its content is gone");
+	type = UG_OBJ_BAD;
+	size = 0;
+	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "its header is still known");
+	ok(type == UG_OBJ_BLOB && size == 11, "as it was: blob, 11 bytes");
+}
+
 /* a delta "hello\n" + "abc" */
 static unsigned char dl[32];
 
@@ -973,6 +1003,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("prefix: a burst of lookups lists each loose folder once", prefix_burst),
 	TAP_CASE("pack: a deleted pack reads through its map until refresh drops it", pack_vanishing),
 	TAP_CASE("pack: a REF_DELTA on a loose base reads, header too", thin_pack),
+	TAP_CASE("headers: a type and size read once are kept by id", headers_kept),
 	TAP_CASE("scan: a chain read with the scan's own delta-base cache, not the odb's", scan_own_bases),
 	TAP_CASE("pack: a REF_DELTA loop across two packs is corrupt", loop_across_packs),
 	TAP_CASE("alternates: relative, commented, cyclic, missing; writes of theirs are no-ops", alternates),
