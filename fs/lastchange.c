@@ -512,15 +512,14 @@ static int record(struct pending *w, size_t i, const struct fact *when, const ug
 	struct answer *a = w->a;
 	struct event *ev;
 
-	if (w->lost)
-		return 0;
-	if (a->nev >= w->maxev && !w->want)
-		w->lost = true;
-	else if (a->nev >= w->maxev)
+	if (!w->lost && a->nev >= w->maxev) {
 		/* many subfolders changed in many commits (or one subtree named many
 		 * times over): the folder's entries show its own time instead */
-		return ug_error(UG_ENOMEM, "folder %s: history over its budget of %zu subfolder changes",
-				*a->path ? a->path : "/", w->maxev);
+		if (w->want)
+			return ug_error(UG_ENOMEM, "folder %s: history over its budget of %zu subfolder changes",
+					*a->path ? a->path : "/", w->maxev);
+		w->lost = true; /* not wanted: given up */
+	}
 	if (w->lost)
 		return 0;
 	if (a->nev == w->capev) {
