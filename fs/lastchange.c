@@ -606,6 +606,28 @@ static int settle_against(struct pending *w, const struct fact *when)
 }
 
 /*
+ * The stored bytes of tree oid, read past the caches with a walk's delta
+ * bases (a walk reads each version once, and keeping them would crowd out
+ * what the views read again): *data is malloc'ed. false, *data NULL, when
+ * they are no git tree, and in a ugit repository or with verify, where only
+ * the parser reads (and checks) trees.
+ */
+static bool tree_bytes(struct fs *fs, ug_cache *bases, const ug_oid *oid, unsigned char **data, size_t *size)
+{
+	ug_otype type = UG_OBJ_BAD;
+
+	*data = NULL;
+	*size = 0;
+	if (ug_repo_format(fs->repo) == UG_FORMAT_UGIT || fs->opts.verify)
+		return false;
+	if (!ug_odb_read_scan(ug_repo_odb(fs->repo), bases, oid, &type, data, size) && type == UG_OBJ_TREE)
+		return true;
+	free(*data);
+	*data = NULL;
+	return false;
+}
+
+/*
  * Fill w->pmode and w->pid from a git tree's stored bytes, without parsing it
  * into the tree cache: a history walk reads every version of a folder once,
  * and parsing each (and keeping it) cost more than the comparison. false when
@@ -617,6 +639,8 @@ static bool scan_raw(const struct pending *w, const unsigned char *data, size_t 
 	size_t pos = 0, hint = 0;
 	ug_tree_entry raw;
 	int r;
+
+	memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
 
 	while ((r = ug_tree_next_raw(data, len, &pos, algo, &raw)) == 0) {
 		/* versions of a folder mostly hold the same names in the same order */
@@ -706,19 +730,13 @@ static int settle_listed(struct pending *w, const struct fact *when)
 
 /* The stored bytes of the folder's version now, as the walk last read them
  * or read again; false when they cannot be had. */
-static bool raw_now(ug_odb *odb, struct pending *w, const ug_oid *now)
+static bool raw_now(struct fs *fs, struct pending *w, const ug_oid *now)
 {
-	ug_otype type;
-
 	if (w->raw && ug_oid_equal(&w->rawid, now))
 		return true;
 	free(w->raw);
-	w->raw = NULL;
-	if (ug_odb_read_scan(odb, w->bases, now, &type, &w->raw, &w->rawlen) || type != UG_OBJ_TREE) {
-		free(w->raw);
-		w->raw = NULL;
+	if (!tree_bytes(fs, w->bases, now, &w->raw, &w->rawlen))
 		return false;
-	}
 	w->rawid = *now;
 	return true;
 }
@@ -727,22 +745,19 @@ static bool raw_now(ug_odb *odb, struct pending *w, const ug_oid *now)
  * The folder differs between a commit (when), where it is now, and its first
  * parent, where it is ptree: compare the two versions' stored bytes side by
  * side (1), else read ptree's entries into w->pmode and w->pid from its
- * stored bytes (0), else -1 (the parser has to say what is odd).
+ * stored bytes (0), else -1 (the parser has to read them, and say what is odd).
  */
 static int compare_raw(struct fs *fs, struct pending *w, const ug_oid *now, const ug_oid *ptree)
 {
 	ug_odb *odb = ug_repo_odb(fs->repo);
-	unsigned char *data = NULL;
-	size_t size = 0;
-	ug_otype type = UG_OBJ_BAD;
+	unsigned char *data;
+	size_t size;
 	int how = -1;
 
-	if (ug_odb_read_scan(odb, w->bases, ptree, &type, &data, &size) || type != UG_OBJ_TREE) {
-		free(data);
+	if (!tree_bytes(fs, w->bases, ptree, &data, &size))
 		return -1;
-	}
 	w->nchanges = 0;
-	if (raw_now(odb, w, now) &&
+	if (raw_now(fs, w, now) &&
 	    !ug_tree_raw_changes(w->raw, w->rawlen, data, size, ug_odb_algo(odb), note_change, w))
 		how = 1;
 	else if (scan_raw(w, data, size, ug_odb_algo(odb)))
@@ -762,24 +777,18 @@ static int settle_changed(struct fs *fs, struct pending *w, const ug_oid *now, c
 	ug_odb *odb = ug_repo_odb(fs->repo);
 	ug_object *obj = NULL;
 	const ug_tree *pt;
-	bool done = false;
+	int how = compare_raw(fs, w, now, ptree);
 	int err;
 
-	memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
-	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify) {
-		/* read past the object cache: a walk reads each old version once, and
-		 * keeping them would crowd out what the views read again */
-		int how = compare_raw(fs, w, now, ptree);
-
-		if (how == 1)
-			return settle_listed(w, when);
-		done = how == 0;
-	} else if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !ug_odb_read(&obj, odb, ptree) &&
-		   obj->type == UG_OBJ_TREE) {
-		done = scan_raw(w, obj->data, obj->size, ug_odb_algo(odb));
-	}
+	if (how == 1)
+		return settle_listed(w, when);
+	/* with verify, through the object cache: the read checks the id */
+	if (how < 0 && fs->opts.verify && ug_repo_format(fs->repo) != UG_FORMAT_UGIT &&
+	    !ug_odb_read(&obj, odb, ptree) && obj->type == UG_OBJ_TREE &&
+	    scan_raw(w, obj->data, obj->size, ug_odb_algo(odb)))
+		how = 0;
 	ug_object_free(obj);
-	if (!done) {
+	if (how < 0) {
 		memset(w->pmode, 0, (w->tree->count ? w->tree->count : 1) * sizeof(*w->pmode));
 		err = treecache_get(fs, ptree, &pt);
 		if (err)
@@ -881,16 +890,13 @@ static int take_events(struct lastchange *lc, struct pending *w, struct answer *
  * *own is then the caller's to free. */
 static int folder_tree(struct fs *fs, ug_cache *bases, const ug_oid *oid, const ug_tree **t, ug_tree **own)
 {
-	unsigned char *data = NULL;
-	size_t size = 0;
-	ug_otype type = UG_OBJ_BAD;
+	unsigned char *data;
+	size_t size;
 
 	*own = NULL;
 	if ((*t = treecache_peek(fs, oid)))
 		return 0;
-	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify &&
-	    !ug_odb_read_scan(ug_repo_odb(fs->repo), bases, oid, &type, &data, &size) && type == UG_OBJ_TREE &&
-	    !ug_tree_parse(own, fs->repo, oid, data, size)) {
+	if (tree_bytes(fs, bases, oid, &data, &size) && !ug_tree_parse(own, fs->repo, oid, data, size)) {
 		free(data);
 		*t = *own;
 		return 0;
@@ -1507,17 +1513,14 @@ static int folder_versions(struct fs *fs, const struct walkpath *wp, const ug_oi
  * as a walk reads each version once), else from the parsed tree. */
 static int entry_in(struct fs *fs, ug_cache *bases, const ug_oid *folder, const char *name, struct held *h)
 {
-	ug_odb *odb = ug_repo_odb(fs->repo);
-	unsigned char *data = NULL;
-	size_t size = 0, pos = 0, len = strlen(name);
-	ug_otype type = UG_OBJ_BAD;
+	unsigned char *data;
+	size_t size, pos = 0, len = strlen(name);
 	ug_tree_entry raw;
 	int r = -1;
 
 	h->present = false;
-	if (ug_repo_format(fs->repo) != UG_FORMAT_UGIT && !fs->opts.verify &&
-	    !ug_odb_read_scan(odb, bases, folder, &type, &data, &size) && type == UG_OBJ_TREE) {
-		while ((r = ug_tree_next_raw(data, size, &pos, ug_odb_algo(odb), &raw)) == 0) {
+	if (tree_bytes(fs, bases, folder, &data, &size)) {
+		while ((r = ug_tree_next_raw(data, size, &pos, ug_odb_algo(ug_repo_odb(fs->repo)), &raw)) == 0) {
 			if (raw.namelen == len && !memcmp(raw.name, name, len)) {
 				h->present = true;
 				h->mode = raw.mode;

@@ -163,6 +163,16 @@ def test_times_oldest_snapshot_first(hist):
                 assert times(os.lstat(mnt.path('commits', c, path))) == (want, want, want), (c, path)
 
 
+def test_times_with_verify(hist):
+    """With -o verify a walk reads every version through the object cache, where each read is
+    checked against its id, and the parser: the times of every path agree with git still."""
+    with Mount(hist.path, ['ro', 'verify']) as mnt:
+        for c in first_parents(hist)[:6]:
+            for path in [''] + snapshot_paths(hist, c):
+                want = git_change_time(hist, c, path)
+                assert times(os.lstat(mnt.path('commits', c, path))) == (want, want, want), (c, path)
+
+
 def test_commits_listing(variant):
     """commits/ lists exactly the commits git rev-list --all reaches, whatever graph there is."""
     want = set(variant.git_lines('rev-list', '--all'))
