@@ -117,6 +117,18 @@ static char objects[256];
 static ug_odb *odb;
 static ug_oid hello;
 
+/* Write pe (n entries) as pack NAME into the objects folder; idx gets the .idx's path. */
+static void put_pack(struct pg_entry *pe, size_t n, const char *name, char *idx, size_t idxsz)
+{
+	char path[400];
+	struct pg_pack pk;
+
+	pg_build(pe, n, UG_HASH_SHA1, 2, &pk);
+	snprintf(path, sizeof(path), "%s/pack", objects);
+	pg_write(&pk, path, name, idx, idxsz);
+	pg_free(&pk);
+}
+
 /* loose: write, read back, the file is git's */
 static void loose_write(void)
 {
@@ -449,19 +461,15 @@ static void prefix_burst(void)
 /* the second one in a pack: ambiguity across backends */
 static void prefix_ambiguous(void)
 {
-	char path[400], idx[512];
+	char idx[512];
 	struct pg_entry pe[4];
-	struct pg_pack pk;
 	ug_oid oid2;
 
 	require(odb && pa_hex[0], "the odb is open, with a blob sharing 5 digits with another");
 	pe[0] = pg_plain(UG_OBJ_BLOB, pb, strlen(pb), UG_HASH_SHA1);
 	pe[1] = pg_plain(UG_OBJ_BLOB, "packed one\n", 11, UG_HASH_SHA1);
 	pe[2] = pg_plain(UG_OBJ_BLOB, "hello\n", 6, UG_HASH_SHA1); /* also loose */
-	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-one", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 3, "pack-one", idx, sizeof(idx));
 	/* the odb was opened before the pack existed: a miss refreshes */
 	is_int(read_str(odb, &pe[1].oid, "packed one\n", 11), 0, "a pack added later is found");
 	is_int(ug_odb_resolve_prefix(odb, pa_hex, 5, &oid2), UG_EAMBIGUOUS, "loose and packed: ambiguous");
@@ -473,19 +481,15 @@ static void prefix_ambiguous(void)
 /* packs vanishing: an opened pack keeps working until refresh drops it */
 static void pack_vanishing(void)
 {
-	char path[400], idx[512];
+	char idx[512];
 	struct pg_entry pe[4];
-	struct pg_pack pk;
 	ug_object *obj;
 
 	require(odb, "the odb is open");
 	pe[0] = pg_plain(UG_OBJ_BLOB, "gc one\n", 7, UG_HASH_SHA1);
 	pe[1] = pg_plain(UG_OBJ_BLOB, "gc two\n", 7, UG_HASH_SHA1);
 	pe[2] = pg_plain(UG_OBJ_BLOB, "gc three\n", 9, UG_HASH_SHA1);
-	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-gc", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 3, "pack-gc", idx, sizeof(idx));
 	is_int(ug_odb_refresh(odb), 0, "refresh");
 	is_int(read_str(odb, &pe[0].oid, "gc one\n", 7), 0, "object of the new pack");
 	unlink(idx);
@@ -501,19 +505,15 @@ static void pack_vanishing(void)
 /* a header read once is kept: asked again, it is answered after its pack is gone */
 static void headers_kept(void)
 {
-	char path[400], idx[512];
+	char idx[512];
 	struct pg_entry pe[1];
-	struct pg_pack pk;
 	ug_object *obj;
 	ug_otype type = UG_OBJ_BAD;
 	size_t size = 0;
 
 	require(odb, "the odb is open");
 	pe[0] = pg_plain(UG_OBJ_BLOB, "sized blob\n", 11, UG_HASH_SHA1);
-	pg_build(pe, 1, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-head", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 1, "pack-head", idx, sizeof(idx));
 	is_int(ug_odb_refresh(odb), 0, "refresh");
 	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "a header from the pack");
 	ok(type == UG_OBJ_BLOB && size == 11, "blob, 11 bytes");
@@ -534,19 +534,15 @@ static unsigned char dl[32];
 /* REF_DELTA against a loose base */
 static void thin_pack(void)
 {
-	char path[400], idx[512];
+	char idx[512];
 	struct pg_entry pe[1];
-	struct pg_pack pk;
 	size_t dlen = pg_delta(dl, 6, 9, "\x90\x06\x03" "abc", 6), size;
 	ug_otype type;
 
 	require(odb, "the odb is open");
 	pe[0] = (struct pg_entry){ .type = UG_OBJ_REF_DELTA, .data = dl, .len = dlen, .base_oid = hello };
 	ug_hash_object(&pe[0].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "hello\nabc", 9);
-	pg_build(pe, 1, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-thin", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 1, "pack-thin", idx, sizeof(idx));
 	is_int(read_str(odb, &pe[0].oid, "hello\nabc", 9), 0, "REF_DELTA on a base in another pack or loose");
 	is_int(ug_odb_read_header(odb, &pe[0].oid, &type, &size), 0, "and its header");
 	ok(type == UG_OBJ_BLOB && size == 9, "blob, 9");
@@ -556,9 +552,8 @@ static void thin_pack(void)
 static void scan_own_bases(void)
 {
 	static unsigned char d1[32], d2[32];
-	char path[400], idx[512];
+	char idx[512];
 	struct pg_entry pe[3];
-	struct pg_pack pk;
 	ug_cache *bases = NULL;
 	ug_cache_stats st;
 	ug_odb_stats before, after;
@@ -575,10 +570,7 @@ static void scan_own_bases(void)
 	pe[2] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d2, .base = 1,
 				   .len = pg_delta(d2, 8, 11, "\x90\x08\x03" "def", 6) };
 	ug_hash_object(&pe[2].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "scan\nabcdef", 11);
-	pg_build(pe, 3, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-scan", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 3, "pack-scan", idx, sizeof(idx));
 	ug_odb_refresh(odb);
 	ug_odb_get_stats(odb, &before);
 	for (int i = 0; i < 3; i++) {
@@ -771,10 +763,9 @@ static void cache_what_is_kept(void)
 /* threads reading while another refreshes */
 static void threads(void)
 {
-	char path[400], idx[512];
+	char idx[512];
 	unsigned char d[32];
 	struct pg_entry pe[2];
-	struct pg_pack pk;
 	struct reader_arg ra[3];
 	pthread_t t[4];
 	ug_oid ids[3];
@@ -787,10 +778,7 @@ static void threads(void)
 	pe[1] = (struct pg_entry){ .type = UG_OBJ_OFS_DELTA, .data = d, .base = 0,
 				   .len = pg_delta(d, 11, 14, "\x90\x0b\x03xyz", 6) };
 	ug_hash_object(&pe[1].oid, UG_HASH_SHA1, UG_OBJ_BLOB, "thread one\nxyz", 14);
-	pg_build(pe, 2, UG_HASH_SHA1, 2, &pk);
-	snprintf(path, sizeof(path), "%s/pack", objects);
-	pg_write(&pk, path, "pack-threads", idx, sizeof(idx));
-	pg_free(&pk);
+	put_pack(pe, 2, "pack-threads", idx, sizeof(idx));
 	ids[0] = pe[0].oid;
 	ids[1] = pe[1].oid;
 	ug_hash_object(&ids[2], UG_HASH_SHA1, UG_OBJ_BLOB, "hello\n", 6);
