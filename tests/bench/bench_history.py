@@ -21,7 +21,10 @@ git doing the same job on the same repository:
 
 and the daemon's peak resident memory (VmHWM) over all of them, then what git takes to list
 every first-parent commit's changes (`git log --first-parent -r --raw`), the work exact
-last-change times of a whole snapshot need. Not a test: speed is noisy here.
+last-change times of a whole snapshot need, and what bounds the first tar: the same tar
+with -o mtime=commit (no history walks), a second tar (every file in the kernel's caches,
+no request made), and tar of the same files on tmpfs (no FUSE at all), each against
+git archive. Not a test: speed is noisy here.
 """
 
 import argparse
@@ -31,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
@@ -166,6 +170,35 @@ def main():
     raw = statistics.median(timed('git -C %s log --first-parent -r --raw --no-abbrev --format=%%ct main'
                                   % plain) for _ in range(args.runs))
     print('git log --first-parent -r --raw main (every path\'s last change): %.3f s' % raw)
+    tar_floors(plain, head, args.runs)
+
+
+def tar_floors(repo, head, runs):
+    """What bounds the first tar: without history walks, with every file already in the
+    kernel's caches, and with no FUSE at all (the same files on tmpfs), each against git archive."""
+    tar = 'tar -cf - -C %s . | cat > /dev/null'
+    rows = []
+    for name, opts, warm in (('first tar, -o mtime=commit', ['ro', 'mtime=commit'], False),
+                             ('second tar (kernel caches)', ['ro'], True)):
+        mine = []
+        for _ in range(runs):
+            with mounting.Mount(repo, opts) as mnt:
+                snap = mnt.path('commits', head)
+                if warm:
+                    timed(tar % snap)
+                mine.append(timed(tar % snap))
+        rows.append((name, statistics.median(mine)))
+    with open('/proc/mounts') as f:
+        shm = any(line.split()[1:3] == ['/dev/shm', 'tmpfs'] for line in f)
+    with tempfile.TemporaryDirectory(prefix='ugitfs-tar-', dir='/dev/shm' if shm else None) as d:
+        subprocess.run('git -C %s archive HEAD | tar -xf - -C %s' % (repo, d), shell=True, check=True)
+        timed(tar % d)
+        rows.append(('tar of the files on ' + ('tmpfs' if shm else 'local disk, cached'),
+                     statistics.median(timed(tar % d) for _ in range(runs))))
+    base = statistics.median(timed('git -C %s archive HEAD | cat > /dev/null' % repo) for _ in range(runs))
+    print('the first tar\'s floors, against git archive HEAD (%.3f s):' % base)
+    for name, t in rows:
+        print('  %-32s %10.3f %7.2f' % (name, t, t / base))
 
 
 if __name__ == '__main__':
