@@ -1,6 +1,7 @@
 /* Commits: parsing the git and ugit formats (leniently, within bounds), idents and dates, and writing. */
 #include "commit.h"
 
+#include "array.h"
 #include "error.h"
 #include "odb.h"
 #include "repo.h"
@@ -116,20 +117,15 @@ static int parse_parents(ug_commit *c, const unsigned char *data, size_t len, si
 			 ug_hash_algo algo, const char *hex)
 {
 	size_t palloc = 0;
-	ug_oid parent;
+	ug_oid parent, *np;
 
 	while (*pos < len && starts(data + *pos, len - *pos, "parent ")) {
 		if (!id_line(data, len, pos, "parent ", algo, &parent))
 			return ug_error(UG_ECORRUPT, "commit %s: bad parent line", hex);
-		if (c->nparents == palloc) {
-			size_t na = palloc ? palloc * 2 : 2;
-			ug_oid *np = realloc(c->parents, na * sizeof(*np));
-
-			if (!np)
-				return ug_error(UG_ENOMEM, "out of memory");
-			c->parents = np;
-			palloc = na;
-		}
+		np = ug_array_grow(c->parents, &palloc, c->nparents + 1, sizeof(*np), 2);
+		if (!np)
+			return ug_error(UG_ENOMEM, "out of memory");
+		c->parents = np;
 		c->parents[c->nparents++] = parent;
 	}
 	return 0;

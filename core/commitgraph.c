@@ -1,6 +1,7 @@
 /* git's commit-graph files (gitformat-commit-graph): validation, lookup, parents and changed-path filters. */
 #include "commitgraph.h"
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 #include "repo.h"
@@ -299,7 +300,7 @@ static int parent_positions(const ug_commitgraph *g, uint32_t pos, uint32_t **ou
 {
 	const struct layer *l = layer_of(g, pos);
 	const unsigned char *e;
-	uint32_t p1, p2;
+	uint32_t p1, p2, *m;
 	size_t cap = 2;
 
 	*n = 0;
@@ -322,14 +323,9 @@ static int parent_positions(const ug_commitgraph *g, uint32_t pos, uint32_t **ou
 		if (i >= l->nedges)
 			return ug_error(UG_ECORRUPT, "commit-graph: extra edges run past their chunk");
 		v = be32(l->edges + 4 * i);
-		if (*n == cap) {
-			uint32_t *m = realloc(*out, 2 * cap * sizeof(*m));
-
-			if (!m)
-				return UG_ENOMEM;
-			*out = m;
-			cap *= 2;
-		}
+		if (!(m = ug_array_grow(*out, &cap, *n + 1, sizeof(*m), 2)))
+			return UG_ENOMEM;
+		*out = m;
 		(*out)[(*n)++] = v & ~EDGE_FLAG;
 		if (v & EDGE_FLAG)
 			return 0;

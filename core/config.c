@@ -1,6 +1,7 @@
 /* A reader of git config files: sections, subsections, quoting, escapes, continuations, bools. */
 #include "config.h"
 
+#include "array.h"
 #include "error.h"
 
 #include <ctype.h>
@@ -56,15 +57,11 @@ typedef struct {
 
 static int sb_add(sbuf *sb, char c)
 {
-	if (sb->len + 2 > sb->alloc) {
-		size_t n = sb->alloc ? sb->alloc * 2 : 64;
-		char *p = realloc(sb->buf, n);
+	char *p = ug_array_grow(sb->buf, &sb->alloc, sb->len + 2, 1, 64);
 
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		sb->buf = p;
-		sb->alloc = n;
-	}
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	sb->buf = p;
 	sb->buf[sb->len++] = c;
 	sb->buf[sb->len] = '\0';
 	return 0;
@@ -121,17 +118,11 @@ static int corrupt(cursor *c, int line, const char *what)
 
 static int add_entry(ug_config *cfg, const sbuf *key, const sbuf *value, int has_value)
 {
-	entry e;
+	entry e, *p = ug_array_grow(cfg->entries, &cfg->alloc, cfg->count + 1, sizeof(*p), 32);
 
-	if (cfg->count == cfg->alloc) {
-		size_t n = cfg->alloc ? cfg->alloc * 2 : 32;
-		entry *p = realloc(cfg->entries, n * sizeof(*p));
-
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		cfg->entries = p;
-		cfg->alloc = n;
-	}
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	cfg->entries = p;
 	e.key = sb_dup(key);
 	e.value = has_value ? sb_dup(value) : NULL;
 	if (!e.key || (has_value && !e.value)) {

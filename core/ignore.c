@@ -1,6 +1,7 @@
 /* gitignore matching as git does it: line syntax, precedence, and wildmatch compiled to a small NFA. */
 #include "ignore.h"
 
+#include "array.h"
 #include "config.h"
 #include "error.h"
 #include "fileio.h"
@@ -583,6 +584,7 @@ static int list_parse(rulelist *l, const char *buf, size_t len)
 		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - line) : len - pos, n;
 		const char *nul;
+		rule *p;
 		int err;
 
 		pos += ll + (nl ? 1 : 0);
@@ -596,15 +598,10 @@ static int list_parse(rulelist *l, const char *buf, size_t len)
 		if (nul)
 			n = (size_t)(nul - line);
 		n = trim_spaces(line, n);
-		if (l->count == l->alloc) {
-			size_t na = l->alloc ? l->alloc * 2 : 16;
-			rule *p = realloc(l->rules, na * sizeof(*p));
-
-			if (!p)
-				return ug_error(UG_ENOMEM, "out of memory");
-			l->rules = p;
-			l->alloc = na;
-		}
+		p = ug_array_grow(l->rules, &l->alloc, l->count + 1, sizeof(*p), 16);
+		if (!p)
+			return ug_error(UG_ENOMEM, "out of memory");
+		l->rules = p;
 		if ((err = rule_init(&l->rules[l->count], line, n, lineno)))
 			return err;
 		l->count++;
@@ -648,7 +645,7 @@ static const rulelist *find_dir(const ug_ignore *ig, const char *dir, size_t dir
 int ug_ignore_add_file(ug_ignore *ig, const char *dir_relpath, const char *buf, size_t len)
 {
 	size_t dirlen = strlen(dir_relpath), where;
-	rulelist *l;
+	rulelist *l, **p;
 	char *source = NULL;
 	int err;
 
@@ -669,17 +666,12 @@ int ug_ignore_add_file(ug_ignore *ig, const char *dir_relpath, const char *buf, 
 		free(source);
 		if (!l)
 			return ug_error(UG_ENOMEM, "out of memory");
-		if (ig->ndirs == ig->adirs) {
-			size_t na = ig->adirs ? ig->adirs * 2 : 8;
-			rulelist **p = realloc(ig->dirs, na * sizeof(*p));
-
-			if (!p) {
-				list_free(l);
-				return ug_error(UG_ENOMEM, "out of memory");
-			}
-			ig->dirs = p;
-			ig->adirs = na;
+		p = ug_array_grow(ig->dirs, &ig->adirs, ig->ndirs + 1, sizeof(*p), 8);
+		if (!p) {
+			list_free(l);
+			return ug_error(UG_ENOMEM, "out of memory");
 		}
+		ig->dirs = p;
 		memmove(ig->dirs + where + 1, ig->dirs + where, (ig->ndirs - where) * sizeof(*ig->dirs));
 		ig->dirs[where] = l;
 		ig->ndirs++;

@@ -1,6 +1,7 @@
 /* The object database: backends asked in order, an object cache and a delta-base cache, alternates, verify. */
 #include "odb.h"
 
+#include "array.h"
 #include "cache.h"
 #include "error.h"
 #include "headcache.h"
@@ -484,19 +485,13 @@ struct dirq {
 
 static int dirq_push(struct dirq *q, char *path, int depth)
 {
-	if (!path)
-		return ug_error(UG_ENOMEM, "cannot allocate a path");
-	if (q->n == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 8;
-		void *n = realloc(q->v, ncap * sizeof(*q->v));
+	void *v = path ? ug_array_grow(q->v, &q->cap, q->n + 1, sizeof(*q->v), 8) : NULL;
 
-		if (!n) {
-			free(path);
-			return ug_error(UG_ENOMEM, "cannot allocate a path");
-		}
-		q->v = n;
-		q->cap = ncap;
+	if (!v) {
+		free(path);
+		return ug_error(UG_ENOMEM, "cannot allocate a path");
 	}
+	q->v = v;
 	q->v[q->n].path = path;
 	q->v[q->n].depth = depth;
 	q->n++;

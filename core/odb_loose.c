@@ -1,6 +1,7 @@
 /* The loose backend: objects/xx/yyyy files holding zlib "TYPE SIZE\0CONTENT", read and written durably. */
 #include "odb_backend.h"
 
+#include "array.h"
 #include "error.h"
 #include "fileio.h"
 #include "zinflate.h"
@@ -342,6 +343,7 @@ static int keep_name(void *arg, int dirfd, const char *name, unsigned char type)
 	struct burst *bu = bursts;
 	size_t hexsz = ug_hash_hexsz(ps->algo), x = ps->xx;
 	char hex[UG_OID_MAXHEX + 1];
+	ug_oid *v;
 
 	(void)dirfd;
 	(void)type;
@@ -349,15 +351,9 @@ static int keep_name(void *arg, int dirfd, const char *name, unsigned char type)
 		return 0;
 	snprintf(hex, sizeof(hex), "%02x", ps->xx);
 	memcpy(hex + 2, name, hexsz - 2);
-	if (bu->n[x] == bu->cap[x]) {
-		size_t cap = bu->cap[x] ? 2 * bu->cap[x] : 16;
-		ug_oid *v = realloc(bu->ids[x], cap * sizeof(*v));
-
-		if (!v)
-			return UG_ENOMEM;
-		bu->ids[x] = v;
-		bu->cap[x] = cap;
-	}
+	if (!(v = ug_array_grow(bu->ids[x], &bu->cap[x], bu->n[x] + 1, sizeof(*v), 16)))
+		return UG_ENOMEM;
+	bu->ids[x] = v;
 	if (!ug_oid_fromhex(&bu->ids[x][bu->n[x]], hex, hexsz, ps->algo))
 		bu->n[x]++;
 	return 0;

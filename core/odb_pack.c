@@ -1,6 +1,7 @@
 /* The pack backend: every .idx in objects/pack, rescanned on refresh, shared with readers by reference counts. */
 #include "odb_backend.h"
 
+#include "array.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -90,20 +91,15 @@ static int add_idx(void *arg, int dirfd, const char *name, unsigned char type)
 {
 	struct names *l = arg;
 	size_t len = strlen(name);
+	char **nv;
 
 	(void)dirfd;
 	(void)type;
 	if (len < 5 || name[0] == '.' || strcmp(name + len - 4, ".idx"))
 		return 0;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		char **nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return UG_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (!(nv = ug_array_grow(l->v, &l->cap, l->n + 1, sizeof(*nv), 16)))
+		return UG_ENOMEM;
+	l->v = nv;
 	if (!(l->v[l->n] = strdup(name)))
 		return UG_ENOMEM;
 	l->n++;

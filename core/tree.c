@@ -1,6 +1,7 @@
 /* Trees: the git binary and ugit text formats, hiding hostile entries, lookup by name, and writing. */
 #include "tree.h"
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 #include "odb.h"
@@ -264,18 +265,11 @@ static int add_entry(ug_tree *tree, size_t *alloc, uint32_t mode, const ug_oid *
 {
 	ug_tree_entry *e;
 
-	if (tree->count == *alloc) {
-		size_t na = *alloc ? *alloc * 2 : 16;
-		ug_tree_entry *p;
-
-		if (na > UINT32_MAX)
-			return ug_error(UG_ECORRUPT, "too many tree entries");
-		p = realloc(tree->entries, na * sizeof(*p));
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		tree->entries = p;
-		*alloc = na;
-	}
+	if (tree->count == UINT32_MAX)
+		return ug_error(UG_ECORRUPT, "too many tree entries");
+	if (!(e = ug_array_grow(tree->entries, alloc, tree->count + 1, sizeof(*e), 16)))
+		return ug_error(UG_ENOMEM, "out of memory");
+	tree->entries = e;
 	e = &tree->entries[tree->count++];
 	e->mode = mode;
 	e->oid = *oid;
@@ -491,18 +485,11 @@ typedef struct {
 
 static int put(obuf *o, const void *data, size_t len)
 {
-	if (len > o->alloc - o->len) {
-		size_t na = o->alloc ? o->alloc : 256;
-		char *p;
+	char *p = ug_array_grow(o->buf, &o->alloc, o->len + len, 1, 256);
 
-		while (na - o->len < len)
-			na *= 2;
-		p = realloc(o->buf, na);
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		o->buf = p;
-		o->alloc = na;
-	}
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	o->buf = p;
 	memcpy(o->buf + o->len, data, len);
 	o->len += len;
 	return 0;

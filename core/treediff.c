@@ -1,6 +1,7 @@
 /* Tree diffs: two trees walked side by side with an explicit stack, only into subtrees both have with other ids. */
 #include "treediff.h"
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 #include "repo.h"
@@ -64,17 +65,11 @@ static char *join(const char *prefix, const char *name, size_t namelen, bool sla
 static int emit(walker *w, const char *prefix, const ug_tree_entry *o, const ug_tree_entry *n)
 {
 	const ug_tree_entry *e = o ? o : n;
-	ug_delta *d;
+	ug_delta *d = ug_array_grow(w->diff->deltas, &w->alloc, w->diff->count + 1, sizeof(*d), 32);
 
-	if (w->diff->count == w->alloc) {
-		size_t na = w->alloc ? w->alloc * 2 : 32;
-		ug_delta *p = realloc(w->diff->deltas, na * sizeof(*p));
-
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		w->diff->deltas = p;
-		w->alloc = na;
-	}
+	if (!d)
+		return ug_error(UG_ENOMEM, "out of memory");
+	w->diff->deltas = d;
 	d = &w->diff->deltas[w->diff->count];
 	memset(d, 0, sizeof(*d));
 	d->path = join(prefix, e->name, e->namelen, false);
@@ -110,15 +105,9 @@ static int push(walker *w, const job *parent, const char *name, size_t namelen,
 		return ug_error(UG_ECORRUPT, "tree %s: folders nested over %d deep",
 				ug_oid_tohex(hex, old_oid ? old_oid : new_oid, w->algo),
 				UG_TREEDIFF_MAX_DEPTH);
-	if (w->njobs == w->ajobs) {
-		size_t na = w->ajobs ? w->ajobs * 2 : 16;
-		job *p = realloc(w->jobs, na * sizeof(*p));
-
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		w->jobs = p;
-		w->ajobs = na;
-	}
+	if (!(j = ug_array_grow(w->jobs, &w->ajobs, w->njobs + 1, sizeof(*j), 16)))
+		return ug_error(UG_ENOMEM, "out of memory");
+	w->jobs = j;
 	j = &w->jobs[w->njobs];
 	memset(j, 0, sizeof(*j));
 	j->prefix = join(parent->prefix, name, namelen, true);

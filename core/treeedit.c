@@ -1,6 +1,7 @@
 /* Tree editing: folders load lazily along edited paths; writing walks the changed ones with an explicit stack. */
 #include "treeedit.h"
 
+#include "array.h"
 #include "error.h"
 #include "repo.h"
 #include "tree.h"
@@ -123,15 +124,11 @@ static long find_kid(const node *dir, const char *name, size_t namelen)
 
 static int insert_kid(node *dir, size_t at, node *kid)
 {
-	if (dir->nkids == dir->akids) {
-		size_t na = dir->akids ? dir->akids * 2 : 8;
-		node **p = realloc(dir->kids, na * sizeof(*p));
+	node **p = ug_array_grow(dir->kids, &dir->akids, dir->nkids + 1, sizeof(*p), 8);
 
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		dir->kids = p;
-		dir->akids = na;
-	}
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	dir->kids = p;
 	memmove(dir->kids + at + 1, dir->kids + at, (dir->nkids - at) * sizeof(*dir->kids));
 	dir->kids[at] = kid;
 	dir->nkids++;
@@ -390,13 +387,11 @@ int ug_treeedit_write(ug_treeedit *ed, ug_oid *out)
 		*out = ed->root->oid;
 		return 0;
 	}
-	stack = malloc(16 * sizeof(*stack));
-	if (!stack)
+	if (!(stack = ug_array_grow(NULL, &alloc, 1, sizeof(*stack), 16)))
 		return ug_error(UG_ENOMEM, "out of memory");
-	alloc = 16;
 	stack[depth++] = (frame){ ed->root, 0 };
 	while (depth && !err) {
-		frame *f = &stack[depth - 1];
+		frame *f = &stack[depth - 1], *p;
 		node *k = NULL;
 
 		/* post-order: every dirty subfolder first */
@@ -411,16 +406,11 @@ int ug_treeedit_write(ug_treeedit *ed, ug_oid *out)
 			depth--;
 			continue;
 		}
-		if (depth == alloc) {
-			frame *p = realloc(stack, alloc * 2 * sizeof(*p));
-
-			if (!p) {
-				err = ug_error(UG_ENOMEM, "out of memory");
-				break;
-			}
-			stack = p;
-			alloc *= 2;
+		if (!(p = ug_array_grow(stack, &alloc, depth + 1, sizeof(*p), 16))) {
+			err = ug_error(UG_ENOMEM, "out of memory");
+			break;
 		}
+		stack = p;
 		stack[depth++] = (frame){ k, 0 };
 	}
 	free(stack);

@@ -1,6 +1,7 @@
 /* History walks: the first-parent chain, and an incremental breadth-first walk over reachable commits. */
 #include "walk.h"
 
+#include "array.h"
 #include "commit.h"
 #include "error.h"
 #include "log.h"
@@ -49,16 +50,11 @@ struct chain {
 static int add_to_chain(void *arg, const ug_commit *c)
 {
 	struct chain *ch = arg;
+	ug_oid *p = ug_array_grow(ch->list, &ch->alloc, ch->n + 1, sizeof(*p), 64);
 
-	if (ch->n == ch->alloc) {
-		size_t na = ch->alloc ? ch->alloc * 2 : 64;
-		ug_oid *p = realloc(ch->list, na * sizeof(*p));
-
-		if (!p)
-			return ug_error(UG_ENOMEM, "out of memory");
-		ch->list = p;
-		ch->alloc = na;
-	}
+	if (!p)
+		return ug_error(UG_ENOMEM, "out of memory");
+	ch->list = p;
 	ch->list[ch->n++] = c->oid;
 	return 0;
 }

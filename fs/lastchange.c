@@ -2,6 +2,7 @@
 #include "fs_internal.h"
 #include "lastchange.h"
 
+#include "array.h"
 #include "cache.h"
 #include "error.h"
 
@@ -522,15 +523,9 @@ static int record(struct pending *w, size_t i, const struct fact *when, const ug
 	}
 	if (w->lost)
 		return 0;
-	if (a->nev == w->capev) {
-		size_t n = w->capev ? 2 * w->capev : 16;
-		struct event *m = realloc(a->ev, n * sizeof(*m));
-
-		if (!m)
-			return UG_ENOMEM;
-		a->ev = m;
-		w->capev = n;
-	}
+	if (!(ev = ug_array_grow(a->ev, &w->capev, a->nev + 1, sizeof(*ev), 16)))
+		return UG_ENOMEM;
+	a->ev = ev;
 	ev = &a->ev[a->nev];
 	ev->commit = when->oid;
 	ev->time = when->time;
@@ -666,18 +661,13 @@ static int note_change(void *ctx, const ug_tree_entry *now, const ug_tree_entry 
 {
 	struct pending *w = ctx;
 	const ug_tree_entry *e = ug_tree_find(w->tree, now->name, now->namelen);
+	struct change *c;
 
 	if (!e) /* a name the parser hides, or a version's own */
 		return 0;
-	if (w->nchanges == w->capchanges) {
-		size_t n = w->capchanges ? 2 * w->capchanges : 16;
-		struct change *c = realloc(w->changes, n * sizeof(*c));
-
-		if (!c)
-			return UG_ENOMEM;
-		w->changes = c;
-		w->capchanges = n;
-	}
+	if (!(c = ug_array_grow(w->changes, &w->capchanges, w->nchanges + 1, sizeof(*c), 16)))
+		return UG_ENOMEM;
+	w->changes = c;
 	w->changes[w->nchanges++] = (struct change){ (size_t)(e - w->tree->entries), old ? old->mode : 0,
 						     old ? old->oid : (ug_oid){ { 0 } } };
 	return 0;
@@ -1440,15 +1430,11 @@ struct fversion {
 
 static int fversion_add(struct fversion **v, size_t *n, size_t *cap, const ug_oid *commit, const ug_oid *tree)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 64;
-		struct fversion *m = realloc(*v, c * sizeof(*m));
+	struct fversion *m = ug_array_grow(*v, cap, *n + 1, sizeof(*m), 64);
 
-		if (!m)
-			return UG_ENOMEM;
-		*v = m;
-		*cap = c;
-	}
+	if (!m)
+		return UG_ENOMEM;
+	*v = m;
 	(*v)[*n].commit = *commit;
 	(*v)[*n].tree = *tree;
 	(*n)++;

@@ -1,6 +1,8 @@
 /* The node table: node ids the kernel holds, found by id and by (parent, name), counted per libfuse. */
 #include "fs_internal.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +272,7 @@ void node_foreach(struct fs *fs, unsigned mask, void (*fn)(struct node *, void *
  * parents; NULL for a node that was unlinked, or without memory. */
 char *node_path(struct fs *fs, fuse_ino_t ino)
 {
-	const struct node **chain = NULL;
+	const struct node **chain = NULL, **c;
 	size_t depth = 0, cap = 0, len = 0;
 	char *out = NULL, *p;
 
@@ -278,13 +280,9 @@ char *node_path(struct fs *fs, fuse_ino_t ino)
 	for (const struct node *n = find_ino(fs, ino); n && n->ino != INO_WORK; n = find_ino(fs, n->parent)) {
 		if (n->kind != K_WNODE || !n->parent)
 			goto out; /* unlinked, or not under work/ */
-		if (depth == cap) {
-			const struct node **c = realloc(chain, (cap = cap ? 2 * cap : 16) * sizeof(*c));
-
-			if (!c)
-				goto out;
-			chain = c;
-		}
+		if (!(c = ug_array_grow(chain, &cap, depth + 1, sizeof(*c), 16)))
+			goto out;
+		chain = c;
 		chain[depth++] = n;
 		len += strlen(n->name) + 1;
 	}

@@ -2,6 +2,7 @@
 #include "fs_internal.h"
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 #include "promisor.h"
@@ -43,15 +44,11 @@ struct oids {
 
 static int oids_add(struct oids *a, const ug_oid *oid)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		ug_oid *v = realloc(a->v, cap * sizeof(*v));
+	ug_oid *v = ug_array_grow(a->v, &a->cap, a->n + 1, sizeof(*v), 64);
 
-		if (!v)
-			return UG_ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (!v)
+		return UG_ENOMEM;
+	a->v = v;
 	a->v[a->n++] = *oid;
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "fs_internal.h"
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -168,16 +169,11 @@ struct stale_list {
 static void collect(struct node *n, void *arg)
 {
 	struct stale_list *l = arg;
+	struct stale *v = ug_array_grow(l->v, &l->cap, l->n + 1, sizeof(*v), 64);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct stale *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!v)
+		return;
+	l->v = v;
 	l->v[l->n].name = strdup(n->name);
 	if (!l->v[l->n].name)
 		return;
@@ -284,21 +280,16 @@ struct to_watch {
 static int push_subfolder(void *arg, int dirfd, const char *name, unsigned char type)
 {
 	struct to_watch *t = arg;
-	char path[PATH_MAX];
+	char path[PATH_MAX], **s;
 
 	(void)dirfd;
 	if (type != DT_DIR || name[0] == '.')
 		return 0;
 	if (snprintf(path, sizeof(path), "%s/%s", t->dir, name) >= (int)sizeof(path))
 		return 0;
-	if (t->n == t->cap) {
-		char **s = realloc(t->stack, 2 * t->cap * sizeof(*s));
-
-		if (!s)
-			return 1; /* out of memory: watch what is known */
-		t->stack = s;
-		t->cap *= 2;
-	}
+	if (!(s = ug_array_grow(t->stack, &t->cap, t->n + 1, sizeof(*s), 16)))
+		return 1; /* out of memory: watch what is known */
+	t->stack = s;
 	if ((t->stack[t->n] = strdup(path)))
 		t->n++;
 	return 0;

@@ -1,6 +1,7 @@
 /* Syncs of the working view: the pending changes as a list, a commit of them, status, following the branch. */
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "ignore.h"
 #include "log.h"
@@ -48,15 +49,11 @@ static int cmp_change(const void *a, const void *b)
 
 static int add_change(struct changes *c, char status, const char *path, uint32_t mode, const ug_oid *oid)
 {
-	if (c->count == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		struct change *v = realloc(c->v, cap * sizeof(*v));
+	struct change *v = ug_array_grow(c->v, &c->cap, c->count + 1, sizeof(*v), 64);
 
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	c->v = v;
 	c->v[c->count].path = strdup(path);
 	if (!c->v[c->count].path)
 		return -ENOMEM;

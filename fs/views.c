@@ -3,6 +3,7 @@
 #include "lastchange.h"
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 #include "tag.h"
@@ -641,15 +642,11 @@ struct listing {
 
 static int add_kid(struct listing *l, size_t *cap, const struct child *c)
 {
-	if (l->nkids == *cap) {
-		size_t n = *cap ? 2 * *cap : 16;
-		struct child *k = realloc(l->kids, n * sizeof(*k));
+	struct child *k = ug_array_grow(l->kids, cap, l->nkids + 1, sizeof(*k), 16);
 
-		if (!k)
-			return -ENOMEM;
-		l->kids = k;
-		*cap = n;
-	}
+	if (!k)
+		return -ENOMEM;
+	l->kids = k;
 	l->kids[l->nkids++] = *c;
 	return 0;
 }

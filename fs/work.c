@@ -2,6 +2,7 @@
 #include "fs_internal.h"
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -719,15 +720,11 @@ char *work_join(const char *dir, const char *name)
 /* Names, with d_type, in a growable array kept sorted for lookups. */
 int wlist_add(struct wlist *l, const char *name, unsigned char type)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 32;
-		struct wentry *v = realloc(l->v, cap * sizeof(*v));
+	struct wentry *v = ug_array_grow(l->v, &l->cap, l->count + 1, sizeof(*v), 32);
 
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
 	l->v[l->count].name = strdup(name);
 	if (!l->v[l->count].name)
 		return -ENOMEM;
@@ -868,7 +865,7 @@ int work_remove_upper_dir(struct work *w, const char *rel)
  * tree ids, no recursion; it never holds more than budget ids. 1, 0 or -errno. */
 static int tree_exceeds(struct work *w, const ug_oid *tree, size_t budget)
 {
-	ug_oid *stack = malloc(sizeof(*stack));
+	ug_oid *stack = malloc(sizeof(*stack)), *s;
 	size_t n = 1, cap = 1, seen = 0;
 	int err = stack ? 0 : -ENOMEM;
 
@@ -886,15 +883,11 @@ static int tree_exceeds(struct work *w, const ug_oid *tree, size_t budget)
 		for (size_t i = 0; i < t->count && !err && seen <= budget; i++) {
 			if (t->entries[i].mode != UG_MODE_TREE)
 				continue;
-			if (n == cap) {
-				ug_oid *s = realloc(stack, (cap *= 2) * sizeof(*s));
-
-				if (!s) {
-					err = -ENOMEM;
-					break;
-				}
-				stack = s;
+			if (!(s = ug_array_grow(stack, &cap, n + 1, sizeof(*s), 64))) {
+				err = -ENOMEM;
+				break;
 			}
+			stack = s;
 			stack[n++] = t->entries[i].oid;
 		}
 		treecache_put(w->fs, t);

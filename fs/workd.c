@@ -1,6 +1,7 @@
 /* The working view's daemon: its start, its threads (autosync, invalidations, control socket), following the branch, the final sync. */
 #include "work.h"
 
+#include "array.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -256,16 +257,11 @@ struct inos {
 static void collect_ino(struct node *n, void *arg)
 {
 	struct inos *l = arg;
+	fuse_ino_t *v = ug_array_grow(l->v, &l->cap, l->n + 1, sizeof(*v), 64);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!v)
+		return;
+	l->v = v;
 	l->v[l->n++] = n->ino;
 }
 
