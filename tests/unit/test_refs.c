@@ -707,6 +707,43 @@ static void ugit_refdb(void)
 	ug_refdb_free(db);
 }
 
+/* The ugit backend keeps git's update rules: compare-and-swap, locks, delete. */
+static void ugit_refdb_rules(void)
+{
+	char ud[128];
+	ug_refdb *db;
+	ug_oid a = id('a'), b = id('b'), zero = { { 0 } };
+	ug_ref r;
+	const char *s;
+
+	snprintf(ud, sizeof(ud), "%s/u2/.ugit", dir);
+	put("u2/.ugit/refs/heads/master", B);
+	require_int(ug_refdb_open_ugit(&db, ud), 0, "open a ugit refdb");
+	is_int(ug_refs_update(db, "refs/heads/master", &b, &a, "T <t@e>", "m"), UG_ECONFLICT,
+	       "a stale old value is refused");
+	ok(!strcmp(ug_error_last(), "refs/heads/master: expected " A ", but it is " B), "the conflict, named");
+	is_int(ug_refs_update(db, "refs/heads/master", &a, &zero, "T <t@e>", "m"), UG_ECONFLICT,
+	       "a zero old value means the ref must not exist");
+	ok(is_ref(db, "refs/heads/master", 'b') && !exists("u2/.ugit/refs/heads/master.lock"),
+	   "value kept, lock removed");
+	put("u2/.ugit/refs/heads/master.lock", "");
+	is_int(ug_refs_update(db, "refs/heads/master", &a, NULL, "T <t@e>", "m"), UG_ECONFLICT,
+	       "a held lock is a conflict");
+	ok(exists("u2/.ugit/refs/heads/master.lock") && is_ref(db, "refs/heads/master", 'b'),
+	   "someone else's lock is left alone, value kept");
+	sh("rm -f '%s/u2/.ugit/refs/heads/master.lock'", dir);
+	is_int(ug_refs_update(db, "refs/heads/new/branch", &a, &zero, "T <t@e>", "m"), 0,
+	       "a ref created in a new directory");
+	s = get("u2/.ugit/refs/heads/new/branch");
+	ok(s && !strcmp(s, A), "created without a newline");
+	is_int(ug_refs_delete(db, "refs/heads/master", &a), UG_ECONFLICT, "delete with a stale value");
+	is_int(ug_refs_delete(db, "refs/heads/master", &b), 0, "delete");
+	ok(!exists("u2/.ugit/refs/heads/master") && !exists("u2/.ugit/refs/heads/master.lock"), "deleted");
+	is_int(ug_refs_read(db, "refs/heads/master", &r), UG_ENOTFOUND, "a deleted ref is not found");
+	ok(!strcmp(ug_error_last(), "ref refs/heads/master not found"), "not found, named");
+	ug_refdb_free(db);
+}
+
 /* ug_repo_open on every git layout, and revparse as git does it: the layouts' folder. */
 static char base[128];
 static bool layouts_made;
@@ -932,6 +969,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("refs: our listing equals git show-ref -d", against_git_list),
 	TAP_CASE("refs: git sees our updates and reflogs, fsck passes", against_git_update),
 	TAP_CASE("refs: a ugit refdb, no newlines, no reflogs", ugit_refdb),
+	TAP_CASE("refs: a ugit refdb checks old values, honours locks, deletes", ugit_refdb_rules),
 	TAP_CASE("layouts: git made them", layouts_make),
 	TAP_CASE("layouts: a working tree", layout_worktree),
 	TAP_CASE("layouts: a .git directory", layout_dotgit),
