@@ -279,6 +279,23 @@ int ug_refs__parse_loose(const char *path, const char *name, const char *buf, si
 	return 0;
 }
 
+int ug_refs__read_loose(ug_refdb *db, const char *name, ug_ref *out)
+{
+	char *path = db->ops->loose_path(db, name), *buf;
+	size_t len;
+	int err;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__read_file(path, &buf, &len);
+	if (!err) {
+		err = ug_refs__parse_loose(path, name, buf, len, db->algo, out);
+		free(buf);
+	}
+	free(path);
+	return err;
+}
+
 int ug_refs__list_push(ug_ref_list *list, ug_ref *ref)
 {
 	size_t n = list->count;

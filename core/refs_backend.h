@@ -15,6 +15,9 @@
  */
 typedef struct {
 	const char *kind; /* "git" or "ugit", for messages */
+	/* Where name's loose file is (malloc'ed; NULL when out of memory): the
+	 * loose-ref steps below read, lock and delete through it. */
+	char *(*loose_path)(ug_refdb *db, const char *name);
 	int (*read)(ug_refdb *db, const char *name, ug_ref *out);
 	int (*list)(ug_refdb *db, const char *prefix, ug_ref_list *out);
 	int (*write)(ug_refdb *db, const char *name, const ug_oid *oid, const char *target,
@@ -34,6 +37,10 @@ struct ug_refdb {
  * terminated. A missing file, a directory, or a path through a file is
  * UG_ENOTFOUND. */
 int ug_refs__read_file(const char *path, char **buf, size_t *len);
+
+/* Read name's loose file (ops->loose_path) into out: ug_refs__read_file,
+ * then ug_refs__parse_loose. */
+int ug_refs__read_loose(ug_refdb *db, const char *name, ug_ref *out);
 
 /* Parse a loose ref's bytes ("<hex>" or "ref: NAME", trailing whitespace
  * allowed) into out (out->name = a copy of name). UG_ECORRUPT naming path. */

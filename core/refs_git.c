@@ -298,23 +298,18 @@ static char *path_of(const char *dir, const char *sub, const char *name)
 	return p;
 }
 
+static char *git_loose_path(ug_refdb *base, const char *name)
+{
+	return path_of(dir_for((git_refdb *)base, name), NULL, name);
+}
+
 static int git_read(ug_refdb *base, const char *name, ug_ref *out)
 {
 	git_refdb *db = (git_refdb *)base;
 	packed_snap *s;
 	const ug_ref *p;
-	char *path = path_of(dir_for(db, name), NULL, name), *buf;
-	size_t len;
-	int err;
+	int err = ug_refs__read_loose(base, name, out);
 
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__read_file(path, &buf, &len);
-	if (!err) {
-		err = ug_refs__parse_loose(path, name, buf, len, base->algo, out);
-		free(buf);
-	}
-	free(path);
 	if (err != UG_ENOTFOUND || strncmp(name, "refs/", 5))
 		return err;
 	if ((err = get_packed(db, &s)))
@@ -616,6 +611,7 @@ static void git_free(ug_refdb *base)
 
 static const ug_refdb_ops git_ops = {
 	.kind = "git",
+	.loose_path = git_loose_path,
 	.read = git_read,
 	.list = git_list,
 	.write = git_write,

@@ -23,24 +23,17 @@ static char *path_of(const ugit_refdb *db, const char *name)
 	return asprintf(&p, "%s/%s", db->dir, name) < 0 ? NULL : p;
 }
 
+static char *ugit_loose_path(ug_refdb *base, const char *name)
+{
+	return path_of((ugit_refdb *)base, name);
+}
+
 static int ugit_read(ug_refdb *base, const char *name, ug_ref *out)
 {
-	char *path = path_of((ugit_refdb *)base, name), *buf;
-	size_t len;
-	int err;
+	/* ugit writes no newline; parse_loose tolerates one anyway */
+	int err = ug_refs__read_loose(base, name, out);
 
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__read_file(path, &buf, &len);
-	if (!err) {
-		/* ugit writes no newline; parse_loose tolerates one anyway */
-		err = ug_refs__parse_loose(path, name, buf, len, base->algo, out);
-		free(buf);
-	} else if (err == UG_ENOTFOUND) {
-		err = ug_error(UG_ENOTFOUND, "ref %s not found", name);
-	}
-	free(path);
-	return err;
+	return err == UG_ENOTFOUND ? ug_error(UG_ENOTFOUND, "ref %s not found", name) : err;
 }
 
 static int ugit_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
@@ -150,6 +143,7 @@ static void ugit_free(ug_refdb *base)
 
 static const ug_refdb_ops ugit_ops = {
 	.kind = "ugit",
+	.loose_path = ugit_loose_path,
 	.read = ugit_read,
 	.list = ugit_list,
 	.write = ugit_write,
