@@ -643,3 +643,49 @@ int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 				ug_oid_tohex(want, old_oid, algo), ug_oid_tohex(have, &cur->oid, algo));
 	return 0;
 }
+
+int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const ug_oid *old_oid,
+			  ug_ref *cur, int *cur_err)
+{
+	char *path = db->ops->loose_path(db, name);
+	ug_ref mine;
+	int err, read_err;
+
+	if (!cur)
+		cur = &mine;
+	memset(cur, 0, sizeof(*cur));
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__lock(lk, path);
+	free(path);
+	if (err)
+		return err;
+	if ((read_err = db->ops->read(db, name, cur)))
+		memset(cur, 0, sizeof(*cur)); /* a failed read holds nothing */
+	err = ug_refs__check_old(name, read_err, cur, old_oid, db->algo);
+	if (cur_err)
+		*cur_err = read_err;
+	if (err || cur == &mine)
+		ug_ref_release(cur);
+	if (err)
+		ug_refs__lock_release(lk);
+	return err;
+}
+
+int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *target, ug_hash_algo algo,
+			      bool newline)
+{
+	char hex[UG_OID_MAXHEX + 1], *content;
+	const char *eol = newline ? "\n" : "";
+	int len, err;
+
+	if (target)
+		len = asprintf(&content, "ref: %s%s", target, eol);
+	else
+		len = asprintf(&content, "%s%s", ug_oid_tohex(hex, oid, algo), eol);
+	if (len < 0)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__lock_write(lk, content, (size_t)len);
+	free(content);
+	return err;
+}

@@ -84,4 +84,17 @@ void ug_refs__lock_release(ug_reflock *lk);
 int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 		       const ug_oid *old_oid, ug_hash_algo algo);
 
+/* Lock name's loose file, read its current value under the lock (a writer
+ * that respects the lock cannot change it now) and check it against old_oid
+ * (ug_refs__check_old). On success the caller holds lk and, when cur is not
+ * NULL, *cur (zeroed unless *cur_err, what the read returned, is 0): it
+ * releases both. cur and cur_err are both NULL or both set. On failure
+ * nothing is held. */
+int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const ug_oid *old_oid,
+			  ug_ref *cur, int *cur_err);
+/* Write a ref's value into the lock: "ref: TARGET" when target is set, else
+ * oid's hex; then a newline when asked (git writes one, ugit none). */
+int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *target, ug_hash_algo algo,
+			      bool newline);
+
 #endif

@@ -502,45 +502,23 @@ static int git_write(ug_refdb *base, const char *name, const ug_oid *oid, const 
 		     const ug_oid *old_oid, const char *ident, const char *msg)
 {
 	git_refdb *db = (git_refdb *)base;
-	char hex[UG_OID_MAXHEX + 1], *path, *content = NULL;
 	ug_reflock lk;
 	ug_ref cur;
 	ug_oid zero = { { 0 } };
-	int err, cur_err, len;
+	int err, cur_err;
 
-	path = path_of(dir_for(db, name), NULL, name);
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__lock(&lk, path);
-	free(path);
-	if (err)
+	if ((err = ug_refs__lock_checked(base, &lk, name, old_oid, &cur, &cur_err)))
 		return err;
-	/* Read under the lock: a writer that respects it cannot change it now. */
-	memset(&cur, 0, sizeof(cur));
-	cur_err = git_read(base, name, &cur);
-	if ((err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo)))
-		goto out;
 	if (cur_err == UG_ENOTFOUND && (err = check_df_conflict(db, name)))
 		goto out;
-	if (target)
-		len = asprintf(&content, "ref: %s\n", target);
-	else
-		len = asprintf(&content, "%s\n", ug_oid_tohex(hex, oid, base->algo));
-	if (len < 0) {
-		content = NULL;
-		err = ug_error(UG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((err = ug_refs__lock_write(&lk, content, (size_t)len)))
+	if ((err = ug_refs__lock_write_value(&lk, oid, target, base->algo, true)))
 		goto out;
 	if (!target && (err = write_reflogs(db, name, !cur_err && !cur.target ? &cur.oid : &zero,
 					    oid, ident, msg)))
 		goto out;
 	err = ug_refs__lock_commit(&lk);
 out:
-	free(content);
-	if (!cur_err)
-		ug_ref_release(&cur);
+	ug_ref_release(&cur);
 	ug_refs__lock_release(&lk);
 	return err;
 }

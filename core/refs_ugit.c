@@ -51,39 +51,15 @@ static int ugit_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 static int ugit_write(ug_refdb *base, const char *name, const ug_oid *oid, const char *target,
 		      const ug_oid *old_oid, const char *ident, const char *msg)
 {
-	char hex[UG_OID_MAXHEX + 1], *path, *content = NULL;
 	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err, len;
+	int err;
 
 	(void)ident; /* ugit keeps no reflog */
 	(void)msg;
-	path = path_of((ugit_refdb *)base, name);
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__lock(&lk, path);
-	free(path);
-	if (err)
+	if ((err = ug_refs__lock_checked(base, &lk, name, old_oid, NULL, NULL)))
 		return err;
-	memset(&cur, 0, sizeof(cur));
-	cur_err = ugit_read(base, name, &cur);
-	if ((err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo)))
-		goto out;
-	if (target)
-		len = asprintf(&content, "ref: %s", target);
-	else
-		len = asprintf(&content, "%s", ug_oid_tohex(hex, oid, base->algo));
-	if (len < 0) {
-		content = NULL;
-		err = ug_error(UG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!(err = ug_refs__lock_write(&lk, content, (size_t)len)))
+	if (!(err = ug_refs__lock_write_value(&lk, oid, target, base->algo, false)))
 		err = ug_refs__lock_commit(&lk);
-out:
-	free(content);
-	if (!cur_err)
-		ug_ref_release(&cur);
 	ug_refs__lock_release(&lk);
 	return err;
 }
