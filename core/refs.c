@@ -581,11 +581,22 @@ int ug_refs__lock_write(ug_reflock *lk, const char *content, size_t len)
 	return 0;
 }
 
-int ug_refs__lock_commit(ug_reflock *lk)
+/* fsync the folder holding path: a rename or unlink in it lasts then. */
+static int fsync_parent(const char *path)
 {
-	char *dir;
+	char *dir = strdup(path);
 	int err;
 
+	if (!dir)
+		return ug_error(UG_ENOMEM, "out of memory");
+	*strrchr(dir, '/') = '\0';
+	err = ug_fileio_fsync_dir(dir);
+	free(dir);
+	return err;
+}
+
+int ug_refs__lock_commit(ug_reflock *lk)
+{
 	if (rename(lk->lockpath, lk->path) < 0) {
 		/* an empty directory left where the ref goes (git prunes them) */
 		if (errno != EISDIR || rmdir(lk->path) < 0 || rename(lk->lockpath, lk->path) < 0) {
@@ -596,13 +607,7 @@ int ug_refs__lock_commit(ug_reflock *lk)
 		}
 	}
 	lk->held = false;
-	dir = strdup(lk->path);
-	if (!dir)
-		return ug_error(UG_ENOMEM, "out of memory");
-	*strrchr(dir, '/') = '\0';
-	err = ug_fileio_fsync_dir(dir);
-	free(dir);
-	return err;
+	return fsync_parent(lk->path);
 }
 
 void ug_refs__lock_release(ug_reflock *lk)
@@ -687,5 +692,20 @@ int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *tar
 		return ug_error(UG_ENOMEM, "out of memory");
 	err = ug_refs__lock_write(lk, content, (size_t)len);
 	free(content);
+	return err;
+}
+
+int ug_refs__remove_loose(ug_refdb *db, const char *name, const ug_oid *old_oid)
+{
+	ug_reflock lk;
+	int err;
+
+	if ((err = ug_refs__lock_checked(db, &lk, name, old_oid, NULL, NULL)))
+		return err;
+	if (unlink(lk.path) < 0 && errno != ENOENT)
+		err = ug_error_os(UG_ERROR, "unlink %s", lk.path);
+	if (!err)
+		err = fsync_parent(lk.path);
+	ug_refs__lock_release(&lk);
 	return err;
 }

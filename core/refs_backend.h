@@ -97,4 +97,8 @@ int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const 
 int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *target, ug_hash_algo algo,
 			      bool newline);
 
+/* Delete name's loose file under its lock when its value matches old_oid
+ * (ug_refs__check_old): both backends' remove. A packed copy stays. */
+int ug_refs__remove_loose(ug_refdb *db, const char *name, const ug_oid *old_oid);
+
 #endif

@@ -523,36 +523,6 @@ out:
 	return err;
 }
 
-static int git_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
-{
-	git_refdb *db = (git_refdb *)base;
-	char *path = path_of(dir_for(db, name), NULL, name), *dir;
-	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err;
-
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	if ((err = ug_refs__lock(&lk, path))) {
-		free(path);
-		return err;
-	}
-	cur_err = git_read(base, name, &cur);
-	err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	if (!err && unlink(path) < 0 && errno != ENOENT)
-		err = ug_error_os(UG_ERROR, "unlink %s", path);
-	if (!err) {
-		dir = path;
-		*strrchr(dir, '/') = '\0';
-		err = ug_fileio_fsync_dir(dir);
-	}
-	free(path);
-	ug_refs__lock_release(&lk);
-	return err;
-}
-
 static char **git_watch_roots(ug_refdb *base)
 {
 	git_refdb *db = (git_refdb *)base;
@@ -593,7 +563,7 @@ static const ug_refdb_ops git_ops = {
 	.read = git_read,
 	.list = git_list,
 	.write = git_write,
-	.remove = git_remove,
+	.remove = ug_refs__remove_loose, /* the loose file only: a packed copy stays */
 	.watch_roots = git_watch_roots,
 	.free = git_free,
 };

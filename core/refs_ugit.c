@@ -2,14 +2,11 @@
 #include "refs.h"
 
 #include "error.h"
-#include "fileio.h"
 #include "refs_backend.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct {
 	ug_refdb base;
@@ -64,35 +61,6 @@ static int ugit_write(ug_refdb *base, const char *name, const ug_oid *oid, const
 	return err;
 }
 
-static int ugit_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
-{
-	char *path = path_of((ugit_refdb *)base, name);
-	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err;
-
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	if ((err = ug_refs__lock(&lk, path))) {
-		free(path);
-		return err;
-	}
-	memset(&cur, 0, sizeof(cur));
-	cur_err = ugit_read(base, name, &cur);
-	err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	if (!err && unlink(path) < 0 && errno != ENOENT)
-		err = ug_error_os(UG_ERROR, "unlink %s", path);
-	if (!err) {
-		*strrchr(path, '/') = '\0';
-		err = ug_fileio_fsync_dir(path);
-	}
-	free(path);
-	ug_refs__lock_release(&lk);
-	return err;
-}
-
 static char **ugit_watch_roots(ug_refdb *base)
 {
 	ugit_refdb *db = (ugit_refdb *)base;
@@ -123,7 +91,7 @@ static const ug_refdb_ops ugit_ops = {
 	.read = ugit_read,
 	.list = ugit_list,
 	.write = ugit_write,
-	.remove = ugit_remove,
+	.remove = ug_refs__remove_loose,
 	.watch_roots = ugit_watch_roots,
 	.free = ugit_free,
 };
