@@ -325,19 +325,23 @@ static void update_create(void)
 	ok(s && !strstr(s, "create"), "logs/HEAD untouched for another branch");
 }
 
-static void update_locked(void)
+/* Updating name while lock (its lock file, under dir) is held: a conflict, the
+ * lock left alone, the value (want) kept. Both backends. */
+static void held_lock(ug_refdb *db, const char *name, const char *lock, char want)
 {
-	ug_refdb *db = gdb;
 	ug_oid a = id('a');
 
-	if (!have_gdb())
-		return;
-	put("refs/heads/main.lock", "");
-	is_int(ug_refs_update(db, "refs/heads/main", &a, NULL, "Tester <t@example.com>", "locked"), UG_ECONFLICT,
+	put(lock, "");
+	is_int(ug_refs_update(db, name, &a, NULL, "Tester <t@example.com>", "locked"), UG_ECONFLICT,
 	       "a held lock is a conflict");
-	ok(exists("refs/heads/main.lock") && is_ref(db, "refs/heads/main", 'e'),
-	   "someone else's lock is left alone, value kept");
-	sh("rm -f '%s/refs/heads/main.lock'", dir);
+	ok(exists(lock) && is_ref(db, name, want), "someone else's lock is left alone, value kept");
+	sh("rm -f '%s/%s'", dir, lock);
+}
+
+static void update_locked(void)
+{
+	if (have_gdb())
+		held_lock(gdb, "refs/heads/main", "refs/heads/main.lock", 'e');
 }
 
 static void update_packed(void)
@@ -726,12 +730,7 @@ static void ugit_refdb_rules(void)
 	       "a zero old value means the ref must not exist");
 	ok(is_ref(db, "refs/heads/master", 'b') && !exists("u2/.ugit/refs/heads/master.lock"),
 	   "value kept, lock removed");
-	put("u2/.ugit/refs/heads/master.lock", "");
-	is_int(ug_refs_update(db, "refs/heads/master", &a, NULL, "T <t@e>", "m"), UG_ECONFLICT,
-	       "a held lock is a conflict");
-	ok(exists("u2/.ugit/refs/heads/master.lock") && is_ref(db, "refs/heads/master", 'b'),
-	   "someone else's lock is left alone, value kept");
-	sh("rm -f '%s/u2/.ugit/refs/heads/master.lock'", dir);
+	held_lock(db, "refs/heads/master", "u2/.ugit/refs/heads/master.lock", 'b');
 	is_int(ug_refs_update(db, "refs/heads/new/branch", &a, &zero, "T <t@e>", "m"), 0,
 	       "a ref created in a new directory");
 	s = get("u2/.ugit/refs/heads/new/branch");
