@@ -320,24 +320,6 @@ static int git_read(ug_refdb *base, const char *name, ug_ref *out)
 	return err;
 }
 
-static bool list_has(const ug_ref_list *l, const char *name)
-{
-	size_t lo = 0, hi = l->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(l->refs[mid].name, name);
-
-		if (!c)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 static int git_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 {
 	git_refdb *db = (git_refdb *)base;
@@ -355,11 +337,10 @@ static int git_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 	for (size_t i = ug_refs_lower_bound(s->refs, s->count, prefix); i < s->count; i++) {
 		const ug_ref *p = &s->refs[i];
 		ug_ref copy;
-		ug_ref_list loose = { out->refs, nloose };
 
 		if (strncmp(p->name, prefix, plen))
 			break; /* sorted: no later name has the prefix */
-		if (list_has(&loose, p->name))
+		if (ug_refs_find(out->refs, nloose, p->name))
 			continue; /* a loose ref overrides the packed one */
 		if ((err = copy_ref(&copy, p)) || (err = ug_refs__list_push(out, &copy))) {
 			ug_ref_release(&copy);
