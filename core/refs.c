@@ -665,6 +665,7 @@ int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const 
 	free(path);
 	if (err)
 		return err;
+	/* under the lock: a writer that respects it cannot change the value now */
 	if ((read_err = db->ops->read(db, name, cur)))
 		memset(cur, 0, sizeof(*cur)); /* a failed read holds nothing */
 	err = ug_refs__check_old(name, read_err, cur, old_oid, db->algo);
