@@ -279,6 +279,23 @@ int ug_refs__parse_loose(const char *path, const char *name, const char *buf, si
 	return 0;
 }
 
+int ug_refs__read_loose(ug_refdb *db, const char *name, ug_ref *out)
+{
+	char *path = db->ops->loose_path(db, name), *buf;
+	size_t len;
+	int err;
+
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__read_file(path, &buf, &len);
+	if (!err) {
+		err = ug_refs__parse_loose(path, name, buf, len, db->algo, out);
+		free(buf);
+	}
+	free(path);
+	return err;
+}
+
 int ug_refs__list_push(ug_ref_list *list, ug_ref *ref)
 {
 	size_t n = list->count;
@@ -564,11 +581,22 @@ int ug_refs__lock_write(ug_reflock *lk, const char *content, size_t len)
 	return 0;
 }
 
-int ug_refs__lock_commit(ug_reflock *lk)
+/* fsync the folder holding path: a rename or unlink in it lasts then. */
+static int fsync_parent(const char *path)
 {
-	char *dir;
+	char *dir = strdup(path);
 	int err;
 
+	if (!dir)
+		return ug_error(UG_ENOMEM, "out of memory");
+	*strrchr(dir, '/') = '\0';
+	err = ug_fileio_fsync_dir(dir);
+	free(dir);
+	return err;
+}
+
+int ug_refs__lock_commit(ug_reflock *lk)
+{
 	if (rename(lk->lockpath, lk->path) < 0) {
 		/* an empty directory left where the ref goes (git prunes them) */
 		if (errno != EISDIR || rmdir(lk->path) < 0 || rename(lk->lockpath, lk->path) < 0) {
@@ -579,13 +607,7 @@ int ug_refs__lock_commit(ug_reflock *lk)
 		}
 	}
 	lk->held = false;
-	dir = strdup(lk->path);
-	if (!dir)
-		return ug_error(UG_ENOMEM, "out of memory");
-	*strrchr(dir, '/') = '\0';
-	err = ug_fileio_fsync_dir(dir);
-	free(dir);
-	return err;
+	return fsync_parent(lk->path);
 }
 
 void ug_refs__lock_release(ug_reflock *lk)
@@ -625,4 +647,66 @@ int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 		return ug_error(UG_ECONFLICT, "%s: expected %s, but it is %s", name,
 				ug_oid_tohex(want, old_oid, algo), ug_oid_tohex(have, &cur->oid, algo));
 	return 0;
+}
+
+int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const ug_oid *old_oid,
+			  ug_ref *cur, int *cur_err)
+{
+	char *path = db->ops->loose_path(db, name);
+	ug_ref mine;
+	int err, read_err;
+
+	if (!cur)
+		cur = &mine;
+	memset(cur, 0, sizeof(*cur));
+	if (!path)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__lock(lk, path);
+	free(path);
+	if (err)
+		return err;
+	/* under the lock: a writer that respects it cannot change the value now */
+	if ((read_err = db->ops->read(db, name, cur)))
+		memset(cur, 0, sizeof(*cur)); /* a failed read holds nothing */
+	err = ug_refs__check_old(name, read_err, cur, old_oid, db->algo);
+	if (cur_err)
+		*cur_err = read_err;
+	if (err || cur == &mine)
+		ug_ref_release(cur);
+	if (err)
+		ug_refs__lock_release(lk);
+	return err;
+}
+
+int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *target, ug_hash_algo algo,
+			      bool newline)
+{
+	char hex[UG_OID_MAXHEX + 1], *content;
+	const char *eol = newline ? "\n" : "";
+	int len, err;
+
+	if (target)
+		len = asprintf(&content, "ref: %s%s", target, eol);
+	else
+		len = asprintf(&content, "%s%s", ug_oid_tohex(hex, oid, algo), eol);
+	if (len < 0)
+		return ug_error(UG_ENOMEM, "out of memory");
+	err = ug_refs__lock_write(lk, content, (size_t)len);
+	free(content);
+	return err;
+}
+
+int ug_refs__remove_loose(ug_refdb *db, const char *name, const ug_oid *old_oid)
+{
+	ug_reflock lk;
+	int err;
+
+	if ((err = ug_refs__lock_checked(db, &lk, name, old_oid, NULL, NULL)))
+		return err;
+	if (unlink(lk.path) < 0 && errno != ENOENT)
+		err = ug_error_os(UG_ERROR, "unlink %s", lk.path);
+	if (!err)
+		err = fsync_parent(lk.path);
+	ug_refs__lock_release(&lk);
+	return err;
 }

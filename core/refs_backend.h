@@ -15,6 +15,9 @@
  */
 typedef struct {
 	const char *kind; /* "git" or "ugit", for messages */
+	/* Where name's loose file is (malloc'ed; NULL when out of memory): the
+	 * loose-ref steps below read, lock and delete through it. */
+	char *(*loose_path)(ug_refdb *db, const char *name);
 	int (*read)(ug_refdb *db, const char *name, ug_ref *out);
 	int (*list)(ug_refdb *db, const char *prefix, ug_ref_list *out);
 	int (*write)(ug_refdb *db, const char *name, const ug_oid *oid, const char *target,
@@ -34,6 +37,10 @@ struct ug_refdb {
  * terminated. A missing file, a directory, or a path through a file is
  * UG_ENOTFOUND. */
 int ug_refs__read_file(const char *path, char **buf, size_t *len);
+
+/* Read name's loose file (ops->loose_path) into out: ug_refs__read_file,
+ * then ug_refs__parse_loose. */
+int ug_refs__read_loose(ug_refdb *db, const char *name, ug_ref *out);
 
 /* Parse a loose ref's bytes ("<hex>" or "ref: NAME", trailing whitespace
  * allowed) into out (out->name = a copy of name). UG_ECORRUPT naming path. */
@@ -76,5 +83,22 @@ void ug_refs__lock_release(ug_reflock *lk);
  * old_oid as ug_refs_update wants; UG_ECONFLICT naming name when different. */
 int ug_refs__check_old(const char *name, int cur_err, const ug_ref *cur,
 		       const ug_oid *old_oid, ug_hash_algo algo);
+
+/* Lock name's loose file, read its current value under the lock (a writer
+ * that respects the lock cannot change it now) and check it against old_oid
+ * (ug_refs__check_old). On success the caller holds lk and, when cur is not
+ * NULL, *cur (zeroed unless *cur_err, what the read returned, is 0): it
+ * releases both. cur and cur_err are both NULL or both set. On failure
+ * nothing is held. */
+int ug_refs__lock_checked(ug_refdb *db, ug_reflock *lk, const char *name, const ug_oid *old_oid,
+			  ug_ref *cur, int *cur_err);
+/* Write a ref's value into the lock: "ref: TARGET" when target is set, else
+ * oid's hex; then a newline when asked (git writes one, ugit none). */
+int ug_refs__lock_write_value(ug_reflock *lk, const ug_oid *oid, const char *target, ug_hash_algo algo,
+			      bool newline);
+
+/* Delete name's loose file under its lock when its value matches old_oid
+ * (ug_refs__check_old): both backends' remove. A packed copy stays. */
+int ug_refs__remove_loose(ug_refdb *db, const char *name, const ug_oid *old_oid);
 
 #endif

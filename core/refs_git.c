@@ -298,23 +298,18 @@ static char *path_of(const char *dir, const char *sub, const char *name)
 	return p;
 }
 
+static char *git_loose_path(ug_refdb *base, const char *name)
+{
+	return path_of(dir_for((git_refdb *)base, name), NULL, name);
+}
+
 static int git_read(ug_refdb *base, const char *name, ug_ref *out)
 {
 	git_refdb *db = (git_refdb *)base;
 	packed_snap *s;
 	const ug_ref *p;
-	char *path = path_of(dir_for(db, name), NULL, name), *buf;
-	size_t len;
-	int err;
+	int err = ug_refs__read_loose(base, name, out);
 
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__read_file(path, &buf, &len);
-	if (!err) {
-		err = ug_refs__parse_loose(path, name, buf, len, base->algo, out);
-		free(buf);
-	}
-	free(path);
 	if (err != UG_ENOTFOUND || strncmp(name, "refs/", 5))
 		return err;
 	if ((err = get_packed(db, &s)))
@@ -323,24 +318,6 @@ static int git_read(ug_refdb *base, const char *name, ug_ref *out)
 	err = p ? copy_ref(out, p) : ug_error(UG_ENOTFOUND, "ref %s not found", name);
 	snap_drop(db, s);
 	return err;
-}
-
-static bool list_has(const ug_ref_list *l, const char *name)
-{
-	size_t lo = 0, hi = l->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(l->refs[mid].name, name);
-
-		if (!c)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
 }
 
 static int git_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
@@ -360,11 +337,10 @@ static int git_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 	for (size_t i = ug_refs_lower_bound(s->refs, s->count, prefix); i < s->count; i++) {
 		const ug_ref *p = &s->refs[i];
 		ug_ref copy;
-		ug_ref_list loose = { out->refs, nloose };
 
 		if (strncmp(p->name, prefix, plen))
 			break; /* sorted: no later name has the prefix */
-		if (list_has(&loose, p->name))
+		if (ug_refs_find(out->refs, nloose, p->name))
 			continue; /* a loose ref overrides the packed one */
 		if ((err = copy_ref(&copy, p)) || (err = ug_refs__list_push(out, &copy))) {
 			ug_ref_release(&copy);
@@ -507,75 +483,23 @@ static int git_write(ug_refdb *base, const char *name, const ug_oid *oid, const 
 		     const ug_oid *old_oid, const char *ident, const char *msg)
 {
 	git_refdb *db = (git_refdb *)base;
-	char hex[UG_OID_MAXHEX + 1], *path, *content = NULL;
 	ug_reflock lk;
 	ug_ref cur;
 	ug_oid zero = { { 0 } };
-	int err, cur_err, len;
+	int err, cur_err;
 
-	path = path_of(dir_for(db, name), NULL, name);
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__lock(&lk, path);
-	free(path);
-	if (err)
+	if ((err = ug_refs__lock_checked(base, &lk, name, old_oid, &cur, &cur_err)))
 		return err;
-	/* Read under the lock: a writer that respects it cannot change it now. */
-	memset(&cur, 0, sizeof(cur));
-	cur_err = git_read(base, name, &cur);
-	if ((err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo)))
-		goto out;
 	if (cur_err == UG_ENOTFOUND && (err = check_df_conflict(db, name)))
 		goto out;
-	if (target)
-		len = asprintf(&content, "ref: %s\n", target);
-	else
-		len = asprintf(&content, "%s\n", ug_oid_tohex(hex, oid, base->algo));
-	if (len < 0) {
-		content = NULL;
-		err = ug_error(UG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((err = ug_refs__lock_write(&lk, content, (size_t)len)))
+	if ((err = ug_refs__lock_write_value(&lk, oid, target, base->algo, true)))
 		goto out;
 	if (!target && (err = write_reflogs(db, name, !cur_err && !cur.target ? &cur.oid : &zero,
 					    oid, ident, msg)))
 		goto out;
 	err = ug_refs__lock_commit(&lk);
 out:
-	free(content);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	ug_refs__lock_release(&lk);
-	return err;
-}
-
-static int git_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
-{
-	git_refdb *db = (git_refdb *)base;
-	char *path = path_of(dir_for(db, name), NULL, name), *dir;
-	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err;
-
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	if ((err = ug_refs__lock(&lk, path))) {
-		free(path);
-		return err;
-	}
-	cur_err = git_read(base, name, &cur);
-	err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	if (!err && unlink(path) < 0 && errno != ENOENT)
-		err = ug_error_os(UG_ERROR, "unlink %s", path);
-	if (!err) {
-		dir = path;
-		*strrchr(dir, '/') = '\0';
-		err = ug_fileio_fsync_dir(dir);
-	}
-	free(path);
+	ug_ref_release(&cur);
 	ug_refs__lock_release(&lk);
 	return err;
 }
@@ -616,10 +540,11 @@ static void git_free(ug_refdb *base)
 
 static const ug_refdb_ops git_ops = {
 	.kind = "git",
+	.loose_path = git_loose_path,
 	.read = git_read,
 	.list = git_list,
 	.write = git_write,
-	.remove = git_remove,
+	.remove = ug_refs__remove_loose, /* the loose file only: a packed copy stays */
 	.watch_roots = git_watch_roots,
 	.free = git_free,
 };

@@ -2,14 +2,11 @@
 #include "refs.h"
 
 #include "error.h"
-#include "fileio.h"
 #include "refs_backend.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct {
 	ug_refdb base;
@@ -23,24 +20,17 @@ static char *path_of(const ugit_refdb *db, const char *name)
 	return asprintf(&p, "%s/%s", db->dir, name) < 0 ? NULL : p;
 }
 
+static char *ugit_loose_path(ug_refdb *base, const char *name)
+{
+	return path_of((ugit_refdb *)base, name);
+}
+
 static int ugit_read(ug_refdb *base, const char *name, ug_ref *out)
 {
-	char *path = path_of((ugit_refdb *)base, name), *buf;
-	size_t len;
-	int err;
+	/* ugit writes no newline; parse_loose tolerates one anyway */
+	int err = ug_refs__read_loose(base, name, out);
 
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__read_file(path, &buf, &len);
-	if (!err) {
-		/* ugit writes no newline; parse_loose tolerates one anyway */
-		err = ug_refs__parse_loose(path, name, buf, len, base->algo, out);
-		free(buf);
-	} else if (err == UG_ENOTFOUND) {
-		err = ug_error(UG_ENOTFOUND, "ref %s not found", name);
-	}
-	free(path);
-	return err;
+	return err == UG_ENOTFOUND ? ug_error(UG_ENOTFOUND, "ref %s not found", name) : err;
 }
 
 static int ugit_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
@@ -58,68 +48,15 @@ static int ugit_list(ug_refdb *base, const char *prefix, ug_ref_list *out)
 static int ugit_write(ug_refdb *base, const char *name, const ug_oid *oid, const char *target,
 		      const ug_oid *old_oid, const char *ident, const char *msg)
 {
-	char hex[UG_OID_MAXHEX + 1], *path, *content = NULL;
 	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err, len;
+	int err;
 
 	(void)ident; /* ugit keeps no reflog */
 	(void)msg;
-	path = path_of((ugit_refdb *)base, name);
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	err = ug_refs__lock(&lk, path);
-	free(path);
-	if (err)
+	if ((err = ug_refs__lock_checked(base, &lk, name, old_oid, NULL, NULL)))
 		return err;
-	memset(&cur, 0, sizeof(cur));
-	cur_err = ugit_read(base, name, &cur);
-	if ((err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo)))
-		goto out;
-	if (target)
-		len = asprintf(&content, "ref: %s", target);
-	else
-		len = asprintf(&content, "%s", ug_oid_tohex(hex, oid, base->algo));
-	if (len < 0) {
-		content = NULL;
-		err = ug_error(UG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!(err = ug_refs__lock_write(&lk, content, (size_t)len)))
+	if (!(err = ug_refs__lock_write_value(&lk, oid, target, base->algo, false)))
 		err = ug_refs__lock_commit(&lk);
-out:
-	free(content);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	ug_refs__lock_release(&lk);
-	return err;
-}
-
-static int ugit_remove(ug_refdb *base, const char *name, const ug_oid *old_oid)
-{
-	char *path = path_of((ugit_refdb *)base, name);
-	ug_reflock lk;
-	ug_ref cur;
-	int err, cur_err;
-
-	if (!path)
-		return ug_error(UG_ENOMEM, "out of memory");
-	if ((err = ug_refs__lock(&lk, path))) {
-		free(path);
-		return err;
-	}
-	memset(&cur, 0, sizeof(cur));
-	cur_err = ugit_read(base, name, &cur);
-	err = ug_refs__check_old(name, cur_err, &cur, old_oid, base->algo);
-	if (!cur_err)
-		ug_ref_release(&cur);
-	if (!err && unlink(path) < 0 && errno != ENOENT)
-		err = ug_error_os(UG_ERROR, "unlink %s", path);
-	if (!err) {
-		*strrchr(path, '/') = '\0';
-		err = ug_fileio_fsync_dir(path);
-	}
-	free(path);
 	ug_refs__lock_release(&lk);
 	return err;
 }
@@ -150,10 +87,11 @@ static void ugit_free(ug_refdb *base)
 
 static const ug_refdb_ops ugit_ops = {
 	.kind = "ugit",
+	.loose_path = ugit_loose_path,
 	.read = ugit_read,
 	.list = ugit_list,
 	.write = ugit_write,
-	.remove = ugit_remove,
+	.remove = ug_refs__remove_loose,
 	.watch_roots = ugit_watch_roots,
 	.free = ugit_free,
 };

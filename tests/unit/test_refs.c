@@ -325,19 +325,23 @@ static void update_create(void)
 	ok(s && !strstr(s, "create"), "logs/HEAD untouched for another branch");
 }
 
-static void update_locked(void)
+/* Updating name while lock (its lock file, under dir) is held: a conflict, the
+ * lock left alone, the value (want) kept. Both backends. */
+static void held_lock(ug_refdb *db, const char *name, const char *lock, char want)
 {
-	ug_refdb *db = gdb;
 	ug_oid a = id('a');
 
-	if (!have_gdb())
-		return;
-	put("refs/heads/main.lock", "");
-	is_int(ug_refs_update(db, "refs/heads/main", &a, NULL, "Tester <t@example.com>", "locked"), UG_ECONFLICT,
+	put(lock, "");
+	is_int(ug_refs_update(db, name, &a, NULL, "Tester <t@example.com>", "locked"), UG_ECONFLICT,
 	       "a held lock is a conflict");
-	ok(exists("refs/heads/main.lock") && is_ref(db, "refs/heads/main", 'e'),
-	   "someone else's lock is left alone, value kept");
-	sh("rm -f '%s/refs/heads/main.lock'", dir);
+	ok(exists(lock) && is_ref(db, name, want), "someone else's lock is left alone, value kept");
+	sh("rm -f '%s/%s'", dir, lock);
+}
+
+static void update_locked(void)
+{
+	if (have_gdb())
+		held_lock(gdb, "refs/heads/main", "refs/heads/main.lock", 'e');
 }
 
 static void update_packed(void)
@@ -707,6 +711,38 @@ static void ugit_refdb(void)
 	ug_refdb_free(db);
 }
 
+/* The ugit backend keeps git's update rules: compare-and-swap, locks, delete. */
+static void ugit_refdb_rules(void)
+{
+	char ud[128];
+	ug_refdb *db;
+	ug_oid a = id('a'), b = id('b'), zero = { { 0 } };
+	ug_ref r;
+	const char *s;
+
+	snprintf(ud, sizeof(ud), "%s/u2/.ugit", dir);
+	put("u2/.ugit/refs/heads/master", B);
+	require_int(ug_refdb_open_ugit(&db, ud), 0, "open a ugit refdb");
+	is_int(ug_refs_update(db, "refs/heads/master", &b, &a, "T <t@e>", "m"), UG_ECONFLICT,
+	       "a stale old value is refused");
+	ok(!strcmp(ug_error_last(), "refs/heads/master: expected " A ", but it is " B), "the conflict, named");
+	is_int(ug_refs_update(db, "refs/heads/master", &a, &zero, "T <t@e>", "m"), UG_ECONFLICT,
+	       "a zero old value means the ref must not exist");
+	ok(is_ref(db, "refs/heads/master", 'b') && !exists("u2/.ugit/refs/heads/master.lock"),
+	   "value kept, lock removed");
+	held_lock(db, "refs/heads/master", "u2/.ugit/refs/heads/master.lock", 'b');
+	is_int(ug_refs_update(db, "refs/heads/new/branch", &a, &zero, "T <t@e>", "m"), 0,
+	       "a ref created in a new directory");
+	s = get("u2/.ugit/refs/heads/new/branch");
+	ok(s && !strcmp(s, A), "created without a newline");
+	is_int(ug_refs_delete(db, "refs/heads/master", &a), UG_ECONFLICT, "delete with a stale value");
+	is_int(ug_refs_delete(db, "refs/heads/master", &b), 0, "delete");
+	ok(!exists("u2/.ugit/refs/heads/master") && !exists("u2/.ugit/refs/heads/master.lock"), "deleted");
+	is_int(ug_refs_read(db, "refs/heads/master", &r), UG_ENOTFOUND, "a deleted ref is not found");
+	ok(!strcmp(ug_error_last(), "ref refs/heads/master not found"), "not found, named");
+	ug_refdb_free(db);
+}
+
 /* ug_repo_open on every git layout, and revparse as git does it: the layouts' folder. */
 static char base[128];
 static bool layouts_made;
@@ -932,6 +968,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("refs: our listing equals git show-ref -d", against_git_list),
 	TAP_CASE("refs: git sees our updates and reflogs, fsck passes", against_git_update),
 	TAP_CASE("refs: a ugit refdb, no newlines, no reflogs", ugit_refdb),
+	TAP_CASE("refs: a ugit refdb checks old values, honours locks, deletes", ugit_refdb_rules),
 	TAP_CASE("layouts: git made them", layouts_make),
 	TAP_CASE("layouts: a working tree", layout_worktree),
 	TAP_CASE("layouts: a .git directory", layout_dotgit),
