@@ -3,9 +3,11 @@
 #define UG_TEST_GITUTIL_H
 
 #include "fileio.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,5 +181,42 @@ static inline void rm_rf(const char *dir)
 	if (dir && strstr(dir, "/ugitfs-") && !strchr(dir, '\''))
 		sh("rm -rf '%s'", dir);
 }
+
+/* A reproducible random number below n (xorshift64); *state is never 0. */
+static inline unsigned xorshift_below(uint64_t *state, unsigned n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (unsigned)(*state % n);
+}
+
+/*
+ * The main() of a test that checks random cases against git: a scratch folder
+ * (ugitfs-TAG-..., in *tmp while the cases run) with the isolated $HOME in it,
+ * *rng seeded from $UG_TEST_SEED when that is set, the cases run, then
+ * release() and the folder removed. Returns the exit status.
+ */
+static inline int git_test_main(const char *tag, const struct tap_case *cases, size_t n, const char **tmp,
+				uint64_t *rng, void (*release)(void))
+{
+	char *dir = tmpdir_new(tag), *home;
+	int status;
+
+	if (!dir || asprintf(&home, "%s/home", dir) < 0)
+		return 1;
+	*tmp = dir;
+	git_env_isolate(home);
+	if (getenv("UG_TEST_SEED"))
+		*rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
+	status = tap_run(cases, n);
+	release();
+	rm_rf(dir);
+	free(dir);
+	free(home);
+	return status;
+}
+#define GIT_TEST_MAIN(tag, cases, tmp, rng, release) \
+	git_test_main((tag), (cases), sizeof(cases) / sizeof((cases)[0]), (tmp), (rng), (release))
 
 #endif

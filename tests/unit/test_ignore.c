@@ -455,10 +455,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 static const char *const pieces[] = {
@@ -643,20 +640,6 @@ static const struct tap_case cases[] = {
 
 int main(void)
 {
-	char *tmp = tmpdir_new("ignore"), *home;
-	int status;
-
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
-		return 1;
-	tmp_path = tmp;
-	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_CASES explore further than the default run */
-	if (getenv("UG_TEST_SEED"))
-		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	status = TAP_RUN(cases);
-	fixed_free();
-	rm_rf(tmp);
-	free(tmp);
-	free(home);
-	return status;
+	return GIT_TEST_MAIN("ignore", cases, &tmp_path, &rng, fixed_free);
 }

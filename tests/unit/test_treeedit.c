@@ -22,10 +22,7 @@ static const char *repo_path, *tmp_path;
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 static ug_oid oid_of(ug_repo *repo, const char *hex)
@@ -565,20 +562,6 @@ static const struct tap_case cases[] = {
 
 int main(void)
 {
-	char *tmp = tmpdir_new("treeedit"), *home;
-	int status;
-
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
-		return 1;
-	tmp_path = tmp;
-	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_ROUNDS explore further than the default run */
-	if (getenv("UG_TEST_SEED"))
-		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	status = TAP_RUN(cases);
-	fixture_free();
-	rm_rf(tmp);
-	free(tmp);
-	free(home);
-	return status;
+	return GIT_TEST_MAIN("treeedit", cases, &tmp_path, &rng, fixture_free);
 }
