@@ -34,6 +34,27 @@ static inline void git_env_isolate(const char *home)
 	setenv("GIT_COMMITTER_DATE", "1700000000 +0000", 1);
 }
 
+/*
+ * A scratch folder /tmp/NAME-XXXXXX made in dir (size bytes) that becomes
+ * $HOME, with no system config and the identity "T <t@example.com>"; dates
+ * stay the clock's. For tests whose ids need not be reproducible. 0, or -1
+ * when the folder cannot be made.
+ */
+static inline int git_home_plain(char *dir, size_t size, const char *name)
+{
+	snprintf(dir, size, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		return -1;
+	setenv("HOME", dir, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "T", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.com", 1);
+	setenv("GIT_COMMITTER_NAME", "T", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.com", 1);
+	unsetenv("GIT_DIR");
+	return 0;
+}
+
 /* A new directory under $TMPDIR or /tmp; malloc'ed path, or NULL. */
 static inline char *tmpdir_new(const char *tag)
 {
