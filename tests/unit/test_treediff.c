@@ -204,19 +204,9 @@ static unsigned random_mode(void)
 static void handmade(model *m1, model *m2)
 {
 	char deep[256];
-	size_t n = 0;
 
-	for (int i = 0; i < 20; i++)
-		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
-	snprintf(deep + n, sizeof(deep) - n, "leaf");
-
-	model_set(m1, "a.txt", 0100644, blobs[0]);
-	model_set(m1, "exe", 0100755, blobs[1]);
-	model_set(m1, "link", 0120000, blobs[2]);
-	model_set(m1, "sub", 0160000, blobs[3]);
-	model_set(m1, "d/x", 0100644, blobs[4]);
-	model_set(m1, "d/y", 0100644, blobs[5]);
-	model_set(m1, "d/e/f", 0100644, blobs[6]);
+	deep_path(deep, sizeof(deep), 20);
+	model_every_kind(m1, blobs);
 	model_set(m1, "d/e/g", 0100644, blobs[6]);
 	model_set(m1, "f", 0100644, blobs[7]);
 	model_set(m1, "a-b", 0100644, blobs[8]);

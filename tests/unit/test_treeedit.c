@@ -88,18 +88,9 @@ static bool same_as_git(ug_repo *repo, ug_treeedit *ed, const model *m, ug_oid *
 static void base_model(model *m)
 {
 	char deep[256];
-	size_t n = 0;
 
-	for (int i = 0; i < 12; i++)
-		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
-	snprintf(deep + n, sizeof(deep) - n, "leaf");
-	model_set(m, "a.txt", 0100644, blobs[0]);
-	model_set(m, "exe", 0100755, blobs[1]);
-	model_set(m, "link", 0120000, blobs[2]);
-	model_set(m, "sub", 0160000, blobs[3]);
-	model_set(m, "d/x", 0100644, blobs[4]);
-	model_set(m, "d/y", 0100644, blobs[5]);
-	model_set(m, "d/e/f", 0100644, blobs[6]);
+	deep_path(deep, sizeof(deep), 12);
+	model_every_kind(m, blobs);
 	model_set(m, "d/e/g/h", 0100644, blobs[7]);
 	model_set(m, "a-b", 0100644, blobs[8]);
 	model_set(m, "a0", 0100644, blobs[9]);

@@ -81,6 +81,29 @@ static inline void model_copy(model *dst, const model *src)
 		model_set(dst, src->v[i].path, src->v[i].mode, src->v[i].id);
 }
 
+/* A file depth folders deep: "l0/l1/.../leaf". */
+static inline void deep_path(char *out, size_t outsz, int depth)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < depth; i++)
+		n += (size_t)snprintf(out + n, outsz - n, "l%d/", i);
+	snprintf(out + n, outsz - n, "leaf");
+}
+
+/* A start of every kind: a file, an executable, a symlink, a submodule, and a
+ * folder d with files and a subfolder e (blobs 0 to 6). */
+static inline void model_every_kind(model *m, char (*blobs)[65])
+{
+	model_set(m, "a.txt", 0100644, blobs[0]);
+	model_set(m, "exe", 0100755, blobs[1]);
+	model_set(m, "link", 0120000, blobs[2]);
+	model_set(m, "sub", 0160000, blobs[3]);
+	model_set(m, "d/x", 0100644, blobs[4]);
+	model_set(m, "d/y", 0100644, blobs[5]);
+	model_set(m, "d/e/f", 0100644, blobs[6]);
+}
+
 /* The id of the tree holding exactly m, as git's index writes it (hex,
  * malloc'ed), or NULL. tmp is a scratch folder. */
 static inline char *model_tree(const model *m, const char *repo, const char *tmp)
