@@ -92,16 +92,19 @@ static inline void deep_path(char *out, size_t outsz, int depth)
 }
 
 /* A start of every kind: a file, an executable, a symlink, a submodule, and a
- * folder d with files and a subfolder e (blobs 0 to 6). */
+ * folder d with files and a subfolder e; the i-th of them is blobs[i]. */
 static inline void model_every_kind(model *m, char (*blobs)[65])
 {
-	model_set(m, "a.txt", 0100644, blobs[0]);
-	model_set(m, "exe", 0100755, blobs[1]);
-	model_set(m, "link", 0120000, blobs[2]);
-	model_set(m, "sub", 0160000, blobs[3]);
-	model_set(m, "d/x", 0100644, blobs[4]);
-	model_set(m, "d/y", 0100644, blobs[5]);
-	model_set(m, "d/e/f", 0100644, blobs[6]);
+	static const struct {
+		const char *path;
+		unsigned mode;
+	} kinds[] = {
+		{ "a.txt", 0100644 }, { "exe", 0100755 }, { "link", 0120000 }, { "sub", 0160000 },
+		{ "d/x", 0100644 }, { "d/y", 0100644 }, { "d/e/f", 0100644 },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		model_set(m, kinds[i].path, kinds[i].mode, blobs[i]);
 }
 
 /* The id of the tree holding exactly m, as git's index writes it (hex,
