@@ -496,6 +496,22 @@ static void random_pattern(char *out, size_t outsz)
 		snprintf(out + n, outsz - n, "/");
 }
 
+/* A new git repository tmp/name for generated rules, and an empty rule set in
+ * *ig; the repository's path (malloc'ed), or NULL when the case failed. */
+static char *rules_repo(const char *name, const char *what, ug_ignore **ig)
+{
+	char *repo;
+
+	if (!ok(asprintf(&repo, "%s/%s", tmp_path, name) >= 0, "paths"))
+		return NULL;
+	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (%s)", what) ||
+	    !ok(ug_ignore_new(ig, NULL) == 0, "an empty rule set")) {
+		free(repo);
+		return NULL;
+	}
+	return repo;
+}
+
 static void random_rules(void)
 {
 	const char *tmp = tmp_path;
@@ -505,12 +521,9 @@ static void random_rules(void)
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	require(asprintf(&repo, "%s/fuzz", tmp) >= 0, "paths");
-	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (random patterns)") ||
-	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
-		free(repo);
+	repo = rules_repo("fuzz", "random patterns", &ig);
+	if (!repo)
 		return;
-	}
 	for (unsigned c = 0; c < cases; c++) {
 		size_t n = 0;
 		unsigned lines = 1 + rnd(4);
@@ -567,12 +580,9 @@ static void classes(void)
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	require(asprintf(&repo, "%s/classes", tmp) >= 0, "paths");
-	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (classes)") ||
-	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
-		free(repo);
+	repo = rules_repo("classes", "classes", &ig);
+	if (!repo)
 		return;
-	}
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		int n = snprintf(rules, sizeof(rules), "k%s\n", classes[c]);
 
