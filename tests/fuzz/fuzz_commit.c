@@ -12,7 +12,6 @@
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	ug_repo *repos[3];
 	ug_commit *c;
 	ug_oid oid;
 	int64_t t;
@@ -22,11 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	if (size < 1)
 		return 0;
-	repos[0] = NULL;
-	repos[1] = fuzz_sha256_repo();
-	repos[2] = fuzz_ugit_repo();
 	memset(&oid, 0xa5, sizeof(oid));
-	err = ug_commit_parse(&c, repos[data[0] % 3], &oid, data + 1, size - 1);
+	err = ug_commit_parse(&c, fuzz_format_repo(data[0]), &oid, data + 1, size - 1);
 	if (err) {
 		FUZZ_CHECK(err == UG_ECORRUPT || err == UG_ENOMEM);
 		return 0;

@@ -53,7 +53,6 @@ static void side_by_side(const uint8_t *data, size_t size, ug_hash_algo algo)
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	ug_repo *repos[3];
 	ug_tree *tree;
 	ug_oid oid;
 	int err;
@@ -61,15 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	if (size < 1)
 		return 0;
-	repos[0] = NULL;
-	repos[1] = fuzz_sha256_repo();
-	repos[2] = fuzz_ugit_repo();
 	memset(&oid, 0x5a, sizeof(oid));
 	if (data[0] % 3 != 2) {
 		raw_steps(data + 1, size - 1, data[0] % 3 ? UG_HASH_SHA256 : UG_HASH_SHA1);
 		side_by_side(data + 1, size - 1, data[0] % 3 ? UG_HASH_SHA256 : UG_HASH_SHA1);
 	}
-	err = ug_tree_parse(&tree, repos[data[0] % 3], &oid, data + 1, size - 1);
+	err = ug_tree_parse(&tree, fuzz_format_repo(data[0]), &oid, data + 1, size - 1);
 	if (err) {
 		FUZZ_CHECK(err == UG_ECORRUPT || err == UG_ENOMEM);
 		return 0;

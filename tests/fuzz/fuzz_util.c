@@ -186,3 +186,10 @@ ug_repo *fuzz_sha256_repo(void)
 	}
 	return repo;
 }
+
+ug_repo *fuzz_format_repo(uint8_t format)
+{
+	ug_repo *repos[3] = { NULL, fuzz_sha256_repo(), fuzz_ugit_repo() };
+
+	return repos[format % 3];
+}

@@ -42,6 +42,10 @@ char *fuzz_strndup(const uint8_t *data, size_t len);
 ug_repo *fuzz_ugit_repo(void);
 ug_repo *fuzz_sha256_repo(void);
 
+/* The repository a format byte chooses, modulo 3: 0 git SHA-1 (NULL, none
+ * needed), 1 git SHA-256, 2 ugit. Borrowed as above. */
+ug_repo *fuzz_format_repo(uint8_t format);
+
 /* Abort when a property of the code under test fails (libFuzzer reports it). */
 #define FUZZ_CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -3,9 +3,11 @@
 #define UG_TEST_GITUTIL_H
 
 #include "fileio.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,27 @@ static inline void git_env_isolate(const char *home)
 	setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
 	setenv("GIT_AUTHOR_DATE", "1700000000 +0000", 1);
 	setenv("GIT_COMMITTER_DATE", "1700000000 +0000", 1);
+}
+
+/*
+ * A scratch folder /tmp/NAME-XXXXXX made in dir (size bytes) that becomes
+ * $HOME, with no system config and the identity "T <t@example.com>"; dates
+ * stay the clock's. For tests whose ids need not be reproducible. 0, or -1
+ * when the folder cannot be made.
+ */
+static inline int git_home_plain(char *dir, size_t size, const char *name)
+{
+	snprintf(dir, size, "/tmp/%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		return -1;
+	setenv("HOME", dir, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "T", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.com", 1);
+	setenv("GIT_COMMITTER_NAME", "T", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.com", 1);
+	unsetenv("GIT_DIR");
+	return 0;
 }
 
 /* A new directory under $TMPDIR or /tmp; malloc'ed path, or NULL. */
@@ -179,5 +202,42 @@ static inline void rm_rf(const char *dir)
 	if (dir && strstr(dir, "/ugitfs-") && !strchr(dir, '\''))
 		sh("rm -rf '%s'", dir);
 }
+
+/* A reproducible random number below n (xorshift64); *state is never 0. */
+static inline unsigned xorshift_below(uint64_t *state, unsigned n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (unsigned)(*state % n);
+}
+
+/*
+ * The main() of a test that checks random cases against git: a scratch folder
+ * (ugitfs-TAG-..., in *tmp while the cases run) with the isolated $HOME in it,
+ * *rng seeded from $UG_TEST_SEED when that is set, the cases run, then
+ * release() and the folder removed. Returns the exit status.
+ */
+static inline int git_test_main(const char *tag, const struct tap_case *cases, size_t n, const char **tmp,
+				uint64_t *rng, void (*release)(void))
+{
+	char *dir = tmpdir_new(tag), *home;
+	int status;
+
+	if (!dir || asprintf(&home, "%s/home", dir) < 0)
+		return 1;
+	*tmp = dir;
+	git_env_isolate(home);
+	if (getenv("UG_TEST_SEED"))
+		*rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
+	status = tap_run(cases, n);
+	release();
+	rm_rf(dir);
+	free(dir);
+	free(home);
+	return status;
+}
+#define GIT_TEST_MAIN(tag, cases, tmp, rng, release) \
+	git_test_main((tag), (cases), sizeof(cases) / sizeof((cases)[0]), (tmp), (rng), (release))
 
 #endif

@@ -175,26 +175,28 @@ static inline void pg_reseal(struct pg_pack *pk, ug_hash_algo algo)
 	memcpy(pk->idx.p + pk->idx.n - rawsz, sum.id, rawsz);
 }
 
-/* Build a delta: sizes, then ops given as raw bytes. */
-static inline size_t pg_delta(unsigned char *out, size_t base_len, size_t result_len, const void *ops,
-		       size_t ops_len)
+/* A size in a delta's header: 7 bits a byte, the lowest first; returns the bytes written. */
+static inline size_t pg_varint(unsigned char *out, size_t v)
 {
 	size_t n = 0;
 
 	do {
-		out[n] = base_len & 0x7f;
-		base_len >>= 7;
-		if (base_len)
+		out[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
 			out[n] |= 0x80;
 		n++;
-	} while (base_len);
-	do {
-		out[n] = result_len & 0x7f;
-		result_len >>= 7;
-		if (result_len)
-			out[n] |= 0x80;
-		n++;
-	} while (result_len);
+	} while (v);
+	return n;
+}
+
+/* Build a delta: sizes, then ops given as raw bytes. */
+static inline size_t pg_delta(unsigned char *out, size_t base_len, size_t result_len, const void *ops,
+		       size_t ops_len)
+{
+	size_t n = pg_varint(out, base_len);
+
+	n += pg_varint(out + n, result_len);
 	memcpy(out + n, ops, ops_len);
 	return n + ops_len;
 }

@@ -6,6 +6,7 @@
 #include "repo.h"
 #include "tag.h"
 #include "gitutil.h"
+#include "logcapture.h"
 #include "tap.h"
 #include "tree.h"
 
@@ -14,25 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* --- captured log lines --- */
-static char logbuf[16384];
-static int loglines;
-
-static void capture(ug_log_level level, const char *line)
-{
-	size_t l = strlen(logbuf);
-
-	(void)level;
-	loglines++;
-	snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", line);
-}
-
-static void log_reset(void)
-{
-	logbuf[0] = '\0';
-	loglines = 0;
-}
 
 /* --- building binary trees byte by byte --- */
 typedef struct {
@@ -985,17 +967,9 @@ int main(void)
 {
 	int status;
 
-	ug_log_set_sink(capture);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ugfmt-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	ug_log_set_sink(log_capture);
+	if (git_home_plain(tmpdir, sizeof(tmpdir), "ugfmt"))
 		return 1;
-	setenv("HOME", tmpdir, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "T", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "T", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.com", 1);
-	unsetenv("GIT_DIR");
 	status = TAP_RUN(cases);
 	ug_repo_free(w.repo);
 	sh("rm -rf '%s'", tmpdir);

@@ -455,10 +455,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 static const char *const pieces[] = {
@@ -499,6 +496,22 @@ static void random_pattern(char *out, size_t outsz)
 		snprintf(out + n, outsz - n, "/");
 }
 
+/* A new git repository tmp/name for generated rules, and an empty rule set in
+ * *ig; the repository's path (malloc'ed), or NULL when the case failed. */
+static char *rules_repo(const char *name, const char *what, ug_ignore **ig)
+{
+	char *repo;
+
+	if (!ok(asprintf(&repo, "%s/%s", tmp_path, name) >= 0, "paths"))
+		return NULL;
+	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (%s)", what) ||
+	    !ok(ug_ignore_new(ig, NULL) == 0, "an empty rule set")) {
+		free(repo);
+		return NULL;
+	}
+	return repo;
+}
+
 static void random_rules(void)
 {
 	const char *tmp = tmp_path;
@@ -508,12 +521,9 @@ static void random_rules(void)
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	require(asprintf(&repo, "%s/fuzz", tmp) >= 0, "paths");
-	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (random patterns)") ||
-	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
-		free(repo);
+	repo = rules_repo("fuzz", "random patterns", &ig);
+	if (!repo)
 		return;
-	}
 	for (unsigned c = 0; c < cases; c++) {
 		size_t n = 0;
 		unsigned lines = 1 + rnd(4);
@@ -570,12 +580,9 @@ static void classes(void)
 	qlist q = { 0 };
 	size_t checked = 0, bad;
 
-	require(asprintf(&repo, "%s/classes", tmp) >= 0, "paths");
-	if (!ok(sh("git init -q '%s'", repo) == 0, "git init (classes)") ||
-	    !ok(ug_ignore_new(&ig, NULL) == 0, "an empty rule set")) {
-		free(repo);
+	repo = rules_repo("classes", "classes", &ig);
+	if (!repo)
 		return;
-	}
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		int n = snprintf(rules, sizeof(rules), "k%s\n", classes[c]);
 
@@ -643,20 +650,6 @@ static const struct tap_case cases[] = {
 
 int main(void)
 {
-	char *tmp = tmpdir_new("ignore"), *home;
-	int status;
-
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
-		return 1;
-	tmp_path = tmp;
-	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_CASES explore further than the default run */
-	if (getenv("UG_TEST_SEED"))
-		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	status = TAP_RUN(cases);
-	fixed_free();
-	rm_rf(tmp);
-	free(tmp);
-	free(home);
-	return status;
+	return GIT_TEST_MAIN("ignore", cases, &tmp_path, &rng, fixed_free);
 }

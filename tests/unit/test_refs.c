@@ -6,6 +6,7 @@
 #include "refs.h"
 #include "repo.h"
 #include "gitutil.h"
+#include "logcapture.h"
 #include "tap.h"
 
 #include <pthread.h>
@@ -15,18 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char logbuf[16384];
-static int loglines;
-
-static void capture(ug_log_level level, const char *line)
-{
-	size_t l = strlen(logbuf);
-
-	(void)level;
-	loglines++;
-	snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", line);
-}
 
 static char dir[64];
 
@@ -187,8 +176,7 @@ static void list_all(void)
 
 	if (!have_gdb())
 		return;
-	loglines = 0;
-	logbuf[0] = '\0';
+	log_reset();
 	require_int(ug_refs_list(db, "", &l), 0, "list all");
 	{
 		static const char *const want[] = { "refs/heads/chain1", "refs/heads/chain2", "refs/heads/chain3",
@@ -987,16 +975,9 @@ int main(void)
 {
 	int status;
 
-	ug_log_set_sink(capture);
-	snprintf(dir, sizeof(dir), "/tmp/ugrefs-XXXXXX");
-	if (!mkdtemp(dir))
+	ug_log_set_sink(log_capture);
+	if (git_home_plain(dir, sizeof(dir), "ugrefs"))
 		return 1;
-	setenv("HOME", dir, 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "T", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "T", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.com", 1);
 	status = TAP_RUN(cases);
 	ug_refdb_free(gdb);
 	ug_refdb_free(gitdb);

@@ -23,10 +23,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 /* Our diff in git's raw -z form: ":OLDMODE NEWMODE OLD NEW S\0PATH\0"... */
@@ -207,19 +204,9 @@ static unsigned random_mode(void)
 static void handmade(model *m1, model *m2)
 {
 	char deep[256];
-	size_t n = 0;
 
-	for (int i = 0; i < 20; i++)
-		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
-	snprintf(deep + n, sizeof(deep) - n, "leaf");
-
-	model_set(m1, "a.txt", 0100644, blobs[0]);
-	model_set(m1, "exe", 0100755, blobs[1]);
-	model_set(m1, "link", 0120000, blobs[2]);
-	model_set(m1, "sub", 0160000, blobs[3]);
-	model_set(m1, "d/x", 0100644, blobs[4]);
-	model_set(m1, "d/y", 0100644, blobs[5]);
-	model_set(m1, "d/e/f", 0100644, blobs[6]);
+	deep_path(deep, sizeof(deep), 20);
+	model_every_kind(m1, blobs);
 	model_set(m1, "d/e/g", 0100644, blobs[6]);
 	model_set(m1, "f", 0100644, blobs[7]);
 	model_set(m1, "a-b", 0100644, blobs[8]);
@@ -595,20 +582,6 @@ static const struct tap_case cases[] = {
 
 int main(void)
 {
-	char *tmp = tmpdir_new("treediff"), *home;
-	int status;
-
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
-		return 1;
-	tmp_path = tmp;
-	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_STATES explore further than the default run */
-	if (getenv("UG_TEST_SEED"))
-		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	status = TAP_RUN(cases);
-	fixture_free();
-	rm_rf(tmp);
-	free(tmp);
-	free(home);
-	return status;
+	return GIT_TEST_MAIN("treediff", cases, &tmp_path, &rng, fixture_free);
 }

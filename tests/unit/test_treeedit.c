@@ -22,10 +22,7 @@ static const char *repo_path, *tmp_path;
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return xorshift_below(&rng, n);
 }
 
 static ug_oid oid_of(ug_repo *repo, const char *hex)
@@ -91,18 +88,9 @@ static bool same_as_git(ug_repo *repo, ug_treeedit *ed, const model *m, ug_oid *
 static void base_model(model *m)
 {
 	char deep[256];
-	size_t n = 0;
 
-	for (int i = 0; i < 12; i++)
-		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "l%d/", i);
-	snprintf(deep + n, sizeof(deep) - n, "leaf");
-	model_set(m, "a.txt", 0100644, blobs[0]);
-	model_set(m, "exe", 0100755, blobs[1]);
-	model_set(m, "link", 0120000, blobs[2]);
-	model_set(m, "sub", 0160000, blobs[3]);
-	model_set(m, "d/x", 0100644, blobs[4]);
-	model_set(m, "d/y", 0100644, blobs[5]);
-	model_set(m, "d/e/f", 0100644, blobs[6]);
+	deep_path(deep, sizeof(deep), 12);
+	model_every_kind(m, blobs);
 	model_set(m, "d/e/g/h", 0100644, blobs[7]);
 	model_set(m, "a-b", 0100644, blobs[8]);
 	model_set(m, "a0", 0100644, blobs[9]);
@@ -565,20 +553,6 @@ static const struct tap_case cases[] = {
 
 int main(void)
 {
-	char *tmp = tmpdir_new("treeedit"), *home;
-	int status;
-
-	if (!tmp || asprintf(&home, "%s/home", tmp) < 0)
-		return 1;
-	tmp_path = tmp;
-	git_env_isolate(home);
 	/* UG_TEST_SEED and UG_TEST_ROUNDS explore further than the default run */
-	if (getenv("UG_TEST_SEED"))
-		rng = strtoull(getenv("UG_TEST_SEED"), NULL, 0) | 1;
-	status = TAP_RUN(cases);
-	fixture_free();
-	rm_rf(tmp);
-	free(tmp);
-	free(home);
-	return status;
+	return GIT_TEST_MAIN("treeedit", cases, &tmp_path, &rng, fixture_free);
 }

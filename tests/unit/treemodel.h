@@ -81,6 +81,32 @@ static inline void model_copy(model *dst, const model *src)
 		model_set(dst, src->v[i].path, src->v[i].mode, src->v[i].id);
 }
 
+/* A file depth folders deep: "l0/l1/.../leaf". */
+static inline void deep_path(char *out, size_t outsz, int depth)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < depth; i++)
+		n += (size_t)snprintf(out + n, outsz - n, "l%d/", i);
+	snprintf(out + n, outsz - n, "leaf");
+}
+
+/* A start of every kind: a file, an executable, a symlink, a submodule, and a
+ * folder d with files and a subfolder e; the i-th of them is blobs[i]. */
+static inline void model_every_kind(model *m, char (*blobs)[65])
+{
+	static const struct {
+		const char *path;
+		unsigned mode;
+	} kinds[] = {
+		{ "a.txt", 0100644 }, { "exe", 0100755 }, { "link", 0120000 }, { "sub", 0160000 },
+		{ "d/x", 0100644 }, { "d/y", 0100644 }, { "d/e/f", 0100644 },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		model_set(m, kinds[i].path, kinds[i].mode, blobs[i]);
+}
+
 /* The id of the tree holding exactly m, as git's index writes it (hex,
  * malloc'ed), or NULL. tmp is a scratch folder. */
 static inline char *model_tree(const model *m, const char *repo, const char *tmp)
