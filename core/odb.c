@@ -165,51 +165,71 @@ void ug_odb_set_missing(ug_odb *odb, ug_odb_missing_fn fn, void *ctx)
 	odb->missing_ctx = ctx;
 }
 
-/* Ask each backend in order; on a total miss refresh them all (new packs) and ask
- * again, then ask the missing-object hook and, if it fetched, ask once more. */
-static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,
-			 size_t *size, ug_odb_backend **from)
+/* How far a search for an object goes when the backends miss it. */
+enum reach {
+	HERE = 1,    /* the backends as they are */
+	REFRESHED,   /* and again after a refresh (new packs, new loose objects) */
+	FETCHED,     /* and once more after the missing-object hook fetched it */
+};
+
+/* What one backend answers for a search: 0, an error, or UG_ENOTFOUND to ask the next. */
+typedef int (*ask_fn)(ug_odb_backend *b, const ug_oid *oid, void *ctx);
+
+/*
+ * The one search of the backends: each in order until one answers other than
+ * UG_ENOTFOUND (*from, when not NULL, names it); on a total miss, as far as
+ * reach goes, refresh them all and ask again, then ask the missing-object hook
+ * and, if it fetched, ask once more. UG_ENOTFOUND, with no message, when all
+ * missed; an error of the hook as it reported it.
+ */
+static int ask_backends(ug_odb *odb, const ug_oid *oid, enum reach reach, ask_fn ask, void *ctx,
+			ug_odb_backend **from)
 {
 	int err;
 
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = HERE; pass <= (int)reach; pass++) {
+		if (pass == REFRESHED)
+			ug_odb_refresh(odb);
+		else if (pass == FETCHED && (err = ask_missing(odb, oid)))
+			return err;
 		for (size_t i = 0; i < odb->nbackends; i++) {
-			ug_odb_backend *b = odb->backends[i];
-
-			err = b->read(b, oid, type, data, size);
-
+			err = ask(odb->backends[i], oid, ctx);
 			if (err != UG_ENOTFOUND) {
-				*from = b;
+				if (from)
+					*from = odb->backends[i];
 				return err;
 			}
 		}
-		if (pass == 0)
-			ug_odb_refresh(odb);
-		else if (pass == 1 && (err = ask_missing(odb, oid)))
-			return err;
 	}
-	return not_found(odb, oid);
+	return UG_ENOTFOUND;
+}
+
+/* The object's type and bytes, or its type and size only (data NULL). */
+struct ask_object {
+	ug_otype *type;
+	unsigned char **data;
+	size_t *size;
+};
+
+static int ask_read(ug_odb_backend *b, const ug_oid *oid, void *ctx)
+{
+	struct ask_object *q = ctx;
+
+	return q->data ? b->read(b, oid, q->type, q->data, q->size) : b->read_header(b, oid, q->type, q->size);
+}
+
+static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigned char **data,
+			 size_t *size, ug_odb_backend **from)
+{
+	struct ask_object q = { type, data, size };
+	int err = ask_backends(odb, oid, FETCHED, ask_read, &q, from);
+
+	return err == UG_ENOTFOUND ? not_found(odb, oid) : err;
 }
 
 static int header_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
-	int err;
-
-	for (int pass = 0; pass < 3; pass++) {
-		for (size_t i = 0; i < odb->nbackends; i++) {
-			ug_odb_backend *b = odb->backends[i];
-
-			err = b->read_header(b, oid, type, size);
-
-			if (err != UG_ENOTFOUND)
-				return err;
-		}
-		if (pass == 0)
-			ug_odb_refresh(odb);
-		else if (pass == 1 && (err = ask_missing(odb, oid)))
-			return err;
-	}
-	return not_found(odb, oid);
+	return read_backends(odb, oid, type, NULL, size, NULL);
 }
 
 static int hash_with(ug_odb *odb, ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data,
@@ -266,25 +286,31 @@ int ug_odb_read(ug_object **out, ug_odb *odb, const ug_oid *oid)
 	return 0;
 }
 
+/* A stream of the object where its backend can give one (out stays NULL
+ * where it cannot: a read then inflates it whole), its type and size. */
+struct ask_stream {
+	ug_otype *type;
+	size_t *size;
+	ug_zstream **out;
+};
+
+static int ask_stream(ug_odb_backend *b, const ug_oid *oid, void *ctx)
+{
+	struct ask_stream *q = ctx;
+
+	return b->stream ? b->stream(b, oid, q->type, q->size, q->out) : b->read_header(b, oid, q->type, q->size);
+}
+
 int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
 	*out = NULL;
 	/* verify hashes whole objects; a stream read out of order cannot be */
 	if (odb->verify)
 		return 0;
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < odb->nbackends; i++) {
-			ug_odb_backend *b = odb->backends[i];
-			int err = b->stream ? b->stream(b, oid, type, size, out)
-					    : b->read_header(b, oid, type, size);
+	struct ask_stream q = { type, size, out };
+	int err = ask_backends(odb, oid, REFRESHED, ask_stream, &q, NULL);
 
-			if (err != UG_ENOTFOUND)
-				return err;
-		}
-		if (pass == 0)
-			ug_odb_refresh(odb);
-	}
-	return not_found(odb, oid);
+	return err == UG_ENOTFOUND ? not_found(odb, oid) : err;
 }
 
 int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
@@ -362,24 +388,15 @@ static int read_base(void *ctx, const ug_oid *oid, ug_otype *type, unsigned char
 static bool exists(ug_odb *odb, const ug_oid *oid, bool refresh)
 {
 	ug_object *obj = ug_cache_peek(odb->objects, oid);
+	ug_otype type;
+	size_t size;
+	struct ask_object q = { &type, NULL, &size };
 
 	if (obj) {
 		ug_object_free(obj);
 		return true;
 	}
-	for (int pass = 0; pass < (refresh ? 2 : 1); pass++) {
-		for (size_t i = 0; i < odb->nbackends; i++) {
-			ug_odb_backend *b = odb->backends[i];
-			ug_otype type;
-			size_t size;
-
-			if (b->read_header(b, oid, &type, &size) != UG_ENOTFOUND)
-				return true;
-		}
-		if (pass == 0 && refresh)
-			ug_odb_refresh(odb);
-	}
-	return false;
+	return ask_backends(odb, oid, refresh ? REFRESHED : HERE, ask_read, &q, NULL) != UG_ENOTFOUND;
 }
 
 bool ug_odb_exists(ug_odb *odb, const ug_oid *oid)
