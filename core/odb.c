@@ -227,11 +227,6 @@ static int read_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, unsigne
 	return err == UG_ENOTFOUND ? not_found(odb, oid) : err;
 }
 
-static int header_backends(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
-{
-	return read_backends(odb, oid, type, NULL, size, NULL);
-}
-
 static int hash_with(ug_odb *odb, ug_odb_backend *b, ug_oid *out, ug_otype type, const void *data,
 		     size_t len)
 {
@@ -326,7 +321,7 @@ int ug_odb_read_header(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *s
 	}
 	if (ug_headcache_get(odb->heads, oid, type, size))
 		return 0;
-	err = header_backends(odb, oid, type, size);
+	err = read_backends(odb, oid, type, NULL, size, NULL);
 	if (!err)
 		ug_headcache_put(odb->heads, oid, *type, *size);
 	return err;
@@ -359,29 +354,13 @@ int ug_odb_read_scan(ug_odb *odb, ug_cache *bases, const ug_oid *oid, ug_otype *
 	return err;
 }
 
-static int read_header_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
-{
-	char hex[UG_OID_MAXHEX + 1];
-	int err;
-
-	if (nesting >= MAX_NESTING)
-		return ug_error(UG_ECORRUPT, "delta bases of %s nest deeper than %d (a loop?)",
-				ug_oid_tohex(hex, oid, odb->algo), MAX_NESTING);
-	nesting++;
-	err = header_backends(odb, oid, type, size);
-	nesting--;
-	return err;
-}
-
 /* A pack's REF_DELTA base stored elsewhere (ug_pack_resolver.read): from
  * any backend, nested (so a loop across packs ends), its header only when
  * data is NULL. */
 static int read_base(void *ctx, const ug_oid *oid, ug_otype *type, unsigned char **data,
 		     size_t *size)
 {
-	if (data)
-		return ug_odb_read_nested(ctx, oid, type, data, size);
-	return read_header_nested(ctx, oid, type, size);
+	return ug_odb_read_nested(ctx, oid, type, data, size);
 }
 
 /* Present in some backend; a damaged copy counts as present. */

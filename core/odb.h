@@ -139,9 +139,9 @@ struct ug_odb_backend {
 	void (*free)(ug_odb_backend *b);
 };
 
-/* Read a whole object bypassing the cache, counting nesting so that delta
- * loops across packs end with UG_ECORRUPT (the packs read their REF_DELTA
- * bases stored elsewhere so). */
+/* Read a whole object (its type and size only when data is NULL) bypassing
+ * the cache, counting nesting so that delta loops across packs end with
+ * UG_ECORRUPT (the packs read their REF_DELTA bases stored elsewhere so). */
 int ug_odb_read_nested(ug_odb *odb, const ug_oid *oid, ug_otype *type,
 		       unsigned char **data, size_t *size);
 
