@@ -20,19 +20,39 @@ struct ug_headcache {
 	size_t mask;
 };
 
-int ug_headcache_new(ug_headcache **out, size_t slots)
+/* The mask of the most slots, a power of two, that fit in bytes (at least one). */
+static size_t mask_for(size_t bytes)
+{
+	size_t n = 1;
+
+	while (n <= bytes / sizeof(struct head) / 2)
+		n *= 2;
+	return n - 1;
+}
+
+int ug_headcache_new(ug_headcache **out, size_t bytes)
 {
 	ug_headcache *c = calloc(1, sizeof(*c));
-	size_t n = 1;
 
 	if (!c)
 		return ug_error(UG_ENOMEM, "cannot allocate a table of object sizes");
-	while (n < slots)
-		n *= 2;
-	c->mask = n - 1;
+	c->mask = mask_for(bytes);
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return 0;
+}
+
+void ug_headcache_set_bytes(ug_headcache *c, size_t bytes)
+{
+	size_t mask = mask_for(bytes);
+
+	pthread_mutex_lock(&c->lock);
+	if (mask != c->mask) {
+		free(c->slots); /* taken again at the next put */
+		c->slots = NULL;
+		c->mask = mask;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void ug_headcache_free(ug_headcache *c)

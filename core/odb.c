@@ -21,8 +21,9 @@
 #define DEFAULT_LIMIT ((size_t)256 << 20)
 /* ug_odb_read_nested depth: REF_DELTA bases fetched across backends. */
 #define MAX_NESTING 16
-/* Types and sizes kept (ug_odb_read_header): a listing of 20,000 files, in 1.5 MiB. */
-#define HEAD_SLOTS 32768
+/* Types and sizes kept (ug_odb_read_header): a listing of 20,000 files, in
+ * 1.5 MiB, out of the objects' share of the cap (a 64th of the cap at most). */
+#define HEAD_BYTES ((size_t)1536 << 10)
 #define MAX_ALTERNATE_DEPTH 5
 #define MAX_ALTERNATES_FILE (1 << 20)
 
@@ -48,17 +49,18 @@ static _Thread_local int nesting;
 /* The cap is split: a quarter for delta bases (git's default is 96 MiB), the
  * rest for whole objects. One object may take a quarter of its share. */
 static void split_limit(size_t limit, size_t *objects, size_t *objmax, size_t *bases,
-			size_t *basemax)
+			size_t *basemax, size_t *heads)
 {
 	*bases = limit / 4;
-	*objects = limit - *bases;
+	*heads = limit / 64 < HEAD_BYTES ? limit / 64 : HEAD_BYTES;
+	*objects = limit - *bases - *heads;
 	*objmax = *objects / 4;
 	*basemax = *bases / 2;
 }
 
 int ug_odb_new(ug_odb **out, ug_hash_algo algo)
 {
-	size_t ol, om, bl, bm;
+	size_t ol, om, bl, bm, hb;
 	ug_odb *odb;
 
 	*out = NULL;
@@ -69,9 +71,9 @@ int ug_odb_new(ug_odb **out, ug_hash_algo algo)
 		return ug_error(UG_ENOMEM, "cannot allocate an object database");
 	odb->algo = algo;
 	odb->limit = DEFAULT_LIMIT;
-	split_limit(odb->limit, &ol, &om, &bl, &bm);
+	split_limit(odb->limit, &ol, &om, &bl, &bm, &hb);
 	if (ug_cache_new(&odb->objects, ol, om) || ug_cache_new(&odb->bases, bl, bm) ||
-	    ug_headcache_new(&odb->heads, HEAD_SLOTS)) {
+	    ug_headcache_new(&odb->heads, hb)) {
 		ug_odb_free(odb);
 		return UG_ENOMEM;
 	}
@@ -116,12 +118,13 @@ int ug_odb_add_backend(ug_odb *odb, ug_odb_backend *backend)
 
 void ug_odb_set_cache_limit(ug_odb *odb, size_t bytes)
 {
-	size_t ol, om, bl, bm;
+	size_t ol, om, bl, bm, hb;
 
 	odb->limit = bytes;
-	split_limit(bytes, &ol, &om, &bl, &bm);
+	split_limit(bytes, &ol, &om, &bl, &bm, &hb);
 	ug_cache_set_limit(odb->objects, ol, om);
 	ug_cache_set_limit(odb->bases, bl, bm);
+	ug_headcache_set_bytes(odb->heads, hb);
 }
 
 void ug_odb_set_verify(ug_odb *odb, bool verify)
@@ -298,13 +301,14 @@ static int ask_stream(ug_odb_backend *b, const ug_oid *oid, void *ctx)
 
 int ug_odb_stream(ug_zstream **out, ug_odb *odb, const ug_oid *oid, ug_otype *type, size_t *size)
 {
+	struct ask_stream q = { type, size, out };
+	int err;
+
 	*out = NULL;
 	/* verify hashes whole objects; a stream read out of order cannot be */
 	if (odb->verify)
 		return 0;
-	struct ask_stream q = { type, size, out };
-	int err = ask_backends(odb, oid, REFRESHED, ask_stream, &q, NULL);
-
+	err = ask_backends(odb, oid, REFRESHED, ask_stream, &q, NULL);
 	return err == UG_ENOTFOUND ? not_found(odb, oid) : err;
 }
 

@@ -1,6 +1,7 @@
 /* Unit tests of the object database: loose and ugit objects, packs appearing and vanishing, prefixes, cache, verify. */
 #include "cache.h"
 #include "error.h"
+#include "headcache.h"
 #include "log.h"
 #include "odb.h"
 #include "packgen.h"
@@ -528,6 +529,31 @@ static void headers_kept(void)
 	ok(type == UG_OBJ_BLOB && size == 11, "as it was: blob, 11 bytes");
 }
 
+/* the table of sizes fits the bytes it is given: one slot at the least, and a
+ * new size forgets what the old table kept */
+static void headcache_fits(void)
+{
+	ug_headcache *c = NULL;
+	ug_oid a, b;
+	ug_otype type;
+	size_t size;
+
+	require(!ug_headcache_new(&c, 0), "a table of no bytes");
+	ug_hash_object(&a, UG_HASH_SHA1, UG_OBJ_BLOB, "a", 1);
+	ug_hash_object(&b, UG_HASH_SHA1, UG_OBJ_BLOB, "b", 1);
+	ug_headcache_put(c, &a, UG_OBJ_BLOB, 1);
+	ok(ug_headcache_get(c, &a, &type, &size) && size == 1, "still keeps one id");
+	ug_headcache_put(c, &b, UG_OBJ_BLOB, 2);
+	ok(!ug_headcache_get(c, &a, &type, &size), "one slot: the newer id takes it");
+	ug_headcache_set_bytes(c, 1 << 20);
+	ok(!ug_headcache_get(c, &b, &type, &size), "resized: what was kept is forgotten");
+	ug_headcache_put(c, &a, UG_OBJ_BLOB, 1);
+	ug_headcache_put(c, &b, UG_OBJ_BLOB, 2);
+	ok(ug_headcache_get(c, &a, &type, &size) && ug_headcache_get(c, &b, &type, &size) && size == 2,
+	   "a larger table keeps both (their slots differ)");
+	ug_headcache_free(c);
+}
+
 /* a delta "hello\n" + "abc" */
 static unsigned char dl[32];
 
@@ -992,6 +1018,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE("pack: a deleted pack reads through its map until refresh drops it", pack_vanishing),
 	TAP_CASE("pack: a REF_DELTA on a loose base reads, header too", thin_pack),
 	TAP_CASE("headers: a type and size read once are kept by id", headers_kept),
+	TAP_CASE("headers: the table fits the bytes it is given", headcache_fits),
 	TAP_CASE("scan: a chain read with the scan's own delta-base cache, not the odb's", scan_own_bases),
 	TAP_CASE("pack: a REF_DELTA loop across two packs is corrupt", loop_across_packs),
 	TAP_CASE("alternates: relative, commented, cyclic, missing; writes of theirs are no-ops", alternates),
