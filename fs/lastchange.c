@@ -60,13 +60,9 @@ struct answer {
 /* A walk's own delta-base cache (ug_odb_read_scan): big enough for a chain
  * of a large folder's versions, small enough to stay in pages already
  * touched. Measured on a 3,000-commit history, diff -rq of neighbours: a
- * 256 KiB cache took 65 ms of daemon CPU, sharing the 32 MiB one 110 ms. */
+ * 256 KiB cache took 65 ms of daemon CPU, sharing the 32 MiB one 110 ms.
+ * At most an eighth of the share of times, so that a small memory= holds. */
 #define SCAN_BASES ((size_t)512 << 10)
-
-static int scan_new(ug_cache **out)
-{
-	return ug_cache_new(out, SCAN_BASES, SCAN_BASES / 2) ? UG_ENOMEM : 0;
-}
 
 struct lastchange {
 	pthread_mutex_t lock;
@@ -76,6 +72,13 @@ struct lastchange {
 	struct answer *newest, *oldest;
 	size_t bytes, limit;    /* facts and cached answers together */
 };
+
+static int scan_new(const struct lastchange *lc, ug_cache **out)
+{
+	size_t bytes = lc->limit / 8 < SCAN_BASES ? lc->limit / 8 : SCAN_BASES;
+
+	return ug_cache_new(out, bytes, bytes / 2) ? UG_ENOMEM : 0;
+}
 
 int lastchange_new(struct lastchange **out, size_t limit)
 {
@@ -1132,7 +1135,7 @@ static int compute(struct fs *fs, const struct walkpath *wp, const ug_oid *start
 	const ug_tree *t = NULL;
 	ug_tree *own = NULL;
 	struct fact cur;
-	int err = a && ids ? scan_new(&w.bases) : UG_ENOMEM;
+	int err = a && ids ? scan_new(fs->changes, &w.bases) : UG_ENOMEM;
 
 	if (a)
 		a->refs = 1;
@@ -1543,7 +1546,7 @@ static int file_versions(struct fs *fs, const struct loglist *l, const struct fv
 	struct held now = { 0 }, older = { 0 };
 	size_t j = l->count, n = 0;
 	ug_cache *bases;
-	int err = scan_new(&bases);
+	int err = scan_new(fs->changes, &bases);
 
 	for (size_t k = 0; !err && k < nv; k++) {
 		err = entry_in(fs, bases, &vs[k].tree, name, k ? &older : &now);
